@@ -1,0 +1,105 @@
+"""Command line of the G1000 backend: `g1000 up | demo | worker`.
+
+Every failure that is the user's or the environment's (bad configuration, a database or broker
+that cannot be reached) ends in one line `g1000: error: …` and a non-zero exit code, never a
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from services.core.errors import ConfigError, CoreError
+
+EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 3
+EXIT_FAILED = 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="g1000", description="G1000 citizens' summit backend")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="start the whole stack on loopback")
+    up.add_argument("--data-dir", type=Path, default=Path(".g1000"), help="state directory (default .g1000)")
+    up.add_argument("--fast-unsafe", action="store_true", help="PostgreSQL without fsync (throw-away stacks)")
+    up.add_argument("--web-workers", type=int, default=2, help="gunicorn workers per service")
+
+    demo = sub.add_parser("demo", help="walk through a summit day via the gateway")
+    demo.add_argument("--gateway", required=True, help="gateway URL, e.g. http://127.0.0.1:8080")
+    demo.add_argument("--token", help="organiser credential (default: $G1000_TOKEN or the stack.json)")
+    demo.add_argument("--data-dir", type=Path, default=Path(".g1000"), help="where stack.json is")
+    demo.add_argument("--timeout", type=float, default=60.0)
+
+    worker = sub.add_parser("worker", help="run a service's outbox relay or consumer")
+    worker.add_argument("kind", choices=("relay", "consume"))
+    worker.add_argument("service", choices=("ledger", "lottery", "agenda", "ballot"))
+    return parser
+
+
+def _up(args) -> int:
+    from .stack import Stack
+
+    stack = Stack(args.data_dir, fast_unsafe=args.fast_unsafe, web_workers=args.web_workers)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        manifest = stack.start()
+        print(f"G1000 stack ready; state in {args.data_dir}/stack.json", flush=True)
+        print(f"gateway: {manifest['gateway']}", flush=True)
+        stack.supervise(stop)
+    finally:
+        stack.stop()
+    print("stopped", flush=True)
+    return 0
+
+
+def _demo(args) -> int:
+    from .demo import run_demo
+
+    token = args.token or os.environ.get("G1000_TOKEN")
+    if not token:
+        manifest = args.data_dir / "stack.json"
+        try:
+            token = json.loads(manifest.read_text())["organiser_token"]
+        except (OSError, ValueError, KeyError):
+            raise ConfigError(f"no organiser credential: pass --token, set G1000_TOKEN, or run next to {manifest}") from None
+    run_demo(args.gateway, token, timeout=args.timeout)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("G1000_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("kafka").setLevel(logging.WARNING)
+    try:
+        if args.command == "up":
+            return _up(args)
+        if args.command == "demo":
+            return _demo(args)
+        from .worker import run_worker
+
+        return run_worker(args.kind, args.service)
+    except ConfigError as e:
+        print(f"g1000: error: {e}", file=sys.stderr)
+        return EXIT_CONFIG
+    except CoreError as e:
+        from services.core.errors import UnavailableError
+
+        print(f"g1000: error: {e}", file=sys.stderr)
+        return EXIT_UNAVAILABLE if isinstance(e, UnavailableError) else EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""`g1000 demo`: a walking skeleton of a G1000 day, driven through the public gateway only.
+
+Today it charters a summit, waits until the services have learned of it from the ledger stream,
+nominates topics for the own agenda, and waits until the ledger has received every event of
+every stream it produced. Each later stage of the day is added here as it is built. The last line
+of output is one JSON object describing what was done (at least `summit_id`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, timedelta
+from typing import Callable
+
+import requests
+
+from .errors import DemoError
+
+TOPICS = [
+    ("Veilig fietsen naar school", "Meer vrijliggende fietspaden rond de scholen."),
+    ("Betaalbaar wonen voor starters", "Jongeren vinden geen woning in hun eigen wijk."),
+    ("Eenzaamheid onder ouderen", "Ontmoetingsplekken in elke buurt."),
+    ("Groen in de wijk", "Minder tegels, meer bomen en wadi's."),
+    ("Werk voor statushouders", "Werkgevers en gemeente samen aan de slag."),
+    ("Jongeren een stem geven", "Een jongerenraad met echte invloed."),
+]
+
+
+class Demo:
+    def __init__(self, gateway: str, token: str, say: Callable[[str], None] = print, timeout: float = 60.0):
+        self.gateway = gateway.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.say = say
+        self.timeout = timeout
+
+    def _call(self, method: str, path: str, expect: int, **kwargs) -> dict:
+        response = self.session.request(method, self.gateway + path, timeout=15, **kwargs)
+        if response.status_code != expect:
+            raise DemoError(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
+        return response.json()
+
+    def _wait(self, what: str, check: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            if check():
+                return
+            time.sleep(0.2)
+        raise DemoError(f"timed out after {self.timeout:.0f} s waiting for {what}")
+
+    def run(self) -> dict:
+        day = date.today() + timedelta(days=60)
+        summit = self._call("POST", "/v1/summits", 201, json={
+            "theme": "Samen leven in onze stad", "municipality": "Demostad", "date": day.isoformat(),
+            "seats": {"citizens": 800, "employers": 70, "government": 50, "free_thinkers": 80},
+        })
+        summit_id = summit["summit_id"]
+        self.say(f"chartered summit {summit_id}: {summit['theme']} ({summit['municipality']}, {summit['date']})")
+
+        topics_path = f"/v1/summits/{summit_id}/topics"
+        self._wait("the agenda service to learn of the summit",
+                   lambda: self.session.get(self.gateway + topics_path, timeout=5).status_code == 200)
+        for title, description in TOPICS:
+            self._call("POST", topics_path, 201, json={"title": title, "description": description})
+        self.say(f"nominated {len(TOPICS)} topics for the own agenda")
+
+        expected = {"agenda": len(TOPICS)}
+        progress: dict = {}
+
+        def ledger_has_all() -> bool:
+            body = self._call("GET", f"/v1/summits/{summit_id}/streams", 200)
+            progress.clear()
+            progress.update({s["stream"]: s["received"] for s in body["streams"]})
+            return all(progress.get(k, 0) >= v for k, v in expected.items()) and progress.get("ledger", 0) >= 2
+
+        self._wait("the ledger to receive every event", ledger_has_all)
+        self.say(f"ledger received: {', '.join(f'{k} {v}' for k, v in sorted(progress.items()))}")
+        return {"summit_id": summit_id, "topics": len(TOPICS), "ledger_received": dict(sorted(progress.items()))}
+
+
+def run_demo(gateway: str, token: str, timeout: float = 60.0) -> dict:
+    result = Demo(gateway, token, timeout=timeout).run()
+    print(json.dumps(result, sort_keys=True))
+    return result

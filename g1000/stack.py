@@ -1,0 +1,225 @@
+"""`g1000 up`: the whole stack on loopback, in one process tree, with its state in one directory.
+
+Layout of the data directory:
+    pg/            embedded PostgreSQL cluster (one database per service)
+    keys/          Ed25519 signing keys of the services (0600) and their public keys
+    secrets/       bootstrap organiser credential and the internal token (0600)
+    logs/          one log file per process
+    stack.json     URLs, pids and the organiser credential of the running stack (0600)
+
+Start order: database, broker, one-off preparation (databases, migrations, keys, topics: any
+error is reported here, in one line), then per service a gunicorn web process, its outbox relay
+and its consumer, and finally the gateway. Crashed workers are restarted. SIGINT/SIGTERM stops
+everything in reverse order; state survives a restart on the same directory.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from services.core.config import SERVICES, load_config
+from services.core.db import ensure_database_of
+from services.core.errors import UnavailableError
+from services.core.kafka import broker_reachable, ensure_topics
+from services.core.runtime import bootstrap
+
+from .embedded import EmbeddedBroker, EmbeddedPostgres
+from .errors import StackError
+from .procs import free_port, stop_process
+from .services import SERVICE_MODULES, spec_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    env: dict
+    log_path: Path
+    restart: bool = True
+    process: subprocess.Popen | None = None
+    restarts: int = 0
+
+    def start(self) -> None:
+        with open(self.log_path, "ab") as out:
+            self.process = subprocess.Popen(self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                            stdin=subprocess.DEVNULL, process_group=0)
+
+
+@dataclass
+class Stack:
+    data_dir: Path
+    env: dict = field(default_factory=lambda: dict(os.environ))
+    fast_unsafe: bool = False
+    web_workers: int = 2
+    postgres: EmbeddedPostgres | None = None
+    broker: EmbeddedBroker | None = None
+    children: list[Child] = field(default_factory=list)
+    urls: dict[str, str] = field(default_factory=dict)
+
+    # ---- start -------------------------------------------------------------------------------
+
+    def start(self, ready_timeout: float = 120.0) -> dict:
+        self._prepare_directories()
+        organiser_token = self._secret("organiser.token")
+        self._secret("internal.token")
+        database_url = self._database()
+        bootstrap_servers = self._broker()
+        child_env = self._child_env(database_url, bootstrap_servers)
+        self._prepare_services(child_env)
+        for name in SERVICES:
+            port = free_port()
+            self.urls[name] = f"http://127.0.0.1:{port}"
+            self._spawn_web(name, f"{SERVICE_MODULES[name]}:create_app()", port, child_env)
+            for kind in ("relay", "consume"):
+                self._spawn(f"{name}-{kind}", [sys.executable, "-m", "g1000.cli", "worker", kind, name], child_env)
+        gateway_port = free_port()
+        self.urls["gateway"] = f"http://127.0.0.1:{gateway_port}"
+        gateway_env = dict(child_env, **{f"G1000_{n.upper()}_URL": self.urls[n] for n in SERVICES})
+        self._spawn_web("gateway", "gateway.app:create_app()", gateway_port, gateway_env)
+        self._wait_ready(ready_timeout)
+        return self._write_manifest(organiser_token, database_url, bootstrap_servers)
+
+    def _prepare_directories(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        for sub, mode in (("keys", 0o700), ("secrets", 0o700), ("logs", 0o755)):
+            (self.data_dir / sub).mkdir(exist_ok=True)
+            (self.data_dir / sub).chmod(mode)
+
+    def _secret(self, name: str) -> str:
+        path = self.data_dir / "secrets" / name
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(32) + "\n")
+        return path.read_text().strip()
+
+    def _database(self) -> str:
+        external = self.env.get("G1000_DATABASE_URL")
+        if external:
+            ensure_database_of(external)  # reachability check with a clear message
+            return external
+        self.postgres = EmbeddedPostgres(self.data_dir / "pg", fast_unsafe=self.fast_unsafe).start()
+        return self.postgres.url
+
+    def _broker(self) -> str:
+        external = self.env.get("G1000_KAFKA_BOOTSTRAP")
+        if external:
+            if not broker_reachable(external):
+                raise UnavailableError(f"cannot reach the Kafka broker at {external} (G1000_KAFKA_BOOTSTRAP)")
+            return external
+        self.broker = EmbeddedBroker().start(self.data_dir / "logs" / "broker.log")
+        return self.broker.bootstrap
+
+    def _child_env(self, database_url: str, bootstrap_servers: str) -> dict:
+        env = dict(self.env)
+        env.update(
+            G1000_DATA_DIR=str(self.data_dir.resolve()),
+            G1000_DATABASE_URL=database_url,
+            G1000_KAFKA_BOOTSTRAP=bootstrap_servers,
+            G1000_ORGANISER_TOKEN_FILE=str((self.data_dir / "secrets" / "organiser.token").resolve()),
+            G1000_INTERNAL_TOKEN_FILE=str((self.data_dir / "secrets" / "internal.token").resolve()),
+            PYTHONUNBUFFERED="1",
+        )
+        env.setdefault("G1000_MAX_POLL_INTERVAL_MS", "3000")
+        return env
+
+    def _prepare_services(self, env: dict) -> None:
+        """Databases, migrations, keys and topics, once, before any process starts."""
+        config = None
+        for name in SERVICES:
+            config = load_config(name, env)
+            rt = bootstrap(spec_for(name), config, pool_size=1)
+            rt.db.close()
+        ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions)
+
+    def _spawn_web(self, name: str, target: str, port: int, env: dict) -> None:
+        self._spawn(name, [
+            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+            "--workers", str(self.web_workers), "--worker-class", "gthread", "--threads", "4",
+            "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-", "--no-control-socket",
+            target,
+        ], env)
+
+    def _spawn(self, name: str, args: list[str], env: dict) -> None:
+        child = Child(name, args, env, self.data_dir / "logs" / f"{name}.log")
+        child.start()
+        self.children.append(child)
+
+    def _wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        pending = dict(self.urls)
+        while pending and time.monotonic() < deadline:
+            for child in self.children:
+                if child.process.poll() is not None:
+                    raise StackError(f"{child.name} exited with code {child.process.returncode};"
+                                     f" see {child.log_path}")
+            for name, url in list(pending.items()):
+                try:
+                    if requests.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        del pending[name]
+                except requests.RequestException:
+                    pass
+            time.sleep(0.2)
+        if pending:
+            raise StackError(f"not ready after {timeout:.0f} s: {', '.join(sorted(pending))}")
+
+    def _write_manifest(self, organiser_token: str, database_url: str, bootstrap_servers: str) -> dict:
+        manifest = {
+            "gateway": self.urls["gateway"],
+            "services": {n: self.urls[n] for n in SERVICES},
+            "organiser_token": organiser_token,
+            "database": database_url.split("@")[-1],
+            "kafka_bootstrap": bootstrap_servers,
+            "data_dir": str(self.data_dir.resolve()),
+            "pids": {c.name: c.process.pid for c in self.children}
+            | ({"postgres": self.postgres.process.pid} if self.postgres else {})
+            | ({"broker": self.broker.process.pid} if self.broker else {}),
+            "supervisor_pid": os.getpid(),
+        }
+        path = self.data_dir / "stack.json"
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(manifest, f, indent=2)
+        os.replace(tmp, path)
+        return manifest
+
+    # ---- run and stop ------------------------------------------------------------------------
+
+    def supervise(self, stop: threading.Event, poll: float = 0.5) -> None:
+        """Restart crashed children (with a growing pause) until `stop` is set."""
+        while not stop.wait(poll):
+            for child in self.children:
+                code = child.process.poll()
+                if code is not None and child.restart and not stop.is_set():
+                    child.restarts += 1
+                    log.warning("%s exited with code %s; restarting (restart %d)", child.name, code, child.restarts)
+                    stop.wait(min(10.0, 0.5 * child.restarts))
+                    if not stop.is_set():
+                        child.start()
+
+    def stop(self) -> None:
+        for child in reversed(self.children):
+            if child.process is not None:
+                stop_process(child.process, signal.SIGTERM, timeout=15)
+        if self.broker:
+            self.broker.stop()
+        if self.postgres:
+            self.postgres.stop()
+        manifest = self.data_dir / "stack.json"
+        if manifest.exists():
+            manifest.unlink()

@@ -1,0 +1,21 @@
+"""Which service answers which public path: the routing table, declared as data.
+
+Order matters: the first matching prefix wins, so more specific patterns come first.
+"""
+
+from __future__ import annotations
+
+import re
+
+ROUTES: list[tuple[re.Pattern, str]] = [
+    (re.compile(r"^/v1/summits/[^/]+/topics(/.*)?$"), "agenda"),
+    (re.compile(r"^/v1/summits(/.*)?$"), "ledger"),
+    (re.compile(r"^/v1/logs(/.*)?$"), "ledger"),
+]
+
+
+def service_for(path: str) -> str | None:
+    for pattern, service in ROUTES:
+        if pattern.match(path):
+            return service
+    return None

@@ -1,0 +1,1 @@
+"""The agenda: own agenda (nominations, prioritisation) and common ground (ARCHITECTURE §7)."""

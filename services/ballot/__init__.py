@@ -1,0 +1,1 @@
+"""The ballot: secret, verifiable votes with blind-signed credentials (ARCHITECTURE §8)."""

@@ -1,0 +1,20 @@
+"""Wiring of the ballot service (gunicorn: `services.ballot.app:create_app()`).
+
+For now the service keeps the summit directory from the ledger stream and serves health checks;
+its domain endpoints arrive with their issues.
+"""
+
+from __future__ import annotations
+
+from services.core.config import load_config
+from services.core.runtime import ServiceSpec, bootstrap, create_service_app
+from services.core.summits import apply_summit_created
+
+SPEC = ServiceSpec(
+    name="ballot", title="Ballot", migrations=("services.core",),
+    consumes=("ledger",), handler=lambda rt: apply_summit_created,
+)
+
+
+def create_app(config=None):
+    return create_service_app(bootstrap(SPEC, config or load_config("ballot")))

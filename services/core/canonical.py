@@ -1,0 +1,67 @@
+"""Canonical JSON bytes for signed events: RFC 8785 (JSON Canonicalization Scheme).
+
+Events are signed over their canonical form, so every producer, the ledger and outside verifiers
+must produce identical bytes for the same object. We use the `rfc8785` library for JCS itself and
+add one project rule on top: events carry no floating-point numbers and no integers outside the
+IEEE 754 safe range (|n| <= 2**53 - 1). Counts, scores and weights are integers; with floats out,
+the canonical form is also trivial to re-implement for auditors in any language.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+from .errors import CanonicalizationError
+
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _check(value: Any, path: str) -> None:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise CanonicalizationError(f"{path}: integer {value} is outside the safe range")
+        return
+    if isinstance(value, float):
+        raise CanonicalizationError(f"{path}: floating-point numbers are not allowed in events")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise CanonicalizationError(f"{path}: object key {key!r} is not a string")
+            _check(item, f"{path}.{key}")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]")
+        return
+    raise CanonicalizationError(f"{path}: {type(value).__name__} is not a JSON value")
+
+
+def canonical_bytes(value: Any) -> bytes:
+    """RFC 8785 bytes of `value`, after checking it holds only event-safe JSON values."""
+    _check(value, "$")
+    return rfc8785.dumps(value)
+
+
+def parse_json_object(data: bytes) -> dict:
+    """Parse bytes that must hold one JSON object; duplicate keys are rejected (RFC 8785 §3.1)."""
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+        obj: dict = {}
+        for key, item in pairs:
+            if key in obj:
+                raise CanonicalizationError(f"duplicate key {key!r}")
+            obj[key] = item
+        return obj
+
+    try:
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise CanonicalizationError(f"not valid UTF-8 JSON: {e}") from None
+    if not isinstance(value, dict):
+        raise CanonicalizationError("not a JSON object")
+    return value

@@ -1,0 +1,103 @@
+"""Configuration of a service process, read from the environment and checked before use.
+
+Every setting has one environment variable. A malformed value stops the process with one line
+naming the variable and what is wrong (ConfigError), never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .db import database_url
+from .errors import ConfigError
+
+SERVICES = ("ledger", "lottery", "agenda", "ballot")
+_BOOTSTRAP_RE = re.compile(r"^[A-Za-z0-9._\-\[\]:]+:\d{1,5}(,[A-Za-z0-9._\-\[\]:]+:\d{1,5})*$")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    service: str
+    data_dir: Path
+    database_url: str
+    kafka_bootstrap: str
+    key_file: Path
+    trusted_keys_dir: Path
+    organiser_token_sha256: bytes | None
+    internal_token_sha256: bytes | None
+    topic_prefix: str = "g1000"
+    partitions: int = 3
+    max_poll_interval_ms: int = 5_000
+
+    @property
+    def topic_names(self) -> dict[str, str]:
+        return {s: f"{self.topic_prefix}.{s}" for s in SERVICES}
+
+
+def _required(env: dict, name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set")
+    return value
+
+
+def _int(env: dict, name: str, default: int, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not an integer") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name}={value} is outside {low}..{high}")
+    return value
+
+
+def _token_hash(env: dict, name: str) -> bytes | None:
+    path = env.get(name)
+    if not path:
+        return None
+    try:
+        token = Path(path).read_text().strip()
+    except OSError as e:
+        raise ConfigError(f"{name}: cannot read {path}: {e.strerror}") from None
+    if len(token) < 20:
+        raise ConfigError(f"{name}: the token in {path} is too short to be a secret")
+    return hashlib.sha256(token.encode()).digest()
+
+
+def load_config(service: str, env: dict | None = None) -> ServiceConfig:
+    env = dict(os.environ if env is None else env)
+    if service not in SERVICES:
+        raise ConfigError(f"unknown service {service!r} (one of {', '.join(SERVICES)})")
+    data_dir = Path(_required(env, "G1000_DATA_DIR"))
+    if not data_dir.is_dir():
+        raise ConfigError(f"G1000_DATA_DIR={data_dir} is not a directory")
+    server_url = _required(env, "G1000_DATABASE_URL")
+    if not server_url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("G1000_DATABASE_URL must start with postgresql://")
+    url = env.get(f"G1000_{service.upper()}_DATABASE_URL") or database_url(server_url, f"g1000_{service}")
+    bootstrap = _required(env, "G1000_KAFKA_BOOTSTRAP")
+    if not _BOOTSTRAP_RE.match(bootstrap):
+        raise ConfigError(f"G1000_KAFKA_BOOTSTRAP={bootstrap!r} is not a list of host:port")
+    prefix = env.get("G1000_TOPIC_PREFIX", "g1000")
+    if not re.match(r"^[a-zA-Z0-9._-]{1,100}$", prefix):
+        raise ConfigError(f"G1000_TOPIC_PREFIX={prefix!r} is not a valid topic name prefix")
+    return ServiceConfig(
+        service=service,
+        data_dir=data_dir,
+        database_url=url,
+        kafka_bootstrap=bootstrap,
+        key_file=Path(env.get("G1000_KEY_FILE") or data_dir / "keys" / f"{service}.key"),
+        trusted_keys_dir=Path(env.get("G1000_TRUSTED_KEYS_DIR") or data_dir / "keys"),
+        organiser_token_sha256=_token_hash(env, "G1000_ORGANISER_TOKEN_FILE"),
+        internal_token_sha256=_token_hash(env, "G1000_INTERNAL_TOKEN_FILE"),
+        topic_prefix=prefix,
+        partitions=_int(env, "G1000_KAFKA_PARTITIONS", 3, 1, 64),
+        max_poll_interval_ms=_int(env, "G1000_MAX_POLL_INTERVAL_MS", 5_000, 1_000, 300_000),
+    )

@@ -1,0 +1,163 @@
+"""The consumer loop of a service: verified, idempotent, offsets committed after the database.
+
+For each batch polled from Kafka, in one database transaction:
+- every record is verified (canonical bytes, envelope, registered key for its stream, payload
+  schema); a record that fails goes to `quarantine` with the reason, never to the handler;
+- a verified event whose `event_id` this consumer already processed is skipped (a redelivery);
+  one that reuses a known `event_id` with different bytes is quarantined as a forgery;
+- otherwise the handler applies its effects on the same connection, inside a savepoint, and the
+  event id is recorded in `processed_events`. A handler that raises is retried a bounded number
+  of times and then quarantined with its error: a poison event never blocks the stream forever
+  and is never dropped silently.
+Only after that transaction commits are the Kafka offsets committed, so a crash anywhere
+re-delivers the batch and the `processed_events` rows make the replay harmless.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Callable
+
+import psycopg
+from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
+
+from .db import Database
+from .envelope import Event, PayloadValidator, verify_event
+from .errors import TransientError, VerificationError
+from .failpoints import failpoint
+from .kafka import make_consumer
+from .signing import Keyring
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[psycopg.Connection, Event], None]
+HANDLER_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    applied: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+
+
+class EventConsumer:
+    def __init__(self, db: Database, name: str, keyring: Keyring, catalog: PayloadValidator,
+                 handler: Handler):
+        self.db = db
+        self.name = name
+        self.keyring = keyring
+        self.catalog = catalog
+        self.handler = handler
+
+    def process(self, records: list[tuple[str, bytes]]) -> Outcome:
+        """Apply a batch of (source, bytes) records in one transaction; returns what happened."""
+        applied = duplicates = quarantined = 0
+        with self.db.transaction() as conn:
+            for source, body in records:
+                digest = hashlib.sha256(body).digest()
+                try:
+                    event = verify_event(body, self.keyring, self.catalog)
+                except VerificationError as e:
+                    self._quarantine(conn, source, body, digest, e.reason, e.event_id, None)
+                    quarantined += 1
+                    continue
+                seen = conn.execute(
+                    "SELECT digest FROM processed_events WHERE consumer = %s AND event_id = %s",
+                    (self.name, event.event_id),
+                ).fetchone()
+                if seen is not None:
+                    if bytes(seen[0]) == digest:
+                        duplicates += 1
+                    else:
+                        self._quarantine(conn, source, body, digest,
+                                         "event_id already processed with different content",
+                                         event.event_id, event.type)
+                        quarantined += 1
+                    continue
+                error = self._apply(conn, event)
+                if error is None:
+                    conn.execute(
+                        "INSERT INTO processed_events (consumer, event_id, digest) VALUES (%s, %s, %s)",
+                        (self.name, event.event_id, digest),
+                    )
+                    applied += 1
+                else:
+                    self._quarantine(conn, source, body, digest, error, event.event_id, event.type)
+                    quarantined += 1
+            failpoint("consumer.before_db_commit")
+        failpoint("consumer.after_db_commit")
+        return Outcome(applied, duplicates, quarantined)
+
+    def _apply(self, conn: psycopg.Connection, event: Event) -> str | None:
+        """Run the handler in a savepoint; None on success, else the reason after bounded retries."""
+        reason = None
+        for attempt in range(1, HANDLER_ATTEMPTS + 1):
+            try:
+                with conn.transaction():
+                    self.handler(conn, event)
+                return None
+            except (psycopg.OperationalError, TransientError):
+                raise  # the database itself is in trouble: abort the batch, retry it whole
+            except Exception as e:  # noqa: BLE001 - a poison event must not stop the consumer
+                reason = f"handler failed after {attempt} attempts: {type(e).__name__}: {e}"
+                log.warning("%s: event %s attempt %d: %s", self.name, event.event_id, attempt, e)
+        return reason
+
+    def _quarantine(self, conn, source, body, digest, reason, event_id, event_type) -> None:
+        log.warning("%s: quarantined %s (%s): %s", self.name, source, event_id, reason)
+        conn.execute(
+            "INSERT INTO quarantine (consumer, source, event_id, event_type, reason, body, digest)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (consumer, digest) DO NOTHING",
+            (self.name, source, event_id, event_type, reason, body, digest),
+        )
+
+    def run(self, bootstrap: str, topics: list[str], stop: threading.Event, *,
+            max_poll_interval_ms: int = 5_000, retry_wait: float = 1.0) -> None:
+        """Consume until `stop` is set."""
+        consumer = make_consumer(bootstrap, self.name, topics, max_poll_interval_ms=max_poll_interval_ms)
+        try:
+            while not stop.is_set():
+                batch = consumer.poll(timeout_ms=500, max_records=500)
+                if not batch:
+                    continue
+                records = []
+                offsets = {}
+                for tp, messages in batch.items():
+                    for m in messages:
+                        records.append((f"{tp.topic}:{tp.partition}:{m.offset}", m.value))
+                    offsets[tp] = OffsetAndMetadata(messages[-1].offset + 1, "", -1)
+                try:
+                    self.process(records)
+                except TransientError as e:
+                    log.warning("%s: %s; re-reading the batch", self.name, e)
+                    for tp, messages in batch.items():
+                        consumer.seek(tp, messages[0].offset)
+                    stop.wait(retry_wait)
+                    continue
+                try:
+                    consumer.commit(offsets)
+                except KafkaError as e:
+                    # The database already holds the effects; a re-delivery is a harmless duplicate.
+                    log.warning("%s: offset commit failed (%s); duplicates will be skipped", self.name, e)
+        finally:
+            consumer.close()
+
+
+def quarantined(db: Database, consumer: str | None = None, limit: int = 100) -> list[dict]:
+    """The quarantine, newest first, for operators and the API."""
+    with db.transaction() as conn:
+        rows = conn.execute(
+            "SELECT id, consumer, source, event_id, event_type, reason, received_at FROM quarantine"
+            " WHERE %(c)s::text IS NULL OR consumer = %(c)s ORDER BY id DESC LIMIT %(n)s",
+            {"c": consumer, "n": limit},
+        ).fetchall()
+    return [
+        {"id": r[0], "consumer": r[1], "source": r[2], "event_id": str(r[3]) if r[3] else None,
+         "event_type": r[4], "reason": r[5], "received_at": r[6].isoformat()}
+        for r in rows
+    ]

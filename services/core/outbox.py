@@ -1,0 +1,115 @@
+"""The outbox relay: publishes a service's committed events to Kafka, at least once, in order.
+
+Rows of `events` with `published_at IS NULL` are the outbox. The relay sends them in `position`
+order, waits for the broker's acknowledgement of every message (acks=all), and only then marks
+them published. A relay killed between send and mark sends those rows again after restart; the
+consumers drop the duplicates by `event_id`. One relay per service is active at a time (a
+session-level advisory lock); a second replica waits as a hot standby.
+
+`republish(summit_id, from_seq)` clears the mark of a summit's events from `from_seq` on, so the
+running relay sends them again in order: this is how the ledger fills a gap it has detected.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import zlib
+
+import psycopg
+from kafka.errors import KafkaError
+
+from .db import Database
+from .errors import TransientError
+from .failpoints import failpoint
+from .kafka import make_producer, topic_for
+from .store import OUTBOX_CHANNEL
+
+log = logging.getLogger(__name__)
+
+
+def republish(db: Database, stream: str, summit_id: str, from_seq: int) -> int:
+    """Queue a summit's events from `from_seq` for publishing again; returns how many."""
+    with db.transaction() as conn:
+        cur = conn.execute(
+            "UPDATE events SET published_at = NULL WHERE stream = %s AND summit_id = %s AND seq >= %s",
+            (stream, summit_id, from_seq),
+        )
+        conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+        return cur.rowcount
+
+
+class OutboxRelay:
+    def __init__(self, db: Database, stream: str, bootstrap: str, *, topic_prefix: str = "g1000",
+                 batch_size: int = 500):
+        self.db = db
+        self.stream = stream
+        self.bootstrap = bootstrap
+        self.topic = topic_for(stream, topic_prefix)
+        self.batch_size = batch_size
+        self._producer = None
+
+    def _ensure_producer(self):
+        if self._producer is None:
+            self._producer = make_producer(self.bootstrap, f"relay-{self.stream}")
+        return self._producer
+
+    def publish_batch(self) -> int:
+        """Send the next batch of unpublished events; returns the number marked published."""
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT position, summit_id, body FROM events WHERE published_at IS NULL"
+                " ORDER BY position LIMIT %s",
+                (self.batch_size,),
+            ).fetchall()
+        if not rows:
+            return 0
+        producer = self._ensure_producer()
+        try:
+            futures = [
+                producer.send(self.topic, key=str(summit_id).encode(), value=bytes(body))
+                for _, summit_id, body in rows
+            ]
+            producer.flush(timeout=30)
+            for future in futures:
+                future.get(timeout=30)  # raises if the broker did not acknowledge
+        except KafkaError as e:
+            self.close()
+            raise TransientError(f"broker did not acknowledge: {e}") from None
+        failpoint("relay.after_send")
+        with self.db.transaction() as conn:
+            conn.execute(
+                "UPDATE events SET published_at = now() WHERE position = ANY(%s)",
+                ([r[0] for r in rows],),
+            )
+        return len(rows)
+
+    def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
+        """Publish until `stop` is set, waking on NOTIFY from appends (or every `idle_wait` s)."""
+        lock_id = zlib.crc32(f"relay:{self.stream}".encode())
+        with psycopg.connect(self.db.url, autocommit=True) as listen:
+            while not stop.is_set():
+                if listen.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,)).fetchone()[0]:
+                    break
+                stop.wait(idle_wait)  # another replica is the active relay
+            listen.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            while not stop.is_set():
+                try:
+                    sent = self.publish_batch()
+                except TransientError as e:
+                    log.warning("relay %s: %s; retrying", self.stream, e)
+                    stop.wait(idle_wait)
+                    continue
+                if sent < self.batch_size:
+                    self._wait_for_notify(listen, idle_wait)
+        self.close()
+
+    @staticmethod
+    def _wait_for_notify(conn: psycopg.Connection, timeout: float) -> None:
+        for _ in conn.notifies(timeout=timeout, stop_after=1):
+            pass
+
+    def close(self) -> None:
+        if self._producer is not None:
+            self._producer.close(timeout=5)
+            self._producer = None

@@ -1,0 +1,202 @@
+"""Wiring of one service: the only place where adapters (database, keys, Kafka) are built.
+
+A service declares itself as a `ServiceSpec` (its stream, migration packages, blueprints, the
+streams it consumes and the handler for them). `bootstrap` turns a spec and a config into a
+`Runtime`; the Flask app, the outbox relay and the consumer are thin shells around a Runtime.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import marshmallow as ma
+from flask import Blueprint, Flask, current_app, request
+
+from .config import ServiceConfig
+from .consumer import EventConsumer, Handler
+from .db import Database, ensure_database_of
+from .event_catalog import CATALOG, PayloadCatalog
+from .kafka import broker_reachable, ensure_topics
+from .problem import ProblemApi, install_error_handlers, problem
+from .signing import DirectoryKeyring, Signer, load_or_create_signer
+from .store import EventStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    migrations: tuple[str, ...]
+    blueprints: Callable[[], list[Blueprint]] = lambda: []
+    consumes: tuple[str, ...] = ()
+    handler: Callable[["Runtime"], Handler] | None = None
+
+
+@dataclass
+class Runtime:
+    spec: ServiceSpec
+    config: ServiceConfig
+    db: Database
+    signer: Signer
+    keyring: DirectoryKeyring
+    catalog: PayloadCatalog = CATALOG
+    store: EventStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.store = EventStore(self.db, self.signer, self.spec.name, self.catalog)
+
+    def consumer(self) -> EventConsumer | None:
+        if self.spec.handler is None:
+            return None
+        return EventConsumer(self.db, f"{self.spec.name}-consumer", self.keyring, self.catalog,
+                             self.spec.handler(self))
+
+    def consumed_topics(self) -> list[str]:
+        return [self.config.topic_names[s] for s in self.spec.consumes]
+
+
+def bootstrap(spec: ServiceSpec, config: ServiceConfig, *, pool_size: int = 8) -> Runtime:
+    """Create the database if needed, apply migrations, load (or create) the signing key."""
+    ensure_database_of(config.database_url)
+    db = Database(config.database_url, max_size=pool_size, name=spec.name)
+    db.open()
+    db.migrate(*spec.migrations)
+    signer = load_or_create_signer(config.key_file)
+    return Runtime(spec, config, db, signer, DirectoryKeyring(config.trusted_keys_dir))
+
+
+def prepare_broker(config: ServiceConfig) -> None:
+    ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions)
+
+
+def create_service_app(runtime: Runtime) -> Flask:
+    """The Flask app of a service: its blueprints, health checks and problem+json errors."""
+    spec = runtime.spec
+    app = Flask(spec.name)
+    app.config.update(
+        API_TITLE=f"G1000 {spec.title}", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
+    )
+    app.extensions["g1000_runtime"] = runtime
+    api = ProblemApi(app)
+    for blueprint in spec.blueprints():
+        api.register_blueprint(blueprint)
+    install_error_handlers(app)
+    app.register_blueprint(_health_blueprint(runtime))
+    app.register_blueprint(_internal_blueprint())
+    return app
+
+
+def runtime() -> Runtime:
+    """The Runtime of the service handling the current request."""
+    return current_app.extensions["g1000_runtime"]
+
+
+def _health_blueprint(rt: Runtime) -> Blueprint:
+    bp = Blueprint("health", __name__)
+    broker_cache = {"ok": False, "at": 0.0}
+
+    @bp.get("/healthz")
+    def healthz():
+        return {"status": "alive", "service": rt.spec.name}
+
+    @bp.get("/readyz")
+    def readyz():
+        now = time.monotonic()
+        if now - broker_cache["at"] > 2.0:
+            broker_cache.update(ok=broker_reachable(rt.config.kafka_bootstrap), at=now)
+        checks = {"database": rt.db.ping(), "broker": broker_cache["ok"]}
+        if all(checks.values()):
+            return {"status": "ready", "service": rt.spec.name, "checks": checks}
+        failing = ", ".join(k for k, ok in checks.items() if not ok)
+        return problem(503, "Service Unavailable", f"{rt.spec.name}: not reachable: {failing}",
+                       headers={"Retry-After": "1"})
+
+    return bp
+
+
+def _bearer_matches(expected_sha256: bytes | None) -> bool:
+    if expected_sha256 is None:
+        return False
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        return False
+    return hmac.compare_digest(hashlib.sha256(token.strip().encode()).digest(), expected_sha256)
+
+
+def organiser_only(view):
+    """Decorator (outermost, so it runs before body validation): 401 without the organiser credential.
+
+    A request that is refused is refused before anything else looks at it: an anonymous caller
+    learns nothing about what a valid body would be.
+    """
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        if not _bearer_matches(runtime().config.organiser_token_sha256):
+            return problem(401, "Unauthorized", "this action needs an organiser credential",
+                           headers={"WWW-Authenticate": 'Bearer realm="g1000"'})
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def require_internal():
+    """None for calls from the platform itself (relay control, quarantine), else 401."""
+    rt = runtime()
+    if _bearer_matches(rt.config.internal_token_sha256) or _bearer_matches(rt.config.organiser_token_sha256):
+        return None
+    return problem(401, "Unauthorized", "this endpoint is for operators of the platform",
+                   headers={"WWW-Authenticate": 'Bearer realm="g1000-internal"'})
+
+
+def _internal_blueprint() -> Blueprint:
+    """Operator endpoints: not routed by the gateway, not part of the public API."""
+    from .consumer import quarantined
+    from .outbox import republish
+
+    bp = Blueprint("internal", __name__, url_prefix="/internal")
+
+    @bp.post("/outbox/republish")
+    def republish_view():
+        denied = require_internal()
+        if denied:
+            return denied
+        body = request.get_json(silent=True)
+        errors = _republish_errors(body)
+        if errors:
+            return problem(422, "Unprocessable Content", "invalid republish request", errors=errors)
+        rt = runtime()
+        count = republish(rt.db, rt.spec.name, str(body["summit_id"]).lower(), body["from_seq"])
+        return {"stream": rt.spec.name, "summit_id": body["summit_id"], "from_seq": body["from_seq"],
+                "queued": count}, 202
+
+    @bp.get("/quarantine")
+    def quarantine_view():
+        denied = require_internal()
+        if denied:
+            return denied
+        rt = runtime()
+        return {"quarantine": quarantined(rt.db)}
+
+    return bp
+
+
+class RepublishSchema(ma.Schema):
+    summit_id = ma.fields.UUID(required=True)
+    from_seq = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(min=1))
+
+
+def _republish_errors(body) -> dict:
+    if not isinstance(body, dict):
+        return {"_schema": ["a JSON object is required"]}
+    return RepublishSchema().validate(body)

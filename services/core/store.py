@@ -1,0 +1,110 @@
+"""The event store of one service in PostgreSQL: append signed events inside a transaction.
+
+A service changes state only by appending events. `append` assigns the gap-free `seq` per
+(stream, summit), signs the event, inserts it into `events` (which doubles as the transactional
+outbox) and lets the caller update read models on the same connection, so the state change and
+the outgoing event commit together or not at all (ARCHITECTURE §2).
+
+Optimistic concurrency: each event names its aggregate and the version it creates. The primary
+key (aggregate_id, aggregate_version) makes the second of two racing writers fail with
+ConflictError without any read-then-check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Iterator
+
+import psycopg
+
+from .envelope import Event, PayloadValidator, parse_event, sign_event
+from .db import Database
+from .errors import ConflictError
+from .signing import Signer
+
+OUTBOX_CHANNEL = "g1000_outbox"
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append: `version` is the aggregate version it creates (loaded version + 1)."""
+
+    type: str
+    payload: dict
+    aggregate_id: str
+    version: int
+
+
+class EventStore:
+    def __init__(self, db: Database, signer: Signer, stream: str, catalog: PayloadValidator):
+        self.db = db
+        self.signer = signer
+        self.stream = stream
+        self.catalog = catalog
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator["Transaction"]:
+        """One unit of work: appends and read-model updates commit together."""
+        with self.db.transaction() as conn:
+            yield Transaction(self, conn)
+
+    def append(self, summit_id: str, events: list[NewEvent]) -> list[Event]:
+        with self.transaction() as tx:
+            return tx.append(summit_id, events)
+
+    def load(self, aggregate_id: str) -> list[Event]:
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT body FROM events WHERE aggregate_id = %s ORDER BY aggregate_version",
+                (aggregate_id,),
+            ).fetchall()
+        return [parse_event(bytes(r[0])) for r in rows]
+
+    def read_stream(self, summit_id: str, from_seq: int = 1, limit: int = 1000) -> list[Event]:
+        with self.db.transaction() as conn:
+            rows = conn.execute(
+                "SELECT body FROM events WHERE stream = %s AND summit_id = %s AND seq >= %s"
+                " ORDER BY seq LIMIT %s",
+                (self.stream, summit_id, from_seq, limit),
+            ).fetchall()
+        return [parse_event(bytes(r[0])) for r in rows]
+
+
+class Transaction:
+    """An open unit of work on one connection (`conn` is for read-model updates)."""
+
+    def __init__(self, store: EventStore, conn: psycopg.Connection):
+        self.store = store
+        self.conn = conn
+
+    def append(self, summit_id: str, events: list[NewEvent]) -> list[Event]:
+        store = self.store
+        out = []
+        for new in events:
+            store.catalog.validate(new.type, new.payload)
+            (seq,) = self.conn.execute(
+                "INSERT INTO stream_heads (stream, summit_id, last_seq) VALUES (%s, %s, 1)"
+                " ON CONFLICT (stream, summit_id) DO UPDATE SET last_seq = stream_heads.last_seq + 1"
+                " RETURNING last_seq",
+                (store.stream, summit_id),
+            ).fetchone()
+            event = sign_event(
+                store.signer, type=new.type, summit_id=summit_id, stream=store.stream,
+                seq=seq, payload=new.payload,
+            )
+            try:
+                with self.conn.transaction():  # savepoint: translate the conflict, keep the txn sane
+                    self.conn.execute(
+                        "INSERT INTO events (event_id, summit_id, stream, seq, aggregate_id,"
+                        " aggregate_version, type, body) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                        (event.event_id, summit_id, store.stream, seq, new.aggregate_id,
+                         new.version, new.type, event.body),
+                    )
+            except psycopg.errors.UniqueViolation:
+                raise ConflictError(
+                    f"aggregate {new.aggregate_id} already has version {new.version}"
+                ) from None
+            out.append(event)
+        self.conn.execute(f"NOTIFY {OUTBOX_CHANNEL}")
+        return out

@@ -1,0 +1,1 @@
+"""The ledger: one append-only, verifiable log per summit (ARCHITECTURE §4)."""

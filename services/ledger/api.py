@@ -1,0 +1,98 @@
+"""REST adapter of the ledger: summits (create, list, read) and per-stream progress."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timezone
+
+from flask.views import MethodView
+from flask_smorest import Blueprint, abort
+
+from services.core.envelope import format_time
+from services.core.problem import ProblemSchema
+from services.core.runtime import organiser_only, runtime
+
+from .domain import charter_summit
+from .inbox import stream_progress
+from .schemas import StreamsSchema, SummitCreateSchema, SummitListSchema, SummitSchema
+
+blp = Blueprint("summits", __name__, url_prefix="/v1/summits", description="Summits and their charters")
+
+_COLUMNS = "summit_id, theme, municipality, date, seats, created_at"
+
+
+def _row(r) -> dict:
+    return {"summit_id": r[0], "theme": r[1], "municipality": r[2], "date": r[3],
+            "seats": r[4], "created_at": r[5].isoformat()}
+
+
+@blp.route("")
+class Summits(MethodView):
+    @blp.response(200, SummitListSchema)
+    def get(self):
+        """List summits (public)."""
+        with runtime().db.transaction() as conn:
+            rows = conn.execute(f"SELECT {_COLUMNS} FROM summits ORDER BY created_at, summit_id").fetchall()
+        return {"summits": [_row(r) for r in rows]}
+
+    @organiser_only
+    @blp.arguments(SummitCreateSchema)
+    @blp.response(201, SummitSchema)
+    @blp.alt_response(401, schema=ProblemSchema)
+    def post(self, body):
+        """Create a summit: its charter and the service keys become the genesis of its log."""
+        rt = runtime()
+        summit_id = str(uuid.uuid4())
+        keys = {stream: key.public_key for stream, key in _service_keys(rt).items()}
+        events = charter_summit(
+            theme=body["theme"], municipality=body["municipality"], day=body["date"],
+            seats=body["seats"], service_keys=keys, valid_from=format_time(datetime.now(timezone.utc)),
+        )
+        with rt.store.transaction() as tx:
+            tx.append(summit_id, [_scoped(e, summit_id) for e in events])
+            row = tx.conn.execute(
+                f"INSERT INTO summits (summit_id, theme, municipality, date, seats)"
+                f" VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+                (summit_id, body["theme"], body["municipality"], body["date"], json.dumps(body["seats"])),
+            ).fetchone()
+        return _row(row)
+
+
+@blp.route("/<uuid:summit_id>")
+class Summit(MethodView):
+    @blp.response(200, SummitSchema)
+    @blp.alt_response(404, schema=ProblemSchema)
+    def get(self, summit_id):
+        """Read one summit's charter (public)."""
+        with runtime().db.transaction() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM summits WHERE summit_id = %s", (summit_id,)).fetchone()
+        if row is None:
+            abort(404, message=f"no summit {summit_id}")
+        return _row(row)
+
+
+@blp.route("/<uuid:summit_id>/streams")
+class Streams(MethodView):
+    @blp.response(200, StreamsSchema)
+    @blp.alt_response(404, schema=ProblemSchema)
+    def get(self, summit_id):
+        """How many events of each stream the ledger has received for a summit (public)."""
+        with runtime().db.transaction() as conn:
+            if conn.execute("SELECT 1 FROM summits WHERE summit_id = %s", (summit_id,)).fetchone() is None:
+                abort(404, message=f"no summit {summit_id}")
+            progress = stream_progress(conn, str(summit_id))
+        return {"summit_id": summit_id, "streams": progress}
+
+
+def _scoped(event, summit_id: str):
+    """Aggregate ids are per summit: `summit:<id>` and `summit:<id>/key:<stream>`."""
+    from dataclasses import replace
+
+    suffix = "" if event.aggregate_id == "summit" else f"/{event.aggregate_id}"
+    return replace(event, aggregate_id=f"summit:{summit_id}{suffix}")
+
+
+def _service_keys(rt):
+    rt.keyring.reload()
+    return {key.stream: key for key in rt.keyring.keys()}

@@ -1,0 +1,1 @@
+"""The lottery: the verifiable two-stage draw (ARCHITECTURE §6)."""

@@ -1,0 +1,75 @@
+"""Helpers shared by integration and end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable
+
+from services.core.config import load_config
+from services.core.runtime import Runtime, bootstrap, prepare_broker
+
+
+def runtime_for(service: str, env: dict) -> Runtime:
+    from g1000.services import spec_for
+
+    config = load_config(service, env)
+    rt = bootstrap(spec_for(service), config, pool_size=4)
+    prepare_broker(config)
+    return rt
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 60.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+@contextmanager
+def running(target: Callable[[threading.Event], None]):
+    """Run a loop (relay or consumer) in a thread until the block ends."""
+    stop = threading.Event()
+    thread = threading.Thread(target=target, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        stop.set()
+        thread.join(timeout=30)
+        assert not thread.is_alive(), "worker thread did not stop"
+
+
+def spawn_worker(kind: str, service: str, env: dict, failpoints: str = "") -> subprocess.Popen:
+    """Start `g1000 worker KIND SERVICE` as its own process (so it can be SIGKILLed)."""
+    child_env = dict(os.environ, **env)
+    child_env["G1000_FAILPOINTS"] = failpoints
+    return subprocess.Popen([sys.executable, "-m", "g1000.cli", "worker", kind, service], env=child_env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+
+def count(rt: Runtime, sql: str, *params) -> int:
+    with rt.db.transaction() as conn:
+        return conn.execute(sql, params).fetchone()[0]
+
+
+def caught_up(rt: Runtime) -> bool:
+    """True when the service's consumer group has committed offsets up to the end of its topics."""
+    from kafka import KafkaConsumer, TopicPartition
+
+    # A consumer that never subscribes does not join the group; it only reads its offsets.
+    probe = KafkaConsumer(bootstrap_servers=rt.config.kafka_bootstrap, group_id=f"{rt.spec.name}-consumer",
+                          enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(t, p) for t in rt.consumed_topics()
+                      for p in (probe.partitions_for_topic(t) or ())]
+        ends = probe.end_offsets(partitions)
+        return all(ends[tp] == 0 or (probe.committed(tp) or 0) >= ends[tp] for tp in partitions)
+    finally:
+        probe.close()
