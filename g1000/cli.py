@@ -31,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--data-dir", type=Path, default=Path(".g1000"), help="state directory (default .g1000)")
     up.add_argument("--fast-unsafe", action="store_true", help="PostgreSQL without fsync (throw-away stacks)")
     up.add_argument("--web-workers", type=int, default=2, help="gunicorn workers per service")
+    up.add_argument("--demo", action="store_true", help="once ready, run `g1000 demo` against the stack")
 
     demo = sub.add_parser("demo", help="walk through a summit day via the gateway")
     demo.add_argument("--gateway", required=True, help="gateway URL, e.g. http://127.0.0.1:8080")
@@ -55,6 +56,11 @@ def _up(args) -> int:
         manifest = stack.start()
         print(f"G1000 stack ready; state in {args.data_dir}/stack.json", flush=True)
         print(f"gateway: {manifest['gateway']}", flush=True)
+        if args.demo:
+            from .demo import run_demo
+
+            run_demo(manifest["gateway"], manifest["organiser_token"])
+            print(f"gateway: {manifest['gateway']} (Ctrl-C stops the stack)", flush=True)
         stack.supervise(stop)
     finally:
         stack.stop()
@@ -80,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("G1000_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("kafka").setLevel(logging.WARNING)
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # we report broker trouble ourselves
     try:
         if args.command == "up":
             return _up(args)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import requests
 
-from services.core.config import SERVICES, load_config
+from services.core.config import SERVICES, check_database_url, load_config
 from services.core.db import ensure_database_of
 from services.core.errors import UnavailableError
 from services.core.kafka import broker_reachable, ensure_topics
@@ -110,7 +110,7 @@ class Stack:
     def _database(self) -> str:
         external = self.env.get("G1000_DATABASE_URL")
         if external:
-            ensure_database_of(external)  # reachability check with a clear message
+            ensure_database_of(check_database_url(external))  # reachability, with a clear message
             return external
         self.postgres = EmbeddedPostgres(self.data_dir / "pg", fast_unsafe=self.fast_unsafe).start()
         return self.postgres.url

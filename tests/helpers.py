@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Callable
 
 from services.core.config import load_config
@@ -47,11 +48,22 @@ def running(target: Callable[[threading.Event], None]):
 
 
 def spawn_worker(kind: str, service: str, env: dict, failpoints: str = "") -> subprocess.Popen:
-    """Start `g1000 worker KIND SERVICE` as its own process (so it can be SIGKILLed)."""
+    """Start `g1000 worker KIND SERVICE` as its own process (so it can be SIGKILLed).
+
+    Its output goes to a file beside the test's data directory; `proc.log_path` names it.
+    """
     child_env = dict(os.environ, **env)
     child_env["G1000_FAILPOINTS"] = failpoints
-    return subprocess.Popen([sys.executable, "-m", "g1000.cli", "worker", kind, service], env=child_env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    log_path = Path(env["G1000_DATA_DIR"]).parent / f"{kind}-{service}-{time.monotonic_ns()}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "g1000.cli", "worker", kind, service], env=child_env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+    proc.log_path = log_path
+    return proc
+
+
+def log_tail(proc: subprocess.Popen, chars: int = 2000) -> str:
+    return proc.log_path.read_text(errors="replace")[-chars:]
 
 
 def count(rt: Runtime, sql: str, *params) -> int:

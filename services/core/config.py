@@ -71,6 +71,22 @@ def _token_hash(env: dict, name: str) -> bytes | None:
     return hashlib.sha256(token.encode()).digest()
 
 
+def check_database_url(url: str, variable: str = "G1000_DATABASE_URL") -> str:
+    """`url` if psycopg can parse it (a postgresql:// URL or a key=value connection string),
+    else ConfigError naming `variable`."""
+    from psycopg import ProgrammingError
+    from psycopg.conninfo import conninfo_to_dict
+
+    hint = f"{variable} must be a postgresql:// URL or a key=value connection string"
+    if "://" in url and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(hint)
+    try:
+        conninfo_to_dict(url)
+    except ProgrammingError as e:
+        raise ConfigError(f"{hint}: {e}") from None
+    return url
+
+
 def load_config(service: str, env: dict | None = None) -> ServiceConfig:
     env = dict(os.environ if env is None else env)
     if service not in SERVICES:
@@ -78,10 +94,9 @@ def load_config(service: str, env: dict | None = None) -> ServiceConfig:
     data_dir = Path(_required(env, "G1000_DATA_DIR"))
     if not data_dir.is_dir():
         raise ConfigError(f"G1000_DATA_DIR={data_dir} is not a directory")
-    server_url = _required(env, "G1000_DATABASE_URL")
-    if not server_url.startswith(("postgresql://", "postgres://")):
-        raise ConfigError("G1000_DATABASE_URL must start with postgresql://")
-    url = env.get(f"G1000_{service.upper()}_DATABASE_URL") or database_url(server_url, f"g1000_{service}")
+    server_url = check_database_url(_required(env, "G1000_DATABASE_URL"))
+    own = f"G1000_{service.upper()}_DATABASE_URL"
+    url = check_database_url(env[own], own) if env.get(own) else database_url(server_url, f"g1000_{service}")
     bootstrap = _required(env, "G1000_KAFKA_BOOTSTRAP")
     if not _BOOTSTRAP_RE.match(bootstrap):
         raise ConfigError(f"G1000_KAFKA_BOOTSTRAP={bootstrap!r} is not a list of host:port")

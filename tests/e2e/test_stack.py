@@ -1,0 +1,116 @@
+"""The whole stack as a user runs it: `g1000 up`, every service ready, `g1000 demo`, clean stop,
+and a restart on the same data directory that keeps every event."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.e2e
+
+
+class UpProcess:
+    def __init__(self, data_dir: Path, log: Path):
+        env = {k: v for k, v in os.environ.items() if k not in ("G1000_DATABASE_URL", "G1000_KAFKA_BOOTSTRAP")}
+        self.data_dir = data_dir
+        self.manifest_path = data_dir / "stack.json"
+        self.log = log
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "g1000.cli", "up", "--data-dir", str(data_dir), "--fast-unsafe",
+                 "--web-workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.manifest: dict = {}
+
+    def wait_ready(self, timeout: float = 180) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"g1000 up exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            if self.manifest_path.exists():
+                self.manifest = json.loads(self.manifest_path.read_text())
+                return self.manifest
+            time.sleep(0.2)
+        raise AssertionError(f"g1000 up not ready in {timeout} s:\n{self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=90)
+
+    def kill_leftovers(self) -> list[int]:
+        """SIGKILL (by pid) anything of this stack still alive; returns those pids."""
+        alive = []
+        for pid in [self.proc.pid, *self.manifest.get("pids", {}).values()]:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                continue
+            alive.append(pid)
+            os.kill(pid, signal.SIGKILL)
+        return alive
+
+
+@pytest.fixture
+def stack(tmp_path):
+    started: list[UpProcess] = []
+
+    def start() -> UpProcess:
+        up = UpProcess(tmp_path / "state", tmp_path / f"up-{len(started)}.log")
+        started.append(up)
+        return up
+
+    yield start
+    for up in started:
+        up.stop()
+        up.kill_leftovers()
+
+
+def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
+    up = stack()
+    manifest = up.wait_ready()
+    assert set(manifest["services"]) == {"ledger", "lottery", "agenda", "ballot"}
+    assert (up.data_dir / "stack.json").stat().st_mode & 0o077 == 0  # holds a credential
+    for url in [manifest["gateway"], *manifest["services"].values()]:
+        assert requests.get(f"{url}/readyz", timeout=5).status_code == 200, url
+    assert manifest["organiser_token"] and "postgres" in manifest["pids"] and "broker" in manifest["pids"]
+
+    demo = subprocess.run([sys.executable, "-m", "g1000.cli", "demo", "--gateway", manifest["gateway"],
+                           "--data-dir", str(up.data_dir)], capture_output=True, text=True, timeout=120)
+    assert demo.returncode == 0, demo.stderr
+    result = json.loads(demo.stdout.strip().splitlines()[-1])
+    summit_id = result["summit_id"]
+    assert result["ledger_received"]["agenda"] == result["topics"] == 6
+
+    gateway = manifest["gateway"]
+    topics_before = requests.get(f"{gateway}/v1/summits/{summit_id}/topics", timeout=5).json()["topics"]
+    assert [t["seq"] for t in topics_before] == list(range(1, 7))
+
+    up.stop()
+    assert up.proc.returncode == 0
+    assert up.kill_leftovers() == [], "every process of the stack must have stopped"
+    assert not (up.data_dir / "stack.json").exists()
+
+    again = stack()
+    manifest2 = again.wait_ready()
+    gateway2 = manifest2["gateway"]
+    summits = requests.get(f"{gateway2}/v1/summits", timeout=5).json()["summits"]
+    assert summit_id in [s["summit_id"] for s in summits]
+    assert requests.get(f"{gateway2}/v1/summits/{summit_id}/topics", timeout=5).json()["topics"] == topics_before
+    headers = {"Authorization": f"Bearer {manifest2['organiser_token']}"}
+    assert manifest2["organiser_token"] == manifest["organiser_token"]  # the credential is state too
+    created = requests.post(f"{gateway2}/v1/summits/{summit_id}/topics", headers=headers, timeout=10,
+                            json={"title": "Na de herstart"})
+    assert created.status_code == 201, created.text
+    assert created.json()["seq"] == 7  # the agenda stream continues without a gap
+    streams = requests.get(f"{gateway2}/v1/summits/{summit_id}/streams", timeout=5).json()["streams"]
+    assert {s["stream"]: s["received"] for s in streams}["agenda"] >= 6  # kept across the restart
+    again.stop()
+    assert again.kill_leftovers() == []
