@@ -80,16 +80,15 @@ class Stack:
         bootstrap_servers = self._broker()
         child_env = self._child_env(database_url, bootstrap_servers)
         self._prepare_services(child_env)
+        ports = {name: free_port() for name in (*SERVICES, "gateway")}
+        self.urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        # every process learns every service URL (the ledger asks producers to re-publish at gaps)
+        child_env.update({f"G1000_{n.upper()}_URL": self.urls[n] for n in SERVICES})
         for name in SERVICES:
-            port = free_port()
-            self.urls[name] = f"http://127.0.0.1:{port}"
-            self._spawn_web(name, f"{SERVICE_MODULES[name]}:create_app()", port, child_env)
+            self._spawn_web(name, f"{SERVICE_MODULES[name]}:create_app()", ports[name], child_env)
             for kind in ("relay", "consume"):
                 self._spawn(f"{name}-{kind}", [sys.executable, "-m", "g1000.cli", "worker", kind, name], child_env)
-        gateway_port = free_port()
-        self.urls["gateway"] = f"http://127.0.0.1:{gateway_port}"
-        gateway_env = dict(child_env, **{f"G1000_{n.upper()}_URL": self.urls[n] for n in SERVICES})
-        self._spawn_web("gateway", "gateway.app:create_app()", gateway_port, gateway_env)
+        self._spawn_web("gateway", "gateway.app:create_app()", ports["gateway"], child_env)
         self._wait_ready(ready_timeout)
         return self._write_manifest(organiser_token, database_url, bootstrap_servers)
 

@@ -30,6 +30,10 @@ def run_worker(kind: str, service: str) -> int:
         if kind == "relay":
             OutboxRelay(rt.db, spec.name, config.kafka_bootstrap, topic_prefix=config.topic_prefix).run(stop)
         elif kind == "consume":
+            loops = [threading.Thread(target=loop, args=(stop,), name=f"{service}-bg", daemon=True)
+                     for loop in spec.background(rt)]
+            for thread in loops:
+                thread.start()
             consumer = rt.consumer()
             if consumer is None:
                 log.info("%s consumes nothing", service)

@@ -85,3 +85,20 @@ def caught_up(rt: Runtime) -> bool:
         return all(ends[tp] == 0 or (probe.committed(tp) or 0) >= ends[tp] for tp in partitions)
     finally:
         probe.close()
+
+
+def open_test_summit(ledger: Runtime) -> str:
+    """A summit with its log opened (genesis appended), as POST /v1/summits does it."""
+    from datetime import date
+
+    from services.ledger.summits import open_summit
+
+    return open_summit(ledger, theme="Samen leven", municipality="Teststad", day=date(2027, 3, 14),
+                       seats={"citizens": 900, "employers": 100})
+
+
+def log_count(rt: Runtime, summit: str | None = None, stream: str = "agenda") -> int:
+    """Entries of `stream` in the ledger's logs (of one summit, or all)."""
+    if summit is None:
+        return count(rt, "SELECT count(*) FROM log_entries WHERE stream = %s", stream)
+    return count(rt, "SELECT count(*) FROM log_entries WHERE summit_id = %s AND stream = %s", summit, stream)

@@ -27,7 +27,7 @@ from kafka.structs import OffsetAndMetadata
 
 from .db import Database
 from .envelope import Event, PayloadValidator, verify_event
-from .errors import TransientError, VerificationError
+from .errors import CoreError, TransientError, VerificationError
 from .failpoints import failpoint
 from .kafka import make_consumer
 from .signing import Keyring
@@ -103,6 +103,8 @@ class EventConsumer:
                 return None
             except (psycopg.OperationalError, TransientError):
                 raise  # the database itself is in trouble: abort the batch, retry it whole
+            except CoreError as e:
+                return f"refused: {e}"  # a decision of the domain: retrying cannot change it
             except Exception as e:  # noqa: BLE001 - a poison event must not stop the consumer
                 reason = f"handler failed after {attempt} attempts: {type(e).__name__}: {e}"
                 log.warning("%s: event %s attempt %d: %s", self.name, event.event_id, attempt, e)
@@ -111,9 +113,9 @@ class EventConsumer:
     def _quarantine(self, conn, source, body, digest, reason, event_id, event_type) -> None:
         log.warning("%s: quarantined %s (%s): %s", self.name, source, event_id, reason)
         conn.execute(
-            "INSERT INTO quarantine (consumer, source, event_id, event_type, reason, body, digest)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (consumer, digest) DO NOTHING",
-            (self.name, source, event_id, event_type, reason, body, digest),
+            "INSERT INTO quarantine (consumer, source, event_id, event_type, reason, body, digest, summit_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (consumer, digest) DO NOTHING",
+            (self.name, source, event_id, event_type, reason, body, digest, _claimed_summit(body)),
         )
 
     def run(self, bootstrap: str, topics: list[str], stop: threading.Event, *,
@@ -146,6 +148,18 @@ class EventConsumer:
                     log.warning("%s: offset commit failed (%s); duplicates will be skipped", self.name, e)
         finally:
             consumer.close()
+
+
+def _claimed_summit(body: bytes) -> str | None:
+    """The summit id an event claims, if its bytes parse far enough to say (for the log's view)."""
+    import json
+    import uuid
+
+    try:
+        value = json.loads(body).get("summit_id")
+        return str(uuid.UUID(value)) if isinstance(value, str) else None
+    except (ValueError, AttributeError, TypeError):
+        return None
 
 
 def quarantined(db: Database, consumer: str | None = None, limit: int = 100) -> list[dict]:

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import hmac
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -38,6 +39,10 @@ class ServiceSpec:
     blueprints: Callable[[], list[Blueprint]] = lambda: []
     consumes: tuple[str, ...] = ()
     handler: Callable[["Runtime"], Handler] | None = None
+    # loops the consume worker runs beside the consumer, each until its stop event is set
+    background: Callable[["Runtime"], list[Callable[[threading.Event], None]]] = lambda rt: []
+    # service-specific set-up of the Flask app (extensions, settings)
+    configure_app: Callable[["Runtime", Flask], None] = lambda rt, app: None
 
 
 @dataclass
@@ -86,6 +91,7 @@ def create_service_app(runtime: Runtime) -> Flask:
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
     )
     app.extensions["g1000_runtime"] = runtime
+    spec.configure_app(runtime, app)
     api = ProblemApi(app)
     for blueprint in spec.blueprints():
         api.register_blueprint(blueprint)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import json
-import uuid
-from datetime import datetime, timezone
-
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from services.core.envelope import format_time
 from services.core.problem import ProblemSchema
 from services.core.runtime import organiser_only, runtime
 
-from .domain import charter_summit
 from .inbox import stream_progress
+from .summits import open_summit
 from .schemas import StreamsSchema, SummitCreateSchema, SummitListSchema, SummitSchema
 
 blp = Blueprint("summits", __name__, url_prefix="/v1/summits", description="Summits and their charters")
@@ -43,19 +38,10 @@ class Summits(MethodView):
     def post(self, body):
         """Create a summit: its charter and the service keys become the genesis of its log."""
         rt = runtime()
-        summit_id = str(uuid.uuid4())
-        keys = {stream: key.public_key for stream, key in _service_keys(rt).items()}
-        events = charter_summit(
-            theme=body["theme"], municipality=body["municipality"], day=body["date"],
-            seats=body["seats"], service_keys=keys, valid_from=format_time(datetime.now(timezone.utc)),
-        )
-        with rt.store.transaction() as tx:
-            tx.append(summit_id, [_scoped(e, summit_id) for e in events])
-            row = tx.conn.execute(
-                f"INSERT INTO summits (summit_id, theme, municipality, date, seats)"
-                f" VALUES (%s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
-                (summit_id, body["theme"], body["municipality"], body["date"], json.dumps(body["seats"])),
-            ).fetchone()
+        summit_id = open_summit(rt, theme=body["theme"], municipality=body["municipality"],
+                                day=body["date"], seats=body["seats"])
+        with rt.db.transaction() as conn:
+            row = conn.execute(f"SELECT {_COLUMNS} FROM summits WHERE summit_id = %s", (summit_id,)).fetchone()
         return _row(row)
 
 
@@ -83,16 +69,3 @@ class Streams(MethodView):
                 abort(404, message=f"no summit {summit_id}")
             progress = stream_progress(conn, str(summit_id))
         return {"summit_id": summit_id, "streams": progress}
-
-
-def _scoped(event, summit_id: str):
-    """Aggregate ids are per summit: `summit:<id>` and `summit:<id>/key:<stream>`."""
-    from dataclasses import replace
-
-    suffix = "" if event.aggregate_id == "summit" else f"/{event.aggregate_id}"
-    return replace(event, aggregate_id=f"summit:{summit_id}{suffix}")
-
-
-def _service_keys(rt):
-    rt.keyring.reload()
-    return {key.stream: key for key in rt.keyring.keys()}

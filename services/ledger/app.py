@@ -1,26 +1,82 @@
-"""Wiring of the ledger service (gunicorn: `services.ledger.app:create_app()`)."""
+"""Wiring of the ledger service (gunicorn: `services.ledger.app:create_app()`).
+
+The consume worker appends every stream to the summit logs and runs two loops beside it: the
+checkpointer (signs checkpoints as logs grow) and the gap filler (asks producers to re-publish).
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+
 from services.core.config import SERVICES, load_config
+from services.core.errors import CoreError
 from services.core.runtime import Runtime, ServiceSpec, bootstrap, create_service_app
+
+log = logging.getLogger(__name__)
 
 
 def _blueprints():
-    from .api import blp
+    from .api import blp as summits
+    from .logs_api import blp as logs
 
-    return [blp]
+    return [summits, logs]
 
 
 def _handler(rt: Runtime):
-    from .inbox import record_event
+    from .log import LogWriter
 
-    return record_event
+    return LogWriter().ingest
+
+
+def _configure(rt: Runtime, app) -> None:
+    from .checkpoints import LogKey
+    from .settings import load_ledger_settings
+
+    settings = load_ledger_settings(rt.config)
+    app.extensions["g1000_log_key"] = LogKey.load(settings.log_key_file, settings.log_host)
+    app.extensions["g1000_ledger_settings"] = settings
+
+
+def _background(rt: Runtime):
+    from .checkpoints import LogKey, checkpoint_due_logs
+    from .gaps import HttpRepublisher, fill_gaps
+    from .settings import load_ledger_settings
+
+    settings = load_ledger_settings(rt.config)
+    key = LogKey.load(settings.log_key_file, settings.log_host)
+    token = _internal_token(rt)
+    republish = HttpRepublisher(settings.producer_urls, token)
+
+    def every(seconds: float, step, name: str):
+        def loop(stop: threading.Event) -> None:
+            while not stop.wait(seconds):
+                try:
+                    step()
+                except CoreError as e:
+                    log.warning("%s: %s", name, e)
+        return loop
+
+    return [
+        every(min(1.0, settings.checkpoint_seconds),
+              lambda: checkpoint_due_logs(rt.db, key, settings.checkpoint_entries, settings.checkpoint_seconds),
+              "checkpointer"),
+        every(1.0, lambda: fill_gaps(rt.db, republish), "gap filler"),
+    ]
+
+
+def _internal_token(rt: Runtime) -> str:
+    import os
+    from pathlib import Path
+
+    path = os.environ.get("G1000_INTERNAL_TOKEN_FILE")
+    return Path(path).read_text().strip() if path else ""
 
 
 SPEC = ServiceSpec(
     name="ledger", title="Ledger", migrations=("services.core", "services.ledger"),
-    blueprints=_blueprints, consumes=SERVICES, handler=_handler,
+    blueprints=_blueprints, consumes=SERVICES, handler=_handler, background=_background,
+    configure_app=_configure,
 )
 
 

@@ -1,24 +1,16 @@
-"""The ledger's consumer: records every verified event of every stream exactly once."""
+"""Read side of the log for the summit API: how far each stream of a summit has been appended."""
 
 from __future__ import annotations
 
 import psycopg
 
-from services.core.envelope import Event
-
-
-def record_event(conn: psycopg.Connection, event: Event) -> None:
-    conn.execute(
-        "INSERT INTO received_events (event_id, summit_id, stream, seq, type, body)"
-        " VALUES (%s, %s, %s, %s, %s, %s)",
-        (event.event_id, event.summit_id, event.stream, event.seq, event.type, event.body),
-    )
-
 
 def stream_progress(conn: psycopg.Connection, summit_id: str) -> list[dict]:
     rows = conn.execute(
-        "SELECT stream, count(*), max(seq) FROM received_events WHERE summit_id = %s"
-        " GROUP BY stream ORDER BY stream",
+        "SELECT s.stream, (SELECT count(*) FROM log_entries e WHERE e.summit_id = s.summit_id"
+        " AND e.stream = s.stream), s.next_seq - 1,"
+        " (SELECT count(*) FROM log_pending p WHERE p.summit_id = s.summit_id AND p.stream = s.stream)"
+        " FROM log_streams s WHERE s.summit_id = %s ORDER BY s.stream",
         (summit_id,),
     ).fetchall()
-    return [{"stream": r[0], "received": r[1], "last_seq": r[2]} for r in rows]
+    return [{"stream": r[0], "received": r[1], "last_seq": r[2], "held": r[3]} for r in rows]

@@ -35,8 +35,9 @@ class SummitListSchema(Schema):
 
 class StreamProgressSchema(Schema):
     stream = fields.String()
-    received = fields.Integer()
+    received = fields.Integer(metadata={"description": "entries of this stream in the summit's log"})
     last_seq = fields.Integer()
+    held = fields.Integer(metadata={"description": "events waiting behind a gap"})
 
 
 class StreamsSchema(Schema):

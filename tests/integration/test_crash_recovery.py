@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 import signal
 import time
-import uuid
 
 import pytest
 
-from tests.helpers import caught_up, count, log_tail, running, runtime_for, spawn_worker, wait_until
+from tests.helpers import (caught_up, count, log_count, log_tail, open_test_summit, running, runtime_for,
+                           spawn_worker, wait_until)
 from tests.integration.test_delivery import consume, relay_of
 from tests.integration.test_event_store import topic
 
@@ -38,16 +38,19 @@ def pair(service_env):
     ledger.db.close()
 
 
-def fill(agenda, n: int = N) -> str:
-    summit = str(uuid.uuid4())
+def fill(agenda, ledger, n: int = N) -> str:
+    summit = open_test_summit(ledger)
     for start in range(0, n, 100):
         agenda.store.append(summit, [topic(summit, f"onderwerp {i}") for i in range(start, min(n, start + 100))])
     return summit
 
 
 def assert_exactly_once(agenda, ledger, summit, n: int = N) -> None:
-    assert count(ledger, "SELECT count(*) FROM received_events WHERE summit_id = %s", summit) == n
-    assert count(ledger, "SELECT count(DISTINCT seq) FROM received_events WHERE summit_id = %s", summit) == n
+    assert log_count(ledger, summit) == n
+    with ledger.db.transaction() as conn:
+        seqs = [r[0] for r in conn.execute(
+            "SELECT seq FROM log_entries WHERE summit_id = %s AND stream = 'agenda' ORDER BY idx", (summit,))]
+    assert seqs == list(range(1, n + 1))  # in order, gap-free, once each
     assert count(ledger, "SELECT count(*) FROM processed_events") == n
     assert count(ledger, "SELECT count(*) FROM quarantine") == 0, "nothing may be quarantined"
     assert count(agenda, "SELECT count(*) FROM events WHERE published_at IS NULL") == 0
@@ -60,7 +63,7 @@ def died_by_sigkill(proc, timeout: float = 60.0) -> bool:
 
 def test_relay_killed_after_send_before_mark_loses_nothing(pair, service_env):
     agenda, ledger, procs = pair
-    summit = fill(agenda)
+    summit = fill(agenda, ledger)
     relay = spawn_worker("relay", "agenda", service_env, "relay.after_send=1")
     procs.append(relay)
     assert died_by_sigkill(relay), log_tail(relay)
@@ -68,7 +71,7 @@ def test_relay_killed_after_send_before_mark_loses_nothing(pair, service_env):
     assert count(agenda, "SELECT count(*) FROM events WHERE published_at IS NULL") == N
     procs.append(spawn_worker("relay", "agenda", service_env))
     with running(consume(ledger)):
-        wait_until(lambda: count(ledger, "SELECT count(*) FROM received_events") == N, what="all events")
+        wait_until(lambda: log_count(ledger) == N, what="all events")
         wait_until(lambda: count(agenda, "SELECT count(*) FROM events WHERE published_at IS NULL") == 0)
         wait_until(lambda: caught_up(ledger), what="the consumer to read the duplicates")
     assert_exactly_once(agenda, ledger, summit)
@@ -77,20 +80,20 @@ def test_relay_killed_after_send_before_mark_loses_nothing(pair, service_env):
 @pytest.mark.parametrize("point", ["consumer.after_db_commit", "consumer.before_db_commit"])
 def test_consumer_killed_mid_batch_applies_nothing_twice(pair, service_env, point):
     agenda, ledger, procs = pair
-    summit = fill(agenda)
+    summit = fill(agenda, ledger)
     with running(relay_of(agenda).run):
         wait_until(lambda: count(agenda, "SELECT count(*) FROM events WHERE published_at IS NULL") == 0,
                    what="everything published")
     consumer = spawn_worker("consume", "ledger", service_env, f"{point}=1")
     procs.append(consumer)
     assert died_by_sigkill(consumer), log_tail(consumer)
-    applied = count(ledger, "SELECT count(*) FROM received_events")
+    applied = log_count(ledger)
     if point == "consumer.after_db_commit":
         assert 0 < applied < N  # one batch is in the database, its offsets are not committed
     else:
         assert applied == 0
     procs.append(spawn_worker("consume", "ledger", service_env))
-    wait_until(lambda: count(ledger, "SELECT count(*) FROM received_events") == N, what="all events")
+    wait_until(lambda: log_count(ledger) == N, what="all events")
     wait_until(lambda: caught_up(ledger), what="offsets committed to the end")
     assert_exactly_once(agenda, ledger, summit)
 
@@ -100,13 +103,13 @@ def test_repeated_external_sigkill_of_relay_and_consumer(pair, service_env):
     summits = []
     relay = consumer = None
     for round_ in range(4):
-        summits.append(fill(agenda, 600))
+        summits.append(fill(agenda, ledger, 600))
         relay = spawn_worker("relay", "agenda", service_env)
         consumer = spawn_worker("consume", "ledger", service_env)
         procs += [relay, consumer]
         # let both make some progress, then kill them wherever they are
-        target = count(ledger, "SELECT count(*) FROM received_events") + 1
-        wait_until(lambda: count(ledger, "SELECT count(*) FROM received_events") >= target, what="progress")
+        target = log_count(ledger) + 1
+        wait_until(lambda: log_count(ledger) >= target, what="progress")
         time.sleep(0.05 * round_)
         for proc in (relay, consumer):
             os.kill(proc.pid, signal.SIGKILL)
@@ -114,11 +117,11 @@ def test_repeated_external_sigkill_of_relay_and_consumer(pair, service_env):
     procs.append(spawn_worker("relay", "agenda", service_env))
     procs.append(spawn_worker("consume", "ledger", service_env))
     total = 600 * len(summits)
-    wait_until(lambda: count(ledger, "SELECT count(*) FROM received_events") == total, timeout=120,
+    wait_until(lambda: log_count(ledger) == total, timeout=120,
                what="every event after the kills")
     wait_until(lambda: caught_up(ledger), what="offsets committed to the end")
     for summit in summits:
-        assert count(ledger, "SELECT count(*) FROM received_events WHERE summit_id = %s", summit) == 600
+        assert log_count(ledger, summit) == 600
     assert count(ledger, "SELECT count(*) FROM processed_events") == total
     assert count(ledger, "SELECT count(*) FROM quarantine") == 0
     assert count(agenda, "SELECT count(*) FROM events WHERE published_at IS NULL") == 0

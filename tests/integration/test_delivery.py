@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from services.core.outbox import OutboxRelay, republish
-from tests.helpers import caught_up, count, running, runtime_for, wait_until
+from tests.helpers import caught_up, count, log_count, open_test_summit, running, runtime_for, wait_until
 from tests.integration.test_event_store import topic
 
 pytestmark = pytest.mark.integration
@@ -33,12 +31,12 @@ def consume(rt):
 
 
 def received(ledger, summit) -> int:
-    return count(ledger, "SELECT count(*) FROM received_events WHERE summit_id = %s", summit)
+    return log_count(ledger, summit)
 
 
 def test_appended_event_reaches_consumer_exactly_once_with_valid_signature(pair):
     agenda, ledger = pair
-    summit = str(uuid.uuid4())
+    summit = open_test_summit(ledger)
     (event,) = agenda.store.append(summit, [topic(summit)])
     relay = relay_of(agenda)
     with running(relay.run), running(consume(ledger)):
@@ -48,7 +46,7 @@ def test_appended_event_reaches_consumer_exactly_once_with_valid_signature(pair)
         wait_until(lambda: count(agenda, "SELECT count(*) FROM events WHERE published_at IS NULL") == 0)
         wait_until(lambda: caught_up(ledger), what="the ledger to consume the redelivery")
     with ledger.db.transaction() as conn:
-        body = conn.execute("SELECT body FROM received_events WHERE event_id = %s", (event.event_id,)).fetchone()[0]
+        body = conn.execute("SELECT body FROM log_entries WHERE event_id = %s", (event.event_id,)).fetchone()[0]
     assert bytes(body) == event.body  # byte-identical: what was signed is what arrived
     assert received(ledger, summit) == 1
     assert count(ledger, "SELECT count(*) FROM quarantine") == 0
@@ -56,7 +54,7 @@ def test_appended_event_reaches_consumer_exactly_once_with_valid_signature(pair)
 
 def test_republish_from_seq_resends_in_order_and_nothing_is_applied_twice(pair):
     agenda, ledger = pair
-    summit = str(uuid.uuid4())
+    summit = open_test_summit(ledger)
     for _ in range(30):
         agenda.store.append(summit, [topic(summit)])
     with running(relay_of(agenda).run), running(consume(ledger)):
@@ -68,6 +66,6 @@ def test_republish_from_seq_resends_in_order_and_nothing_is_applied_twice(pair):
     assert received(ledger, summit) == 30
     with ledger.db.transaction() as conn:
         seqs = [r[0] for r in conn.execute(
-            "SELECT seq FROM received_events WHERE summit_id = %s ORDER BY received_at, seq", (summit,))]
+            "SELECT seq FROM log_entries WHERE summit_id = %s AND stream = 'agenda' ORDER BY idx", (summit,))]
     assert seqs == list(range(1, 31))
     assert count(ledger, "SELECT count(*) FROM quarantine") == 0

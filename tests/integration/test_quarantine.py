@@ -14,7 +14,7 @@ from services.core.envelope import sign_event
 from services.core.event_catalog import CATALOG
 from services.core.runtime import create_service_app
 from services.core.signing import Signer, load_signer
-from tests.helpers import caught_up, count, running, runtime_for, wait_until
+from tests.helpers import caught_up, count, log_count, open_test_summit, running, runtime_for, wait_until
 from tests.integration.test_delivery import consume
 
 pytestmark = pytest.mark.integration
@@ -35,7 +35,7 @@ def nomination(signer: Signer, summit: str, title: str, seq: int = 1, stream: st
 
 def test_tampered_and_forged_events_are_quarantined_with_reasons(ledger):
     agenda_key = load_signer(ledger.config.trusted_keys_dir / "agenda.key")
-    summit = str(uuid.uuid4())
+    summit = open_test_summit(ledger)
     good = nomination(agenda_key, summit, "Groen in de wijk", seq=1)
     tampered = good.body.replace(b"Groen", b"Groem")  # one byte changed, still canonical JSON
     assert tampered != good.body and len(tampered) == len(good.body)
@@ -50,7 +50,7 @@ def test_tampered_and_forged_events_are_quarantined_with_reasons(ledger):
     producer.close()
 
     with running(consume(ledger)):
-        wait_until(lambda: count(ledger, "SELECT count(*) FROM received_events") == 2, what="the good events")
+        wait_until(lambda: log_count(ledger, summit) == 2, what="the good events")
         wait_until(lambda: caught_up(ledger), what="the whole topic")
     reasons = {q["reason"] for q in quarantined(ledger.db)}
     assert len(reasons) == 5, reasons
@@ -80,10 +80,10 @@ def test_poison_event_is_retried_a_bounded_number_of_times_then_quarantined(ledg
         calls.append(event.payload["title"])
         if event.payload["title"] == "gif":
             raise ValueError("cannot apply this one")
-        conn.execute("INSERT INTO received_events (event_id, summit_id, stream, seq, type, body)"
-                     " VALUES (%s, %s, %s, %s, %s, %s)",
-                     (event.event_id, event.summit_id, event.stream, event.seq, event.type, event.body))
+        conn.execute("INSERT INTO poison_effects (event_id) VALUES (%s)", (event.event_id,))
 
+    with ledger.db.transaction() as conn:
+        conn.execute("CREATE TABLE poison_effects (event_id uuid PRIMARY KEY)")
     consumer = EventConsumer(ledger.db, "poison-test", ledger.keyring, CATALOG, handler)
     outcome = consumer.process([(f"t:0:{i}", e.body) for i, e in enumerate(events)])
     assert (outcome.applied, outcome.quarantined) == (2, 1)
@@ -95,12 +95,12 @@ def test_poison_event_is_retried_a_bounded_number_of_times_then_quarantined(ledg
     again = consumer.process([(f"t:0:{i + 3}", e.body) for i, e in enumerate(events)])
     assert (again.applied, again.duplicates) == (0, 2)
     assert len(quarantined(ledger.db, "poison-test")) == 1
-    assert count(ledger, "SELECT count(*) FROM received_events") == 2
+    assert count(ledger, "SELECT count(*) FROM poison_effects") == 2
 
 
 def test_reused_event_id_with_other_content_is_quarantined_as_forgery(ledger):
     agenda_key = load_signer(ledger.config.trusted_keys_dir / "agenda.key")
-    summit = str(uuid.uuid4())
+    summit = open_test_summit(ledger)
     first = nomination(agenda_key, summit, "origineel")
     twin = sign_event(agenda_key, type=first.type, summit_id=summit, stream="agenda", seq=1,
                       payload=dict(first.payload, title="vervalst"), event_id=first.event_id)

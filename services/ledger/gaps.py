@@ -1,0 +1,63 @@
+"""The gap filler: asks a producer to re-publish its stream from the first missing `seq`.
+
+A gap means an event was lost on the way (a message withheld or dropped, a broker that lost its
+memory). The producer's outbox still has it, so the ledger asks that producer's relay to send the
+summit's stream again from the missing `seq` (`POST /internal/outbox/republish`). Requests are
+repeated with a growing pause until the gap closes; every request is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Callable, Protocol
+
+import requests
+
+from services.core.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class Republisher(Protocol):
+    def __call__(self, stream: str, summit_id: str, from_seq: int) -> None: ...
+
+
+class HttpRepublisher:
+    """Calls the producer service's internal republish endpoint."""
+
+    def __init__(self, urls: dict[str, str], token: str, timeout: float = 5.0):
+        self.urls = urls
+        self.token = token
+        self.timeout = timeout
+
+    def __call__(self, stream: str, summit_id: str, from_seq: int) -> None:
+        url = self.urls.get(stream)
+        if url is None:
+            raise LookupError(f"no URL configured for the {stream} service")
+        response = requests.post(f"{url}/internal/outbox/republish", timeout=self.timeout,
+                                 json={"summit_id": summit_id, "from_seq": from_seq},
+                                 headers={"Authorization": f"Bearer {self.token}"})
+        response.raise_for_status()
+
+
+def fill_gaps(db: Database, republish: Republisher | Callable[[str, str, int], None],
+              base_wait: float = 1.0, max_wait: float = 60.0) -> int:
+    """One round: request re-publication for every open gap that is due; returns requests made."""
+    with db.transaction() as conn:
+        due = conn.execute(
+            "SELECT summit_id, stream, from_seq, requests FROM log_gaps"
+            " WHERE last_requested_at IS NULL"
+            "    OR last_requested_at < now() - make_interval(secs => least(%s * power(2, requests), %s))",
+            (base_wait, max_wait)).fetchall()
+    made = 0
+    for summit_id, stream, from_seq, _ in due:
+        try:
+            republish(stream, str(summit_id), from_seq)
+            made += 1
+            log.warning("gap in %s of summit %s at seq %d: asked the producer to re-publish", stream, summit_id, from_seq)
+        except (requests.RequestException, LookupError) as e:
+            log.warning("gap in %s of summit %s at seq %d: request failed: %s", stream, summit_id, from_seq, e)
+        with db.transaction() as conn:
+            conn.execute("UPDATE log_gaps SET last_requested_at = now(), requests = requests + 1"
+                         " WHERE summit_id = %s AND stream = %s", (summit_id, stream))
+    return made
