@@ -17,10 +17,19 @@ import rfc8785
 from .errors import CanonicalizationError
 
 MAX_SAFE_INTEGER = 2**53 - 1
+MAX_DEPTH = 32  # events are shallow; a deeper value is an attack on the parser, not data
 
 
-def _check(value: Any, path: str) -> None:
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+def _check(value: Any, path: str, depth: int = 0) -> None:
+    if depth > MAX_DEPTH:
+        raise CanonicalizationError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, bool) or value is None:
+        return
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise CanonicalizationError(f"{path}: string holds a lone surrogate") from None
         return
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
@@ -32,11 +41,12 @@ def _check(value: Any, path: str) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise CanonicalizationError(f"{path}: object key {key!r} is not a string")
-            _check(item, f"{path}.{key}")
+            _check(key, f"{path} key", depth + 1)
+            _check(item, f"{path}.{key}", depth + 1)
         return
     if isinstance(value, (list, tuple)):
         for i, item in enumerate(value):
-            _check(item, f"{path}[{i}]")
+            _check(item, f"{path}[{i}]", depth + 1)
         return
     raise CanonicalizationError(f"{path}: {type(value).__name__} is not a JSON value")
 
@@ -44,7 +54,10 @@ def _check(value: Any, path: str) -> None:
 def canonical_bytes(value: Any) -> bytes:
     """RFC 8785 bytes of `value`, after checking it holds only event-safe JSON values."""
     _check(value, "$")
-    return rfc8785.dumps(value)
+    try:
+        return rfc8785.dumps(value)
+    except ValueError as e:  # the library's own errors: report them as ours
+        raise CanonicalizationError(f"cannot canonicalise: {e}") from None
 
 
 def parse_json_object(data: bytes) -> dict:
@@ -62,6 +75,8 @@ def parse_json_object(data: bytes) -> dict:
         value = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates)
     except (UnicodeDecodeError, ValueError) as e:
         raise CanonicalizationError(f"not valid UTF-8 JSON: {e}") from None
+    except RecursionError:
+        raise CanonicalizationError("JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise CanonicalizationError("not a JSON object")
     return value

@@ -98,10 +98,11 @@ def load_config(service: str, env: dict | None = None) -> ServiceConfig:
     own = f"G1000_{service.upper()}_DATABASE_URL"
     url = check_database_url(env[own], own) if env.get(own) else database_url(server_url, f"g1000_{service}")
     bootstrap = _required(env, "G1000_KAFKA_BOOTSTRAP")
-    if not _BOOTSTRAP_RE.match(bootstrap):
-        raise ConfigError(f"G1000_KAFKA_BOOTSTRAP={bootstrap!r} is not a list of host:port")
+    if not _BOOTSTRAP_RE.fullmatch(bootstrap) or not all(
+            1 <= int(hp.rsplit(":", 1)[1]) <= 65535 for hp in bootstrap.split(",")):
+        raise ConfigError(f"G1000_KAFKA_BOOTSTRAP={bootstrap!r} is not a list of host:port (port 1..65535)")
     prefix = env.get("G1000_TOPIC_PREFIX", "g1000")
-    if not re.match(r"^[a-zA-Z0-9._-]{1,100}$", prefix):
+    if not re.fullmatch(r"[a-zA-Z0-9._-]{1,100}", prefix):
         raise ConfigError(f"G1000_TOPIC_PREFIX={prefix!r} is not a valid topic name prefix")
     return ServiceConfig(
         service=service,

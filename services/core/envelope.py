@@ -19,14 +19,14 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from .canonical import canonical_bytes, parse_json_object
-from .errors import CanonicalizationError, SchemaError, VerificationError
+from .errors import CanonicalizationError, SchemaError, SignatureError, VerificationError
 from .signing import Keyring, Signer
 
 ENVELOPE_VERSION = 1
 FIELDS = ("v", "event_id", "type", "summit_id", "stream", "seq", "occurred_at", "payload", "key_id", "sig")
 TYPE_RE = re.compile(r"^([a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
-HEX64_RE = re.compile(r"^[0-9a-f]{64}$")
+TIME_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z")
+HEX64_RE = re.compile(r"[0-9a-f]{64}")
 
 
 class PayloadValidator(Protocol):
@@ -113,6 +113,11 @@ def verify_event(body: bytes, keyring: Keyring, payloads: PayloadValidator) -> E
         sig = base64.b64decode(event.sig, validate=True)
     except binascii.Error:
         raise SchemaError("sig is not valid base64", event_id=event.event_id) from None
+    if base64.b64encode(sig).decode("ascii") != event.sig:
+        # one signature, one spelling: unused base64 bits would give the same signature two bodies
+        raise SchemaError("sig is not canonical base64", event_id=event.event_id)
+    if len(sig) != 64:
+        raise SignatureError("sig is not a 64-byte Ed25519 signature", event_id=event.event_id)
     unsigned = {k: v for k, v in event.as_dict().items() if k != "sig"}
     try:
         keyring.verify(event.key_id, event.stream, sig, canonical_bytes(unsigned))
@@ -152,12 +157,22 @@ def _check_shape(obj: dict) -> None:
     seq = obj.get("seq")
     if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
         raise bad("seq must be an integer >= 1")
-    if not isinstance(obj.get("occurred_at"), str) or not TIME_RE.match(obj["occurred_at"]):
+    if not _is_time(obj.get("occurred_at")):
         raise bad("occurred_at must be RFC 3339 UTC with milliseconds, e.g. 2027-03-14T09:30:00.123Z")
     if not isinstance(obj.get("payload"), dict):
         raise bad("payload must be a JSON object")
-    if not isinstance(obj.get("key_id"), str) or not HEX64_RE.match(obj["key_id"]):
+    if not isinstance(obj.get("key_id"), str) or not HEX64_RE.fullmatch(obj["key_id"]):
         raise bad("key_id must be 64 lowercase hex digits")
+
+
+def _is_time(value) -> bool:
+    if not isinstance(value, str) or not TIME_RE.fullmatch(value):
+        return False
+    try:
+        datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ")
+    except ValueError:
+        return False
+    return True
 
 
 def _is_uuid(value: str) -> bool:

@@ -17,7 +17,29 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import SchemaError
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+# \Z, not $: `$` also matches before a trailing newline, which would let "agenda\n" through.
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+
+
+class CanonicalUUID(fields.UUID):
+    """A UUID written exactly as the envelope writes them: lowercase, hyphenated, nothing else."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if value != str(parsed):
+            raise ValidationError("must be a lowercase hyphenated UUID")
+        return parsed
+
+
+class IsoDate(fields.Date):
+    """A calendar date written YYYY-MM-DD only (no week dates, no compact form)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or not _DATE.match(value):
+            raise ValidationError("must be a date written YYYY-MM-DD")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Payload(Schema):
@@ -34,7 +56,7 @@ class SummitCreatedV1(Payload):
 
     theme = fields.String(required=True, validate=validate.Length(1, 500))
     municipality = fields.String(required=True, validate=validate.Length(1, 200))
-    date = fields.Date(required=True)
+    date = IsoDate(required=True)
     seats = fields.Dict(
         keys=fields.String(validate=validate.Regexp(_NAME)),
         values=fields.Integer(strict=True, validate=validate.Range(0, 10_000)),
@@ -47,15 +69,15 @@ class KeyRegisteredV1(Payload):
     """A service public key that may sign events of one stream for this summit."""
 
     stream = fields.String(required=True, validate=validate.Regexp(_NAME))
-    public_key = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
-    key_id = fields.String(required=True, validate=validate.Regexp(r"^[0-9a-f]{64}$"))
+    public_key = fields.String(required=True, validate=validate.Regexp(_HEX64))
+    key_id = fields.String(required=True, validate=validate.Regexp(_HEX64))
     valid_from = fields.String(required=True)
 
 
 class TopicNominatedV1(Payload):
     """A participant puts a topic on the day's own agenda."""
 
-    topic_id = fields.UUID(required=True)
+    topic_id = CanonicalUUID(required=True)
     title = fields.String(required=True, validate=validate.Length(1, 200))
     description = fields.String(load_default="", validate=validate.Length(0, 2000))
 

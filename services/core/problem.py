@@ -58,7 +58,9 @@ class ProblemApi(Api):
             if len(errors) == 1:
                 errors = next(iter(errors.values()))
         detail = data.get("message") or error.description
-        return problem(error.code or 500, error.name, detail, errors=errors, headers=data.get("headers"))
+        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}  # e.g. Allow on 405
+        headers.update(data.get("headers") or {})
+        return problem(error.code or 500, error.name, detail, errors=errors, headers=headers)
 
 
 def install_error_handlers(app: Flask) -> None:

@@ -9,6 +9,7 @@ contents are never logged or put into an exception message.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from .errors import ConfigError, SignatureError, UnknownKeyError
+
+log = logging.getLogger(__name__)
 
 
 def key_id(public_key: bytes) -> str:
@@ -87,15 +90,18 @@ def load_signer(path: Path) -> Signer:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except OSError as e:
         raise ConfigError(f"cannot read signing key {path}: {e.strerror}") from None
-    except ValueError:
-        raise ConfigError(f"signing key {path} is not a PEM Ed25519 private key") from None
+    except (ValueError, TypeError):  # TypeError: the PEM is encrypted and we have no password
+        raise ConfigError(f"signing key {path} is not a PEM Ed25519 private key (or it is encrypted)") from None
     if not isinstance(key, Ed25519PrivateKey):
         raise ConfigError(f"signing key {path} is not an Ed25519 key")
     return Signer(key)
 
 
 def write_public_key(path: Path, public_key: bytes) -> None:
-    path.write_text(public_key.hex() + "\n")
+    """Write atomically: a reader (a keyring reloading) never sees a half-written file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(public_key.hex() + "\n")
+    os.replace(tmp, path)
 
 
 def read_public_key(path: Path) -> bytes:
@@ -168,9 +174,13 @@ class DirectoryKeyring(Keyring):
         self.reload()
 
     def reload(self) -> None:
-        if self.directory.is_dir():
-            for pub in sorted(self.directory.glob("*.pub")):
+        if not self.directory.is_dir():
+            return
+        for pub in sorted(self.directory.glob("*.pub")):
+            try:
                 self.add(TrustedKey(read_public_key(pub), pub.stem))
+            except ConfigError as e:
+                log.warning("ignoring unreadable public key: %s", e)
 
     def verify(self, kid: str, stream: str, signature: bytes, data: bytes) -> None:
         if kid not in self:
