@@ -35,6 +35,7 @@ from .signing import Keyring
 log = logging.getLogger(__name__)
 
 Handler = Callable[[psycopg.Connection, Event], None]
+BatchHandler = Callable[[psycopg.Connection, list[Event]], list[str | None]]
 HANDLER_ATTEMPTS = 3
 
 
@@ -46,52 +47,79 @@ class Outcome:
 
 
 class EventConsumer:
+    """Applies batches of records. `handler` applies one event; a service may also give a
+    `batch_handler(conn, events) -> list[reason | None]` that applies many at once (it must leave
+    no effects for an event it refuses). If the batch handler raises, the batch falls back to the
+    one-at-a-time path, so a poison event is still isolated and quarantined."""
+
     def __init__(self, db: Database, name: str, keyring: Keyring, catalog: PayloadValidator,
-                 handler: Handler):
+                 handler: Handler, batch_handler: BatchHandler | None = None):
         self.db = db
         self.name = name
         self.keyring = keyring
         self.catalog = catalog
         self.handler = handler
+        self.batch_handler = batch_handler
 
     def process(self, records: list[tuple[str, bytes]]) -> Outcome:
         """Apply a batch of (source, bytes) records in one transaction; returns what happened."""
-        applied = duplicates = quarantined = 0
+        duplicates = quarantined = 0
         with self.db.transaction() as conn:
+            fresh: list[tuple[str, bytes, bytes, Event]] = []
+            verified = []
             for source, body in records:
                 digest = hashlib.sha256(body).digest()
                 try:
-                    event = verify_event(body, self.keyring, self.catalog)
+                    verified.append((source, body, digest, verify_event(body, self.keyring, self.catalog)))
                 except VerificationError as e:
                     self._quarantine(conn, source, body, digest, e.reason, e.event_id, None)
                     quarantined += 1
-                    continue
-                seen = conn.execute(
-                    "SELECT digest FROM processed_events WHERE consumer = %s AND event_id = %s",
-                    (self.name, event.event_id),
-                ).fetchone()
-                if seen is not None:
-                    if bytes(seen[0]) == digest:
-                        duplicates += 1
-                    else:
-                        self._quarantine(conn, source, body, digest,
-                                         "event_id already processed with different content",
-                                         event.event_id, event.type)
-                        quarantined += 1
-                    continue
-                error = self._apply(conn, event)
-                if error is None:
-                    conn.execute(
-                        "INSERT INTO processed_events (consumer, event_id, digest) VALUES (%s, %s, %s)",
-                        (self.name, event.event_id, digest),
-                    )
-                    applied += 1
+            seen = self._seen_digests(conn, [v[3].event_id for v in verified])
+            for source, body, digest, event in verified:
+                known = seen.get(event.event_id)
+                if known is None:
+                    seen[event.event_id] = digest
+                    fresh.append((source, body, digest, event))
+                elif known == digest:
+                    duplicates += 1
                 else:
-                    self._quarantine(conn, source, body, digest, error, event.event_id, event.type)
+                    self._quarantine(conn, source, body, digest, "event_id already processed with different content",
+                                     event.event_id, event.type)
                     quarantined += 1
+            reasons = self._apply_all(conn, [f[3] for f in fresh])
+            done = []
+            for (source, body, digest, event), reason in zip(fresh, reasons):
+                if reason is None:
+                    done.append((self.name, event.event_id, digest))
+                else:
+                    self._quarantine(conn, source, body, digest, reason, event.event_id, event.type)
+                    quarantined += 1
+            if done:
+                with conn.cursor() as cur:
+                    cur.executemany("INSERT INTO processed_events (consumer, event_id, digest) VALUES (%s, %s, %s)",
+                                    done)
             failpoint("consumer.before_db_commit")
         failpoint("consumer.after_db_commit")
-        return Outcome(applied, duplicates, quarantined)
+        return Outcome(len(done), duplicates, quarantined)
+
+    def _seen_digests(self, conn, event_ids: list[str]) -> dict[str, bytes]:
+        if not event_ids:
+            return {}
+        rows = conn.execute("SELECT event_id, digest FROM processed_events WHERE consumer = %s"
+                            " AND event_id = ANY(%s::uuid[])", (self.name, event_ids)).fetchall()
+        return {str(r[0]): bytes(r[1]) for r in rows}
+
+    def _apply_all(self, conn: psycopg.Connection, events: list[Event]) -> list[str | None]:
+        if self.batch_handler is not None and events:
+            try:
+                with conn.transaction():
+                    return self.batch_handler(conn, events)
+            except (psycopg.OperationalError, TransientError):
+                raise
+            except Exception as e:  # noqa: BLE001 - isolate the culprit one event at a time
+                log.warning("%s: batch of %d failed (%s: %s); applying one at a time",
+                            self.name, len(events), type(e).__name__, e)
+        return [self._apply(conn, event) for event in events]
 
     def _apply(self, conn: psycopg.Connection, event: Event) -> str | None:
         """Run the handler in a savepoint; None on success, else the reason after bounded retries."""

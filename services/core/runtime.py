@@ -20,7 +20,7 @@ import marshmallow as ma
 from flask import Blueprint, Flask, current_app, request
 
 from .config import ServiceConfig
-from .consumer import EventConsumer, Handler
+from .consumer import BatchHandler, EventConsumer, Handler
 from .db import Database, ensure_database_of
 from .event_catalog import CATALOG, PayloadCatalog
 from .kafka import broker_reachable, ensure_topics
@@ -39,6 +39,8 @@ class ServiceSpec:
     blueprints: Callable[[], list[Blueprint]] = lambda: []
     consumes: tuple[str, ...] = ()
     handler: Callable[["Runtime"], Handler] | None = None
+    # optional: applies a whole verified batch at once (see EventConsumer)
+    batch_handler: Callable[["Runtime"], BatchHandler] | None = None
     # loops the consume worker runs beside the consumer, each until its stop event is set
     background: Callable[["Runtime"], list[Callable[[threading.Event], None]]] = lambda rt: []
     # service-specific set-up of the Flask app (extensions, settings)
@@ -54,6 +56,7 @@ class Runtime:
     keyring: DirectoryKeyring
     catalog: PayloadCatalog = CATALOG
     store: EventStore = field(init=False)
+    extras: dict = field(default_factory=dict)  # per-process state a service keeps (caches)
 
     def __post_init__(self) -> None:
         self.store = EventStore(self.db, self.signer, self.spec.name, self.catalog)
@@ -61,8 +64,9 @@ class Runtime:
     def consumer(self) -> EventConsumer | None:
         if self.spec.handler is None:
             return None
+        batch = self.spec.batch_handler(self) if self.spec.batch_handler else None
         return EventConsumer(self.db, f"{self.spec.name}-consumer", self.keyring, self.catalog,
-                             self.spec.handler(self))
+                             self.spec.handler(self), batch)
 
     def consumed_topics(self) -> list[str]:
         return [self.config.topic_names[s] for s in self.spec.consumes]

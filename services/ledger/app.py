@@ -23,10 +23,12 @@ def _blueprints():
     return [summits, logs]
 
 
-def _handler(rt: Runtime):
+def _writer(rt: Runtime):
     from .log import LogWriter
 
-    return LogWriter().ingest
+    if "log_writer" not in rt.extras:
+        rt.extras["log_writer"] = LogWriter()  # one per process: it caches the Merkle frontiers
+    return rt.extras["log_writer"]
 
 
 def _configure(rt: Runtime, app) -> None:
@@ -75,7 +77,8 @@ def _internal_token(rt: Runtime) -> str:
 
 SPEC = ServiceSpec(
     name="ledger", title="Ledger", migrations=("services.core", "services.ledger"),
-    blueprints=_blueprints, consumes=SERVICES, handler=_handler, background=_background,
+    blueprints=_blueprints, consumes=SERVICES, background=_background,
+    handler=lambda rt: _writer(rt).ingest, batch_handler=lambda rt: _writer(rt).ingest_batch,
     configure_app=_configure,
 )
 

@@ -416,3 +416,21 @@ def test_member_order_of_the_input_does_not_matter(value, rnd):
     items = list(value.items())
     rnd.shuffle(items)
     assert canonical_bytes(dict(items)) == canonical_bytes(value)
+
+
+# --- the C-accelerated path of canonical_bytes must equal rfc8785 byte for byte -----------------
+
+_any_text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12)
+_tricky_keys = st.sampled_from(["a", "\r", "\u0080", "\u00f6", "\u20ac", "\ufb33", "\U0001f600", "1", ""])
+_keys = st.one_of(_any_text, _tricky_keys)
+_json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1), _any_text),
+    lambda children: st.one_of(st.lists(children, max_size=5), st.dictionaries(_keys, children, max_size=5)),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_json_values)
+def test_fast_canonical_path_equals_rfc8785(value):
+    assert canonical_bytes(value) == rfc8785.dumps(value)
