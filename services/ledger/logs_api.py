@@ -14,6 +14,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 from g1000_proofs.merkle import consistency_proof, inclusion_proof
 from g1000_proofs.tree_shape import consistency_proof_nodes, inclusion_proof_nodes
 from services.core.canonical import parse_json_object
+from services.core.errors import CanonicalizationError
 from services.core.problem import ProblemSchema
 from services.core.runtime import runtime
 
@@ -180,8 +181,17 @@ class Entries(MethodView):
             _size(conn, log_id)
             rows = conn.execute("SELECT idx, body, leaf_hash, chain FROM log_entries WHERE summit_id = %s"
                                 " AND idx >= %s AND idx < %s ORDER BY idx", (log_id, args["start"], end)).fetchall()
-        return {"entries": [{"index": r[0], "event": parse_json_object(bytes(r[1])), "leaf_hash": b64(r[2]),
+        return {"entries": [{"index": r[0], "event": _event_or_none(r[1]), "leaf_hash": b64(r[2]),
                              "chain": b64(r[3])} for r in rows]}
+
+
+def _event_or_none(body) -> dict | None:
+    """The stored event as JSON; None if the stored bytes are no longer a JSON object (a damaged
+    or tampered database): the entry is still served, so a verifier can name the bad index."""
+    try:
+        return parse_json_object(bytes(body))
+    except CanonicalizationError:
+        return None
 
 
 @blp.route("/proofs/inclusion")
@@ -245,8 +255,8 @@ def _bundle_lines(rt, key: LogKey, log_id: str, size: int):
                                 " AND idx >= %s AND idx < %s ORDER BY idx",
                                 (log_id, start, min(size, start + MAX_PAGE))).fetchall()
             for idx, body, leaf, chain in rows:
-                yield ('{"kind":"entry","index":%d,"event":%s,"leaf_hash":"%s","chain":"%s"}\n'
-                       % (idx, bytes(body).decode("utf-8"), b64(leaf), b64(chain)))
+                yield line({"kind": "entry", "index": idx, "event": _event_or_none(body), "leaf_hash": b64(leaf),
+                            "chain": b64(chain)})
         for tree_size, note in conn.execute("SELECT tree_size, note FROM log_checkpoints WHERE summit_id = %s"
                                             " AND tree_size <= %s ORDER BY tree_size", (log_id, size)):
             yield line({"kind": "checkpoint", "tree_size": tree_size, "note": note})
