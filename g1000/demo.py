@@ -76,7 +76,37 @@ class Demo:
 
         self._wait("the ledger to receive every event", ledger_has_all)
         self.say(f"ledger received: {', '.join(f'{k} {v}' for k, v in sorted(progress.items()))}")
-        return {"summit_id": summit_id, "topics": len(TOPICS), "ledger_received": dict(sorted(progress.items()))}
+        verified = self.verify_log(summit_id, sum(progress.values()))
+        return {"summit_id": summit_id, "topics": len(TOPICS), "ledger_received": dict(sorted(progress.items())),
+                "log": verified}
+
+    def verify_log(self, summit_id: str, entries: int) -> dict:
+        """Wait for a checkpoint that covers every entry, then run the auditor's verifier on the
+        log through the gateway, as an outsider would (with a receipt for the charter entry)."""
+        import contextlib
+        import io
+
+        from g1000_verify.cli import main as verify
+
+        log = f"/v1/logs/{summit_id}"
+
+        def covered() -> bool:
+            kept = self._call("GET", f"{log}/checkpoints", 200)["checkpoints"]
+            return bool(kept) and kept[-1]["tree_size"] >= entries
+
+        self._wait("a checkpoint covering the whole log", covered)
+        key = self.session.get(self.gateway + f"{log}/key", timeout=5).text.strip()
+        first = self._call("GET", f"{log}/entries?start=0&end=1", 200)["entries"][0]
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = verify(["log", "--gateway", self.gateway, "--summit", summit_id, "--json", "--log-key", key,
+                           "--receipt", f"0:{first['leaf_hash']}"])
+        report = json.loads(out.getvalue())
+        if code != 0:
+            raise DemoError(f"the log did not verify: {report.get('failure')}")
+        self.say(f"g1000-verify: log of {report['tree_size']} entries verified"
+                 f" ({report['checked']['signatures']} signatures, {report['checked']['checkpoints']} checkpoints)")
+        return {"tree_size": report["tree_size"], "verified": True, "log_key": key}
 
 
 def run_demo(gateway: str, token: str, timeout: float = 60.0) -> dict:

@@ -134,6 +134,7 @@ class Stack:
             PYTHONUNBUFFERED="1",
         )
         env.setdefault("G1000_MAX_POLL_INTERVAL_MS", "3000")
+        env.setdefault("G1000_CHECKPOINT_SECONDS", "2")  # a local summit sees its checkpoints quickly
         return env
 
     def _prepare_services(self, env: dict) -> None:

@@ -88,6 +88,7 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     result = json.loads(demo.stdout.strip().splitlines()[-1])
     summit_id = result["summit_id"]
     assert result["ledger_received"]["agenda"] == result["topics"] == 6
+    assert result["log"]["verified"] and result["log"]["tree_size"] == 6 + result["ledger_received"]["ledger"]
 
     gateway = manifest["gateway"]
     topics_before = requests.get(f"{gateway}/v1/summits/{summit_id}/topics", timeout=5).json()["topics"]

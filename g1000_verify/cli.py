@@ -1,0 +1,169 @@
+"""``g1000-verify``: the auditor's command line (ARCHITECTURE §5).
+
+Why this module exists: it is the one entry point an auditor runs.  It parses the command line,
+establishes the trust anchor (the checkpoint verifier key the municipality published out of
+band, C2SP signed-note format), reads the log from the gateway or a bundle, runs every check and
+prints the report.  Usage::
+
+    g1000-verify log --gateway URL --summit ID [--json] [--log-key VKEY | --log-key-file PATH]
+                     [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N] [--timeout SECONDS]
+    g1000-verify bundle FILE [--json] [--log-key VKEY | --log-key-file PATH]
+                     [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N]
+
+Exit status: 0 every check holds; 1 a verification failure (the first failing entry index and a
+plain reason are printed); 2 a usage error, an unreadable file, or an unreachable gateway or one
+that answers with something other than HTTP 200 (one line on stderr, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+
+from g1000_proofs.errors import ProofError
+from g1000_proofs.note import Verifier, parse_verifier_key
+from g1000_proofs.note_keys import strict_b64decode
+
+from .checks import Options, run_checks
+from .model import SourceError
+from .report import format_json, format_text
+from .sources import open_bundle, open_gateway
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A bad argument found after parsing (exit status 2)."""
+
+
+def _receipt(text: str) -> tuple[int, bytes]:
+    index_text, sep, hash_text = text.partition(":")
+    if not sep or not index_text.isascii() or not index_text.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not INDEX:LEAF_HASH_B64")
+    try:
+        leaf = strict_b64decode(hash_text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"leaf hash {hash_text!r} is not standard base64") from None
+    if len(leaf) != 32:
+        raise argparse.ArgumentTypeError(f"leaf hash {hash_text!r} is not 32 bytes")
+    return int(index_text), leaf
+
+
+def _summit(text: str) -> str:
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"summit id {text!r} is not a UUID") from None
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="print one JSON object")
+    trust = common.add_mutually_exclusive_group()
+    trust.add_argument("--log-key", metavar="VKEY", help="the log's checkpoint verifier key "
+                       "(name+hex8+base64) as the municipality published it")
+    trust.add_argument("--log-key-file", metavar="PATH", help="read that key from a file")
+    common.add_argument("--receipt", action="append", default=[], type=_receipt,
+                        metavar="INDEX:LEAF_HASH_B64",
+                        help="check that entry INDEX has this leaf hash and is in the log "
+                             "(repeatable)")
+    common.add_argument("--workers", type=_positive, default=None, metavar="N",
+                        help="processes for signature verification (default: CPU count)")
+    parser = argparse.ArgumentParser(
+        prog="g1000-verify",
+        description="Verify a G1000 summit's transparency log: signatures, seq, hash chain, "
+                    "Merkle roots against signed checkpoints, consistency and receipts.",
+        epilog="exit status: 0 every check holds; 1 verification failure (first failing entry "
+               "index and reason); 2 usage error, unreadable file or unreachable gateway")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{log,bundle}")
+    log = commands.add_parser("log", parents=[common], help="verify a log through the gateway")
+    log.add_argument("--gateway", required=True, metavar="URL", help="gateway base URL")
+    log.add_argument("--summit", required=True, type=_summit, metavar="ID", help="summit (log) id")
+    log.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                     help="HTTP timeout per request (default 30)")
+    bundle = commands.add_parser("bundle", parents=[common], help="verify an export bundle file")
+    bundle.add_argument("file", metavar="FILE", help="export bundle (JSON lines)")
+    return parser
+
+
+def _log_key(args: argparse.Namespace) -> Verifier | None:
+    text = args.log_key
+    if args.log_key_file is not None:
+        try:
+            with open(args.log_key_file, encoding="utf-8") as handle:
+                text = handle.read().strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "strerror", None) or exc
+            raise UsageError(f"cannot read --log-key-file {args.log_key_file}: {reason}") from None
+    if text is None:
+        return None
+    try:
+        return parse_verifier_key(text.strip())
+    except ProofError as exc:
+        raise UsageError(f"the log key given is not a signed-note verifier key: {exc}") from None
+
+
+def _say(text: str, stream=None) -> None:
+    """Print a line; characters the terminal cannot show are written as escapes, not errors."""
+    stream = stream or sys.stdout
+    try:
+        print(text, file=stream)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        print(text.encode(encoding, "backslashreplace").decode(encoding), file=stream)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the verifier; return the exit status (0 ok, 1 verification failure, 2 usage/source)."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:   # argparse has printed usage and the error (or --help)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        options = Options(log_key=_log_key(args), receipts=list(args.receipt), workers=args.workers)
+        if args.command == "bundle":
+            model = open_bundle(args.file)
+        else:
+            model = open_gateway(args.gateway, args.summit, timeout=args.timeout,
+                                 fetch_key=options.log_key is None)
+        result = run_checks(model, options)
+    except (SourceError, UsageError) as exc:
+        _say(f"g1000-verify: error: {exc}", sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        _say("g1000-verify: interrupted", sys.stderr)
+        return 130
+    if args.json:
+        for warning in result.warnings:
+            _say(warning, sys.stderr)
+        _say(format_json(result))
+    else:
+        _say(format_text(result))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,74 @@
+"""What ``g1000-verify`` prints: a plain-text report for people, one JSON object for machines.
+
+Why this module exists: ARCHITECTURE §5 asks for a plain reason with the first failing index, and
+machine-readable output with ``--json``.  Both are rendered here from the same
+:class:`~g1000_verify.checks.Verification`, so they cannot disagree.  The JSON object has exactly
+these members (a contract for scripts that call the verifier)::
+
+    {"ok": bool, "log_id": str, "tree_size": int | null,
+     "checked": {"entries", "signatures", "checkpoints", "consistency_proofs", "receipts"},
+     "failure": null | {"index": int | null, "check": str, "reason": str},
+     "log_key_source": "argument" | "source", "notes": [str, ...]}
+
+``tree_size`` is the size of the latest verified checkpoint, or else the size the source claims.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .checks import Verification
+
+__all__ = ["as_dict", "format_json", "format_text", "tree_size"]
+
+
+def tree_size(v: Verification) -> int | None:
+    if v.checkpoints:
+        return max(cp.size for cp in v.checkpoints)
+    return v.model.tree_size
+
+
+def as_dict(v: Verification) -> dict[str, Any]:
+    return {
+        "ok": v.ok,
+        "log_id": v.model.log_id,
+        "tree_size": tree_size(v),
+        "checked": dict(v.counts),
+        "failure": None if v.failure is None else v.failure.as_dict(),
+        "log_key_source": v.log_key_source,
+        "notes": [*v.warnings, *v.notes],
+    }
+
+
+def format_json(v: Verification) -> str:
+    return json.dumps(as_dict(v), ensure_ascii=True)
+
+
+def _consistency_line(v: Verification) -> str:
+    if v.model.proofs is None:
+        return "implied by recomputed roots"
+    return f"{v.counts['consistency_proofs']} RFC 9162 proofs from the gateway verified"
+
+
+def format_text(v: Verification) -> str:
+    counts = v.counts
+    source = "bundle" if v.model.kind == "bundle" else "gateway"
+    lines = [f"g1000-verify: log {v.model.log_id} ({source} {v.model.location})"]
+    lines.extend(v.warnings)
+    lines.append(f"  entries      {counts['entries']} checked: contiguous from 0, leaf hashes and "
+                 "hash chain recomputed, envelopes, keys and seq")
+    lines.append(f"  signatures   {counts['signatures']} Ed25519 signatures verified")
+    lines.append(f"  checkpoints  {counts['checkpoints']} signed checkpoints verified, roots "
+                 "recomputed from the entries")
+    if v.ok:
+        lines.append(f"  consistency  {_consistency_line(v)}")
+    lines.append(f"  receipts     {counts['receipts']} verified")
+    for note in v.notes:
+        if not note.startswith("consistency between checkpoints"):
+            lines.append(f"  note: {note}")
+    if v.failure is None:
+        lines.append(f"OK: every check holds for tree size {tree_size(v)}")
+    else:
+        lines.append(f"FAIL [{v.failure.check}] {v.failure.describe()}")
+    return "\n".join(lines)

@@ -1,0 +1,220 @@
+"""``g1000-verify log``: the same checks over the REST API of docs/ledger.md, against a fake ledger.
+
+A tiny in-process HTTP server serves a generated log exactly as the REST contract says
+(``/entries`` paged and clipped, ``/checkpoints``, ``/key``, RFC 9162 ``/proofs/consistency`` and
+``/proofs/inclusion`` computed with ``g1000_proofs.merkle``).  The tests check paging, that
+consistency proofs between successive checkpoints are fetched and verified, that receipts use the
+gateway's inclusion proofs, that tampered proofs are caught, and that an unreachable gateway or a
+non-200 answer ends with exit status 2 and one line.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import threading
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from g1000_proofs.merkle import consistency_proof, inclusion_proof, root_from_leaves
+from g1000_verify.cli import main
+
+from .test_verify_logbuilder import LOG_VKEY, SUMMIT_ID, Log, standard_log
+
+
+class FakeLedger:
+    """Serves one log under /v1/logs/{SUMMIT_ID}/...; knobs let a test misbehave."""
+
+    def __init__(self, log: Log, page_cap: int = 1000) -> None:
+        self.log = log
+        self.page_cap = page_cap
+        self.requests: list[str] = []
+        self.status: dict[str, int] = {}           # path -> forced HTTP status
+        self.tamper_consistency = False
+        self.tamper_inclusion = False
+
+    def node(self, level: int, index: int) -> bytes:
+        return root_from_leaves(self.log.leaves[index << level:(index + 1) << level])
+
+    def answer(self, path: str, query: dict[str, int]) -> tuple[int, str, bytes]:
+        prefix = f"/v1/logs/{SUMMIT_ID}"
+        if path in self.status:
+            return self.status[path], "application/problem+json", b'{"title":"forced"}'
+        if not path.startswith(prefix):
+            return 404, "application/problem+json", b'{"title":"no such log"}'
+        route = path[len(prefix):]
+        b64 = lambda h: base64.b64encode(h).decode()  # noqa: E731
+        if route == "/key":
+            return 200, "text/plain", (self.log.header["log_key"] + "\n").encode()
+        if route == "/checkpoints":
+            body = {"checkpoints": self.log.checkpoints}
+        elif route == "/entries":
+            start, end = query["start"], query["end"]
+            assert 0 <= start and end - start <= 1000, (start, end)
+            end = min(end, start + self.page_cap, len(self.log.entries))
+            body = {"entries": self.log.entries[start:end]}
+        elif route == "/proofs/consistency":
+            first, second = query["first"], query["second"]
+            hashes = consistency_proof(first, second, self.node)
+            if self.tamper_consistency:
+                hashes[0] = bytes(32)
+            body = {"first": first, "second": second, "hashes": [b64(h) for h in hashes]}
+        elif route == "/proofs/inclusion":
+            index, size = query["index"], query["tree_size"]
+            hashes = inclusion_proof(index, size, self.node)
+            if self.tamper_inclusion:
+                hashes[-1] = bytes(32)
+            body = {"index": index, "tree_size": size, "hashes": [b64(h) for h in hashes]}
+        else:
+            return 404, "application/problem+json", b'{"title":"not found"}'
+        return 200, "application/json", json.dumps(body).encode()
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(ledger: FakeLedger) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - http.server's naming
+                parts = urllib.parse.urlsplit(self.path)
+                query = {k: int(v) for k, v in urllib.parse.parse_qsl(parts.query)}
+                ledger.requests.append(self.path)
+                status, kind, body = ledger.answer(parts.path, query)
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server, thread in servers:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def run(capsys, url: str, *extra: str, log_key: str | None = LOG_VKEY) -> tuple[int, dict | None, str]:
+    argv = ["log", "--gateway", url, "--summit", SUMMIT_ID, "--json", *extra]
+    if log_key is not None:
+        argv += ["--log-key", log_key]
+    capsys.readouterr()
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, (json.loads(captured.out) if captured.out else None), captured.err
+
+
+def test_gateway_log_verifies_with_consistency_proofs_and_receipts(capsys, serve):
+    log = standard_log(20)
+    ledger = FakeLedger(log)
+    url = serve(ledger)
+    code, doc, _ = run(capsys, url, "--receipt", f"7:{log.entries[7]['leaf_hash']}")
+    assert code == 0, doc
+    assert doc["checked"] == {"entries": 23, "signatures": 23, "checkpoints": len(log.checkpoints),
+                              "consistency_proofs": len(log.checkpoints) - 1, "receipts": 1}
+    assert any(path.startswith(f"/v1/logs/{SUMMIT_ID}/proofs/inclusion?index=7&tree_size=23")
+               for path in ledger.requests)
+    assert doc["log_key_source"] == "argument"
+
+
+def test_entries_are_paged_until_an_empty_page(capsys, serve):
+    log = standard_log(20)
+    ledger = FakeLedger(log, page_cap=7)
+    code, doc, _ = run(capsys, serve(ledger))
+    assert code == 0, doc
+    pages = [p for p in ledger.requests if "/entries?" in p]
+    assert pages[0].endswith("/entries?start=0&end=1000")
+    assert len(pages) == 5 and pages[-1].endswith("start=23&end=1023")
+
+
+def test_large_log_uses_pages_of_at_most_1000(capsys, serve):
+    log = standard_log(2100, checkpoint_sizes=[1000, 2103])
+    ledger = FakeLedger(log)
+    code, doc, _ = run(capsys, serve(ledger), "--workers", "1")
+    assert code == 0, doc
+    pages = [p for p in ledger.requests if "/entries?" in p]
+    assert len(pages) == 4 and doc["checked"]["consistency_proofs"] == 1
+
+
+def test_without_log_key_the_gateways_key_is_used_with_a_warning(capsys, serve):
+    code, doc, err = run(capsys, serve(FakeLedger(standard_log(3))), log_key=None)
+    assert code == 0 and doc["log_key_source"] == "source"
+    assert "WARNING" in err
+
+
+def test_entries_beyond_the_latest_checkpoint_are_noted(capsys, serve):
+    log = standard_log(12, checkpoint_sizes=[4, 12])
+    code, doc, _ = run(capsys, serve(FakeLedger(log)))
+    assert code == 0, doc
+    assert any("3 entries after the latest checkpoint" in note for note in doc["notes"])
+
+
+def test_tampered_consistency_proof(capsys, serve):
+    ledger = FakeLedger(standard_log(12))
+    ledger.tamper_consistency = True
+    code, doc, _ = run(capsys, serve(ledger))
+    assert code == 1
+    assert (doc["failure"]["index"], doc["failure"]["check"]) == (None, "consistency")
+
+
+def test_tampered_inclusion_proof(capsys, serve):
+    log = standard_log(12)
+    ledger = FakeLedger(log)
+    ledger.tamper_inclusion = True
+    code, doc, _ = run(capsys, serve(ledger), "--receipt", f"3:{log.entries[3]['leaf_hash']}")
+    assert code == 1
+    assert (doc["failure"]["index"], doc["failure"]["check"]) == (3, "receipt")
+
+
+def test_tampered_entry_served_by_the_gateway(capsys, serve):
+    log = standard_log(12)
+    log.entries[6]["event"]["payload"]["title"] = "Iets anders"
+    code, doc, _ = run(capsys, serve(FakeLedger(log)))
+    assert code == 1
+    assert (doc["failure"]["index"], doc["failure"]["check"]) == (6, "leaf_hash")
+
+
+@pytest.mark.parametrize("path, status", [
+    (f"/v1/logs/{SUMMIT_ID}/entries", 500), (f"/v1/logs/{SUMMIT_ID}/checkpoints", 404),
+    (f"/v1/logs/{SUMMIT_ID}/key", 503), (f"/v1/logs/{SUMMIT_ID}/proofs/consistency", 400),
+])
+def test_non_200_answers_exit_2_with_one_line(capsys, serve, path, status):
+    ledger = FakeLedger(standard_log(12))
+    ledger.status[path] = status
+    code, doc, err = run(capsys, serve(ledger), log_key=None)
+    assert code == 2 and doc is None
+    assert len(err.strip().splitlines()) == 1 and f"HTTP {status}" in err
+
+
+def test_unreachable_gateway_exits_2_with_one_line(capsys):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code, doc, err = run(capsys, f"http://127.0.0.1:{port}", "--timeout", "5")
+    assert code == 2 and doc is None
+    assert len(err.strip().splitlines()) == 1 and "cannot reach gateway" in err
+
+
+def test_gateway_url_that_is_not_http_exits_2(capsys):
+    code, doc, err = run(capsys, "ftp://example.org")
+    assert code == 2 and doc is None and "not an http(s) URL" in err
+
+
+def test_key_endpoint_is_not_needed_when_the_key_is_given(capsys, serve):
+    ledger = FakeLedger(standard_log(5))
+    ledger.status[f"/v1/logs/{SUMMIT_ID}/key"] = 404
+    code, doc, _ = run(capsys, serve(ledger))
+    assert code == 0, doc
+    assert not any(path.endswith("/key") for path in ledger.requests)
