@@ -180,3 +180,64 @@ def test_log_api_answers_bad_requests_with_problems(pair):
     page = client.get(f"/v1/logs/{summit}/entries?start=0&end=100000").get_json()["entries"]
     assert [e["index"] for e in page] == list(range(n))
     assert page[0]["event"]["type"] == "ledger.summit.created"
+
+
+def test_http_republisher_reaches_the_producers_internal_endpoint(pair):
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from services.ledger.gaps import HttpRepublisher
+
+    agenda, ledger = pair
+    summit = open_test_summit(ledger)
+    for i in range(4):
+        agenda.store.append(summit, [topic(summit, f"t{i}")])
+    with agenda.db.transaction() as conn:
+        conn.execute("UPDATE events SET published_at = now()")
+    server = make_server("127.0.0.1", 0, create_service_app(agenda), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        token = (agenda.config.data_dir / "secrets" / "organiser.token").read_text().strip()
+        HttpRepublisher({"agenda": f"http://127.0.0.1:{server.server_port}"}, token)("agenda", summit, 3)
+        with pytest.raises(requests.HTTPError, match="401"):  # without the credential the producer refuses
+            HttpRepublisher({"agenda": f"http://127.0.0.1:{server.server_port}"}, "wrong-token-xxxxxxxxxx")(
+                "agenda", summit, 1)
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    with agenda.db.transaction() as conn:
+        unpublished = [r[0] for r in conn.execute("SELECT seq FROM events WHERE published_at IS NULL ORDER BY seq")]
+    assert unpublished == [3, 4]
+
+
+def test_checkpoints_are_cut_every_n_entries_or_after_t_seconds(pair):
+    from services.ledger.checkpoints import checkpoint_due_logs
+
+    agenda, ledger = pair
+    summit, leaves = build_log(agenda, ledger, 10)
+    settings = load_ledger_settings(ledger.config)
+    key = LogKey.load(settings.log_key_file, settings.log_host)
+
+    def sizes() -> list[int]:
+        with ledger.db.transaction() as conn:
+            return [r[0] for r in conn.execute(
+                "SELECT tree_size FROM log_checkpoints WHERE summit_id = %s ORDER BY tree_size", (summit,))]
+
+    assert checkpoint_due_logs(ledger.db, key, every_entries=100, every_seconds=3600) >= 1  # first one: due
+    assert sizes() == [len(leaves)]
+    consumer = ledger.consumer()
+    more = agenda.store.append(summit, [topic(summit, f"m{i}") for i in range(5)])
+    consumer.process([(f"m:{e.seq}", e.body) for e in more])
+    assert checkpoint_due_logs(ledger.db, key, every_entries=100, every_seconds=3600) == 0  # neither N nor T
+    assert checkpoint_due_logs(ledger.db, key, every_entries=5, every_seconds=3600) == 1  # grew by N
+    more = agenda.store.append(summit, [topic(summit, "laatste")])
+    consumer.process([("m:last", more[0].body)])
+    with ledger.db.transaction() as conn:  # the last checkpoint is old now
+        conn.execute("UPDATE log_checkpoints SET created_at = now() - interval '1 hour' WHERE summit_id = %s",
+                     (summit,))
+    assert checkpoint_due_logs(ledger.db, key, every_entries=100, every_seconds=60) == 1  # grew, T passed
+    assert sizes() == [len(leaves), len(leaves) + 5, len(leaves) + 6]
+    assert checkpoint_due_logs(ledger.db, key, every_entries=1, every_seconds=0.1) == 0  # nothing new
