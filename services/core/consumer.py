@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -37,6 +38,8 @@ log = logging.getLogger(__name__)
 Handler = Callable[[psycopg.Connection, Event], None]
 BatchHandler = Callable[[psycopg.Connection, list[Event]], list[str | None]]
 HANDLER_ATTEMPTS = 3
+VERIFY_THREADS = 2
+PARALLEL_VERIFY_MIN = 64
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class EventConsumer:
         self.catalog = catalog
         self.handler = handler
         self.batch_handler = batch_handler
+        self._pool: ThreadPoolExecutor | None = None
 
     def process(self, records: list[tuple[str, bytes]]) -> Outcome:
         """Apply a batch of (source, bytes) records in one transaction; returns what happened."""
@@ -67,13 +71,13 @@ class EventConsumer:
         with self.db.transaction() as conn:
             fresh: list[tuple[str, bytes, bytes, Event]] = []
             verified = []
-            for source, body in records:
+            for (source, body), checked in zip(records, self._verify_all([body for _, body in records])):
                 digest = hashlib.sha256(body).digest()
-                try:
-                    verified.append((source, body, digest, verify_event(body, self.keyring, self.catalog)))
-                except VerificationError as e:
-                    self._quarantine(conn, source, body, digest, e.reason, e.event_id, None)
+                if isinstance(checked, VerificationError):
+                    self._quarantine(conn, source, body, digest, checked.reason, checked.event_id, None)
                     quarantined += 1
+                else:
+                    verified.append((source, body, digest, checked))
             seen = self._seen_digests(conn, [v[3].event_id for v in verified])
             for source, body, digest, event in verified:
                 known = seen.get(event.event_id)
@@ -101,6 +105,20 @@ class EventConsumer:
             failpoint("consumer.before_db_commit")
         failpoint("consumer.after_db_commit")
         return Outcome(len(done), duplicates, quarantined)
+
+    def _verify_one(self, body: bytes) -> Event | VerificationError:
+        try:
+            return verify_event(body, self.keyring, self.catalog)
+        except VerificationError as e:
+            return e
+
+    def _verify_all(self, bodies: list[bytes]) -> list[Event | VerificationError]:
+        """Verify a batch; Ed25519 releases the GIL, so two threads use both cores for it."""
+        if len(bodies) < PARALLEL_VERIFY_MIN:
+            return [self._verify_one(b) for b in bodies]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=VERIFY_THREADS, thread_name_prefix=f"{self.name}-verify")
+        return list(self._pool.map(self._verify_one, bodies, chunksize=32))
 
     def _seen_digests(self, conn, event_ids: list[str]) -> dict[str, bytes]:
         if not event_ids:
@@ -176,6 +194,9 @@ class EventConsumer:
                     log.warning("%s: offset commit failed (%s); duplicates will be skipped", self.name, e)
         finally:
             consumer.close()
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
 
 def _claimed_summit(body: bytes) -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -88,12 +89,18 @@ def sign_event(
 def parse_event(body: bytes) -> Event:
     """Parse wire bytes into an Event, checking shape and canonical form but not the signature."""
     try:
-        obj = parse_json_object(body)
+        # Duplicate keys need no hook here: json.loads keeps one of them, so the re-serialised
+        # canonical bytes differ from `body` and the event is refused as non-canonical below.
+        obj = _loads_object(body)
         canonical = canonical_bytes(obj)
     except CanonicalizationError as e:
         raise SchemaError(f"event is not valid JSON for an envelope: {e}") from None
     event_id = obj.get("event_id") if isinstance(obj.get("event_id"), str) else None
     if canonical != body:
+        try:
+            parse_json_object(body)  # only on this failure path: name a duplicate key if that is why
+        except CanonicalizationError as e:
+            raise SchemaError(f"event is not valid JSON for an envelope: {e}", event_id=event_id) from None
         raise SchemaError("event bytes are not in RFC 8785 canonical form", event_id=event_id)
     if set(obj) != set(FIELDS):
         missing = sorted(set(FIELDS) - set(obj))
@@ -118,14 +125,41 @@ def verify_event(body: bytes, keyring: Keyring, payloads: PayloadValidator) -> E
         raise SchemaError("sig is not canonical base64", event_id=event.event_id)
     if len(sig) != 64:
         raise SignatureError("sig is not a 64-byte Ed25519 signature", event_id=event.event_id)
-    unsigned = {k: v for k, v in event.as_dict().items() if k != "sig"}
     try:
-        keyring.verify(event.key_id, event.stream, sig, canonical_bytes(unsigned))
+        keyring.verify(event.key_id, event.stream, sig, _unsigned_bytes(event))
         payloads.validate(event.type, event.payload)
     except VerificationError as e:
         e.event_id = event.event_id
         raise
     return event
+
+
+def _loads_object(body: bytes) -> dict:
+    try:
+        obj = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as e:
+        raise CanonicalizationError(f"not valid UTF-8 JSON: {e}") from None
+    except RecursionError:
+        raise CanonicalizationError("JSON nested too deeply") from None
+    if not isinstance(obj, dict):
+        raise CanonicalizationError("not a JSON object")
+    return obj
+
+
+def _unsigned_bytes(event: Event) -> bytes:
+    """The signed bytes: the canonical event without its `sig` member.
+
+    `event.body` is already canonical (parse_event checked it), and a canonical object is its
+    members in sorted order, so removing the top-level `,"sig":"…"` member from the bytes gives
+    exactly the canonical form of the object without it: no second canonicalisation. The member
+    sits between "seq" and "stream" (sorted order); anything inside "payload" comes earlier, so
+    the last occurrence of the member followed by `,"stream":` is the top-level one.
+    """
+    member = b',"sig":"' + event.sig.encode("ascii") + b'"'
+    at = event.body.rfind(member + b',"stream":')
+    if at < 0:
+        raise SchemaError("sig member not where the canonical form puts it", event_id=event.event_id)
+    return event.body[:at] + event.body[at + len(member):]
 
 
 def _event_from(unsigned: dict, sig: str, body: bytes) -> Event:

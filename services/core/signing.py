@@ -133,11 +133,13 @@ class Keyring:
 
     def __init__(self, keys: list[TrustedKey] | None = None):
         self._keys: dict[str, TrustedKey] = {}
+        self._loaded: dict[str, Ed25519PublicKey] = {}  # parsed once, used for every event
         for key in keys or []:
             self.add(key)
 
     def add(self, key: TrustedKey) -> None:
         self._keys[key.key_id] = key
+        self._loaded[key.key_id] = Ed25519PublicKey.from_public_bytes(key.public_key)
 
     def __contains__(self, kid: str) -> bool:
         return kid in self._keys
@@ -155,7 +157,7 @@ class Keyring:
         if trusted.stream != stream:
             raise UnknownKeyError(f"key {kid[:16]}… is registered for stream {trusted.stream!r}, not {stream!r}")
         try:
-            Ed25519PublicKey.from_public_bytes(trusted.public_key).verify(signature, data)
+            self._loaded[kid].verify(signature, data)
         except InvalidSignature:
             raise SignatureError("signature does not verify") from None
 
