@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 import uuid
 from dataclasses import dataclass
@@ -91,7 +90,7 @@ def parse_event(body: bytes) -> Event:
     try:
         # Duplicate keys need no hook here: json.loads keeps one of them, so the re-serialised
         # canonical bytes differ from `body` and the event is refused as non-canonical below.
-        obj = _loads_object(body)
+        obj = parse_json_object(body, reject_duplicates=False)
         canonical = canonical_bytes(obj)
     except CanonicalizationError as e:
         raise SchemaError(f"event is not valid JSON for an envelope: {e}") from None
@@ -132,18 +131,6 @@ def verify_event(body: bytes, keyring: Keyring, payloads: PayloadValidator) -> E
         e.event_id = event.event_id
         raise
     return event
-
-
-def _loads_object(body: bytes) -> dict:
-    try:
-        obj = json.loads(body)
-    except (UnicodeDecodeError, ValueError) as e:
-        raise CanonicalizationError(f"not valid UTF-8 JSON: {e}") from None
-    except RecursionError:
-        raise CanonicalizationError("JSON nested too deeply") from None
-    if not isinstance(obj, dict):
-        raise CanonicalizationError("not a JSON object")
-    return obj
 
 
 def _unsigned_bytes(event: Event) -> bytes:

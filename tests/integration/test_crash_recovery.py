@@ -14,8 +14,7 @@ import time
 
 import pytest
 
-from tests.helpers import (caught_up, count, log_count, log_tail, open_test_summit, running, runtime_for,
-                           spawn_worker, wait_until)
+from tests.helpers import caught_up, count, log_count, log_tail, open_test_summit, running, spawn_worker, wait_until
 from tests.integration.test_delivery import consume, relay_of
 from tests.integration.test_event_store import topic
 
@@ -25,17 +24,14 @@ N = 1200  # more than two relay/consumer batches of 500
 
 
 @pytest.fixture
-def pair(service_env):
-    agenda = runtime_for("agenda", service_env)
-    ledger = runtime_for("ledger", service_env)
+def trio(pair):
+    """The agenda, the ledger and the worker processes this test starts (killed by pid at the end)."""
     procs = []
-    yield agenda, ledger, procs
-    for proc in procs:  # stop every process this test started, by its pid
+    yield (*pair, procs)
+    for proc in procs:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
-    agenda.db.close()
-    ledger.db.close()
 
 
 def fill(agenda, ledger, n: int = N) -> str:
@@ -61,8 +57,8 @@ def died_by_sigkill(proc, timeout: float = 60.0) -> bool:
     return proc.returncode == -signal.SIGKILL
 
 
-def test_relay_killed_after_send_before_mark_loses_nothing(pair, service_env):
-    agenda, ledger, procs = pair
+def test_relay_killed_after_send_before_mark_loses_nothing(trio, service_env):
+    agenda, ledger, procs = trio
     summit = fill(agenda, ledger)
     relay = spawn_worker("relay", "agenda", service_env, "relay.after_send=1")
     procs.append(relay)
@@ -78,8 +74,8 @@ def test_relay_killed_after_send_before_mark_loses_nothing(pair, service_env):
 
 
 @pytest.mark.parametrize("point", ["consumer.after_db_commit", "consumer.before_db_commit"])
-def test_consumer_killed_mid_batch_applies_nothing_twice(pair, service_env, point):
-    agenda, ledger, procs = pair
+def test_consumer_killed_mid_batch_applies_nothing_twice(trio, service_env, point):
+    agenda, ledger, procs = trio
     summit = fill(agenda, ledger)
     with running(relay_of(agenda).run):
         wait_until(lambda: count(agenda, "SELECT count(*) FROM events WHERE published_at IS NULL") == 0,
@@ -98,8 +94,8 @@ def test_consumer_killed_mid_batch_applies_nothing_twice(pair, service_env, poin
     assert_exactly_once(agenda, ledger, summit)
 
 
-def test_repeated_external_sigkill_of_relay_and_consumer(pair, service_env):
-    agenda, ledger, procs = pair
+def test_repeated_external_sigkill_of_relay_and_consumer(trio, service_env):
+    agenda, ledger, procs = trio
     summits = []
     relay = consumer = None
     for round_ in range(4):

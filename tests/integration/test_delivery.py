@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import pytest
 from services.core.outbox import OutboxRelay, republish
-from tests.helpers import caught_up, count, log_count, open_test_summit, running, runtime_for, wait_until
+from tests.helpers import caught_up, count, log_count, open_test_summit, running, wait_until
 from tests.integration.test_event_store import topic
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def pair(service_env):
-    """The agenda (producer) and the ledger (consumer of every stream)."""
-    agenda = runtime_for("agenda", service_env)
-    ledger = runtime_for("ledger", service_env)
-    yield agenda, ledger
-    agenda.db.close()
-    ledger.db.close()
 
 
 def relay_of(rt):

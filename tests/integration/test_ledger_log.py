@@ -15,20 +15,11 @@ from services.core.runtime import create_service_app
 from services.ledger.checkpoints import LogKey, cut_checkpoint
 from services.ledger.gaps import fill_gaps
 from services.ledger.settings import load_ledger_settings
-from tests.helpers import count, log_count, open_test_summit, running, runtime_for, wait_until
+from tests.helpers import count, log_count, open_test_summit, running, wait_until
 from tests.integration.test_delivery import consume, relay_of
 from tests.integration.test_event_store import topic
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def pair(service_env):
-    agenda = runtime_for("agenda", service_env)
-    ledger = runtime_for("ledger", service_env)
-    yield agenda, ledger
-    agenda.db.close()
-    ledger.db.close()
 
 
 def agenda_seqs(ledger, summit) -> list[int]:
