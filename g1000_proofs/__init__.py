@@ -1,13 +1,16 @@
-"""Independent verifiers for the G1000 transparency log.
+"""The pure cores that services and auditors share (no I/O).
 
 This package exists so that anyone (an auditor, a journalist, a citizen)
-can check the log's Merkle proofs and signed checkpoints with nothing but
-the Python standard library and ``cryptography``.  It implements:
+can check the log's Merkle proofs, signed checkpoints and draws with nothing
+but the Python standard library and ``cryptography``.  It implements:
 
 * ``merkle``     -- RFC 9162 section 2.1 Merkle tree hashing, proof
                     construction and proof verification;
 * ``note``       -- C2SP signed-note (https://c2sp.org/signed-note), Ed25519;
 * ``checkpoint`` -- C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint);
+* ``jcs``        -- RFC 8785 canonical JSON for the float-free events;
+* ``seed``       -- the lottery seed: commitments, reveals, the seed (ARCHITECTURE §6);
+* ``draw``       -- the draws from the seed: invitations, panel, reserves, quotas (§6);
 * ``errors``     -- the single exception hierarchy rooted at ``ProofError``.
 
 The package deliberately imports nothing here: import the submodule you need.
