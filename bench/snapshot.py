@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("services", "g1000", "g1000_proofs", "bench")
+PACKAGES = ("services", "g1000", "verifier/g1000_proofs", "verifier/g1000_verify", "bench")
 FROZEN_ENV = "G1000_BENCH_REPO"  # set in the frozen run: the repository the copy was taken from
 
 
@@ -34,7 +34,7 @@ def is_frozen() -> bool:
 
 def copy_packages(dest: Path) -> Path:
     for package in PACKAGES:
-        shutil.copytree(REPO / package, dest / package,
+        shutil.copytree(REPO / package, dest / Path(package).name,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return dest
 

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_draw_and_seed_import_only_the_standard_library_and_g1000_proofs():
     code = ("import g1000_proofs.draw, g1000_proofs.seed, json, sys\n"
             "print(json.dumps(sorted(sys.modules)))")
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "verifier")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
                           env=env, timeout=60, check=True)
     top_level = {name.split(".")[0] for name in json.loads(done.stdout)}

@@ -20,7 +20,7 @@ FORBIDDEN = {"flask", "flask_smorest", "psycopg", "psycopg_pool", "kafka", "mars
 
 def _modules_after(statement: str) -> set[str]:
     code = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env = {**os.environ, "PYTHONPATH": str(REPO / "verifier")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=REPO, env=env, timeout=60, check=True)
     return set(json.loads(done.stdout))
