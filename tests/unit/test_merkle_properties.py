@@ -318,9 +318,11 @@ def test_hashes_of_the_wrong_length_are_rejected(length):
     with pytest.raises(HashLengthError):
         merkle.verify_inclusion(t.leaves[1], 1, 5, [bad] + proof[1:], t.root(5))
     with pytest.raises(HashLengthError):
-        merkle.verify_consistency(2, 2, [], bad, bad)
+        merkle.verify_consistency(2, 5, merkle.consistency_proof(2, 5, t.reader(5)), bad, t.root(5))
     with pytest.raises(HashLengthError):
         merkle.MerkleAccumulator().append(bad)
+    # equal sizes hash nothing: RFC 9162 §2.1.4.2 step 1 only compares the roots
+    assert merkle.verify_consistency(2, 2, [], bad, bad) is None
 
 
 def test_range_policy():

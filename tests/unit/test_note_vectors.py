@@ -281,7 +281,7 @@ ROOT64 = base64.b64encode(bytes(32)).decode()
     f"o\n01\n{ROOT64}\n", f"o\n+1\n{ROOT64}\n", f"o\n 1\n{ROOT64}\n",
     f"o\n\u0661\n{ROOT64}\n", f"o\n1.0\n{ROOT64}\n", f"o\n{2**64}\n{ROOT64}\n",
     f"o\n1\n{base64.b64encode(bytes(31)).decode()}\n", f"o\n1\n{ROOT64[:-1]}\n",
-    f"o\n1\n{ROOT64[:-2]}B=\n", f"o\n1\n{ROOT64}", f"o\n1\n", f"\n1\n{ROOT64}\n",
+    f"o\n1\n{ROOT64[:-2]}B=\n", f"o\n1\n{ROOT64}", "o\n1\n", f"\n1\n{ROOT64}\n",
     f"o\n1\n{ROOT64}\n\n", f"o\n1\n{ROOT64}\next\n\n", "",
 ])
 def test_strict_checkpoint_parsing(text):

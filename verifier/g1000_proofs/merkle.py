@@ -256,14 +256,16 @@ def verify_consistency(size1: int, size2: int, proof: Sequence[bytes] | None,
     """
     size1, size2 = as_size("size1", size1), as_size("size2", size2)
     check_consistency_sizes(size1, size2)
-    root1, root2 = _check_hash("root1", root1), _check_hash("root2", root2)
     path = _check_proof(proof)
     if size1 == size2:
+        # RFC 9162 §2.1.4.2 step 1: equal sizes with an empty proof verify iff the roots are
+        # equal; no hashing happens, so (like the RFC and the interop vectors) no length check.
         if path:
             raise ProofLengthError(0, len(path), "sizes are equal")
-        if root1 != root2:
+        if bytes(root1) != bytes(root2):
             raise RootMismatchError("root2 (equal sizes)", root1, root2)
         return
+    root1, root2 = _check_hash("root1", root1), _check_hash("root2", root2)
     expected = len(consistency_proof_nodes(size1, size2))
     if len(path) != expected:
         raise ProofLengthError(expected, len(path), "consistency")
