@@ -190,6 +190,19 @@ def _internal_blueprint() -> Blueprint:
         return {"stream": rt.spec.name, "summit_id": body["summit_id"], "from_seq": body["from_seq"],
                 "queued": count}, 202
 
+    @bp.get("/outbox/heads")
+    def heads_view():
+        """The last seq of every summit stream this service has recorded (for the ledger's
+        reconciliation: a tail lost in transit shows as a producer ahead of the log)."""
+        denied = require_internal()
+        if denied:
+            return denied
+        rt = runtime()
+        with rt.db.transaction() as conn:
+            rows = conn.execute("SELECT stream, summit_id, last_seq FROM stream_heads WHERE stream = %s"
+                                " ORDER BY summit_id", (rt.spec.name,)).fetchall()
+        return {"heads": [{"stream": r[0], "summit_id": str(r[1]), "last_seq": r[2]} for r in rows]}
+
     @bp.get("/quarantine")
     def quarantine_view():
         denied = require_internal()

@@ -42,13 +42,14 @@ def _configure(rt: Runtime, app) -> None:
 
 def _background(rt: Runtime):
     from .checkpoints import LogKey, checkpoint_due_logs
-    from .gaps import HttpRepublisher, fill_gaps
+    from .gaps import HttpHeads, HttpRepublisher, TailReconciler, fill_gaps
     from .settings import load_ledger_settings
 
     settings = load_ledger_settings(rt.config)
     key = LogKey.load(settings.log_key_file, settings.log_host)
     token = _internal_token(rt)
     republish = HttpRepublisher(settings.producer_urls, token)
+    tails = TailReconciler(rt.db, HttpHeads(settings.producer_urls, token))
 
     def every(seconds: float, step, name: str):
         def loop(stop: threading.Event) -> None:
@@ -64,6 +65,7 @@ def _background(rt: Runtime):
               lambda: checkpoint_due_logs(rt.db, key, settings.checkpoint_entries, settings.checkpoint_seconds),
               "checkpointer"),
         every(1.0, lambda: fill_gaps(rt.db, republish), "gap filler"),
+        every(10.0, tails.run_once, "tail reconciler"),
     ]
 
 

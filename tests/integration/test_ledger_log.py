@@ -232,3 +232,42 @@ def test_checkpoints_are_cut_every_n_entries_or_after_t_seconds(pair):
     assert checkpoint_due_logs(ledger.db, key, every_entries=100, every_seconds=60) == 1  # grew, T passed
     assert sizes() == [len(leaves), len(leaves) + 5, len(leaves) + 6]
     assert checkpoint_due_logs(ledger.db, key, every_entries=1, every_seconds=0.1) == 0  # nothing new
+
+
+def test_lost_tail_is_found_by_reconciliation_and_refilled(pair):
+    from services.ledger.gaps import TailReconciler
+
+    agenda, ledger = pair
+    summit = open_test_summit(ledger)
+    events = agenda.store.append(summit, [topic(summit, f"t{i}") for i in range(5)])
+    consumer = ledger.consumer()
+    consumer.process([(f"s:{e.seq}", e.body) for e in events[:2]])
+    with agenda.db.transaction() as conn:  # 3..5 were sent, then the broker lost them
+        conn.execute("UPDATE events SET published_at = now()")
+    token = (agenda.config.data_dir / "secrets" / "organiser.token").read_text().strip()
+    client = create_service_app(agenda).test_client()
+
+    def heads():
+        response = client.get("/internal/outbox/heads", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+        return response.get_json()["heads"]
+
+    assert client.get("/internal/outbox/heads").status_code == 401
+    reconciler = TailReconciler(ledger.db, heads)
+    assert reconciler.run_once() == 0  # first sight: events may still be in flight
+    consumer.process([("s:3", events[2].body)])
+    assert reconciler.run_once() == 0  # the log moved: still not a lost tail
+    assert reconciler.run_once() == 1  # behind at seq 4 twice with no progress: a gap
+    assert count(ledger, "SELECT from_seq FROM log_gaps WHERE summit_id = %s", summit) == 4
+    asked = []
+
+    def republisher(stream, summit_id, from_seq):
+        asked.append(from_seq)
+        republish(agenda.db, stream, summit_id, from_seq)
+
+    assert fill_gaps(ledger.db, republisher) == 1
+    with running(relay_of(agenda).run), running(consume(ledger)):
+        wait_until(lambda: log_count(ledger, summit) == 5, what="the lost tail")
+    assert asked == [4] and agenda_seqs(ledger, summit) == [1, 2, 3, 4, 5]
+    assert count(ledger, "SELECT count(*) FROM log_gaps") == 0
+    assert reconciler.run_once() == 0 and reconciler.run_once() == 0  # caught up: nothing to do
