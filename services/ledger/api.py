@@ -8,7 +8,7 @@ from flask_smorest import Blueprint, abort
 from services.core.problem import ProblemSchema
 from services.core.runtime import organiser_only, runtime
 
-from .inbox import stream_progress
+from .progress import stream_progress
 from .summits import open_summit
 from .schemas import StreamsSchema, SummitCreateSchema, SummitListSchema, SummitSchema
 
