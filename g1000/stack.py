@@ -5,6 +5,7 @@ Layout of the data directory:
     keys/          Ed25519 signing keys of the services (0600) and their public keys
     secrets/       bootstrap organiser credential and the internal token (0600)
     logs/          one log file per process
+    metrics/       per-worker Prometheus files of the gateway (emptied at start)
     stack.json     URLs, pids and the organiser credential of the running stack (0600)
 
 Start order: database, broker, one-off preparation (databases, migrations, keys, topics: any
@@ -19,6 +20,7 @@ import json
 import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -88,7 +90,11 @@ class Stack:
             self._spawn_web(name, f"{SERVICE_MODULES[name]}:create_app()", ports[name], child_env)
             for kind in ("relay", "consume"):
                 self._spawn(f"{name}-{kind}", [sys.executable, "-m", "g1000.cli", "worker", kind, name], child_env)
-        self._spawn_web("gateway", "gateway.app:create_app()", ports["gateway"], child_env)
+        metrics_dir = self.data_dir / "metrics" / "gateway"  # prometheus-client multiprocess mode
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        self._spawn_web("gateway", "gateway.app:create_app()", ports["gateway"],
+                        child_env | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())})
         self._wait_ready(ready_timeout)
         return self._write_manifest(organiser_token, database_url, bootstrap_servers)
 

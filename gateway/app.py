@@ -2,28 +2,44 @@
 
 Requests are forwarded to the owning service with a timeout; only idempotent reads are retried.
 A request id (`X-Request-Id`, generated when absent) travels to the service and back. Every error
-the gateway itself produces is RFC 9457 problem+json.
+the gateway itself produces is RFC 9457 problem+json. Around forwarding the gateway adds, each in
+its own module: rate limits (ratelimit.py), Idempotency-Key on POST (idempotency.py), the public
+OpenAPI document and its HTML page (openapi.py, docs_page.py), metrics and access logs
+(observability.py). Its state lives in its own database (database.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import time
 import uuid
+from typing import Callable
 
 import requests
-from flask import Flask, Response, request
+from flask import Flask, Response, g, request
 
-from services.core.errors import ConfigError
+from services.core.db import Database
+from services.core.errors import ConfigError, TransientError
 from services.core.problem import problem
 
-from .routes import service_for
+from . import docs_page
+from .database import open_gateway_database
+from .idempotency import HEADER as IDEMPOTENCY_HEADER
+from .idempotency import IdempotencyStore, InvalidKeyError, fingerprint, parse_key
+from .observability import Metrics, access_line, access_logger
+from .openapi import SpecCache, SpecConflictError, SpecUnavailableError
+from .ratelimit import RateLimiter
+from .routes import EXEMPT_PATHS, service_for
+from .settings import GatewaySettings, load_gateway_settings
 
 log = logging.getLogger(__name__)
 
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
               "trailers", "transfer-encoding", "upgrade", "content-length", "host"}
 SERVICE_NAMES = ("ledger", "lottery", "agenda", "ballot")
+CLEANUP_EVERY_SECONDS = 300.0
 
 
 def load_upstreams(env: dict | None = None) -> dict[str, str]:
@@ -37,18 +53,66 @@ def load_upstreams(env: dict | None = None) -> dict[str, str]:
     return upstreams
 
 
-def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0) -> Flask:
-    upstreams = upstreams or load_upstreams()
+def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0, env: dict | None = None,
+               settings: GatewaySettings | None = None, database: Database | None = None,
+               clock: Callable[[], float] = time.time) -> Flask:
+    """The gateway. `env` defaults to os.environ; `database` (opened and migrated) to the one the
+    settings name; `clock` (seconds since the epoch) drives the rate-limit windows."""
+    upstreams = upstreams or load_upstreams(env)
+    settings = settings or load_gateway_settings(env)
+    db = database or open_gateway_database(settings.database_url)
     app = Flask("gateway")
+    app.extensions["g1000_gateway_db"] = db
     session = requests.Session()
+    limiter = RateLimiter(db, per_token=settings.rate_limit_per_token,
+                          per_address=settings.rate_limit_per_address, window_seconds=settings.rate_window_seconds)
+    keys = IdempotencyStore(db, settings.idempotency_ttl_seconds)
+    specs = SpecCache(upstreams, session)
+    metrics = Metrics()
+    access = access_logger()
+    last_cleanup = [time.monotonic()]
+
+    def cleanup() -> None:
+        """Expired idempotency keys and stale counters go, at most every few minutes per process."""
+        if time.monotonic() - last_cleanup[0] < CLEANUP_EVERY_SECONDS:
+            return
+        last_cleanup[0] = time.monotonic()
+        try:
+            keys.delete_expired()
+            limiter.forget_stale(clock())
+        except TransientError as e:
+            log.warning("clean-up skipped: %s", e)
 
     @app.before_request
-    def _request_id():
+    def _start():
+        g.started = time.perf_counter()
+        g.upstream = None
+        g.verdict = None
         request.environ["g1000.request_id"] = request.headers.get("X-Request-Id") or str(uuid.uuid4())
+        if request.path in EXEMPT_PATHS:
+            return None
+        verdict = limiter.hit(_caller(), bool(request.headers.get("Authorization")), clock())
+        g.verdict = verdict
+        if not verdict.allowed:
+            return problem(429, "Too Many Requests",
+                           f"more than {verdict.limit} requests per {verdict.window_seconds} s;"
+                           f" retry in {verdict.reset_seconds} s",
+                           headers={"Retry-After": str(verdict.reset_seconds)})
+        return None
 
     @app.after_request
-    def _echo_request_id(response: Response):
+    def _finish(response: Response):
         response.headers["X-Request-Id"] = request.environ.get("g1000.request_id", "")
+        verdict = g.get("verdict")
+        if verdict is not None:
+            response.headers.update(verdict.headers())
+        route = _route_label(specs)
+        seconds = time.perf_counter() - g.get("started", time.perf_counter())
+        metrics.observe(route, request.method, response.status_code, seconds)
+        access.info(access_line(request_id=request.environ.get("g1000.request_id", ""), method=request.method,
+                                route=route, status=response.status_code, duration_ms=seconds * 1000,
+                                upstream=g.get("upstream")))
+        response.call_on_close(cleanup)
         return response
 
     @app.get("/healthz")
@@ -57,7 +121,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
 
     @app.get("/readyz")
     def readyz():
-        checks = {}
+        checks = {"gateway-database": db.ping()}
         for name, url in upstreams.items():
             try:
                 checks[name] = session.get(f"{url}/readyz", timeout=3).status_code == 200
@@ -68,12 +132,44 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         failing = ", ".join(n for n, ok in checks.items() if not ok)
         return problem(503, "Service Unavailable", f"not ready: {failing}", headers={"Retry-After": "1"})
 
+    @app.get("/metrics")
+    def metrics_view():
+        body, content_type = metrics.exposition()
+        return Response(body, mimetype=None, content_type=content_type)
+
+    @app.get("/openapi.json")
+    def openapi_view():
+        return specs.document()
+
+    @app.get("/docs")
+    def docs_view():
+        return Response(docs_page.render(specs.document()), content_type="text/html; charset=utf-8")
+
     @app.route("/v1/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def forward(rest):
         service = service_for(request.path)
         if service is None:
             return problem(404, "Not Found", f"no such resource: {request.path}")
-        return _forward(session, upstreams[service], timeout)
+        g.upstream = service
+        raw_key = request.headers.get(IDEMPOTENCY_HEADER)
+        if request.method == "POST" and raw_key is not None:
+            return _forward_once(keys, raw_key, lambda: _forward(session, upstreams[service], timeout, metrics))
+        return _forward(session, upstreams[service], timeout, metrics)[0]
+
+    @app.errorhandler(SpecUnavailableError)
+    def _spec_unavailable(e):
+        return problem(503, "Service Unavailable", str(e), headers={"Retry-After": "5"})
+
+    @app.errorhandler(SpecConflictError)
+    def _spec_conflict(e):
+        log.error("cannot assemble the OpenAPI document: %s", e)
+        return problem(500, "Internal Server Error", f"the services' OpenAPI documents conflict: {e}")
+
+    @app.errorhandler(TransientError)
+    def _transient(e):
+        log.warning("gateway database unavailable: %s", e)
+        return problem(503, "Service Unavailable", "the gateway's database is briefly unavailable; retry",
+                       headers={"Retry-After": "2"})
 
     @app.errorhandler(404)
     def _not_found(e):
@@ -94,10 +190,68 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     return app
 
 
-def _forward(session: requests.Session, base: str, timeout: float) -> Response:
+def _caller() -> str:
+    """Who is asking: the digest of the Authorization header, else the client address."""
+    auth = request.headers.get("Authorization")
+    if auth:
+        return "token:" + hashlib.sha256(auth.encode("utf-8", "surrogateescape")).hexdigest()
+    return "addr:" + (request.remote_addr or "unknown")
+
+
+def _route_label(specs: SpecCache) -> str:
+    """A bounded label for metrics and logs: the documented template, never the raw path."""
+    if request.url_rule is not None and not request.path.startswith("/v1/"):
+        return request.url_rule.rule
+    if request.path.startswith("/v1/"):
+        template = specs.route_template(request.path)
+        if template:
+            return template
+        service = service_for(request.path)
+        return f"other:{service}" if service else "unmatched"
+    return "unmatched"
+
+
+def _forward_once(keys: IdempotencyStore, raw_key: str, send: Callable[[], tuple[Response, bool]]) -> Response:
+    """Forward a POST at most once per Idempotency-Key; replay the stored answer for retries."""
+    try:
+        key = parse_key(raw_key)
+    except InvalidKeyError as e:
+        return problem(400, "Bad Request", str(e))
+    scope = (_caller(), request.method, request.path, key)
+    fp = fingerprint(request.query_string, request.content_type or "", request.get_data())
+    claim = keys.claim(*scope, fp)
+    if claim.outcome == "mismatch":
+        return problem(422, "Unprocessable Content",
+                       f"this {IDEMPOTENCY_HEADER} was used for a different request; use a new key")
+    if claim.outcome == "in_flight":
+        return problem(409, "Conflict", f"a request with this {IDEMPOTENCY_HEADER} is still being processed",
+                       headers={"Retry-After": "1"})
+    if claim.outcome == "replay":
+        stored = claim.stored
+        response = Response(stored.body, status=stored.status, content_type=stored.content_type)
+        for name, value in stored.headers.items():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
+    try:
+        response, answered = send()
+    except BaseException:
+        keys.release(*scope)
+        raise
+    if answered and response.status_code < 500:
+        keys.complete(*scope, response.status_code, response.content_type, dict(response.headers),
+                      response.get_data())
+    else:
+        keys.release(*scope)
+    return response
+
+
+def _forward(session: requests.Session, base: str, timeout: float, metrics: Metrics) -> tuple[Response, bool]:
+    """The service's answer (and True), or the gateway's 502/504 problem (and False)."""
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers["X-Request-Id"] = request.environ["g1000.request_id"]
     headers["X-Forwarded-For"] = request.remote_addr or ""
+    service = g.get("upstream") or "unknown"
     attempts = 3 if request.method == "GET" else 1
     for attempt in range(attempts):
         try:
@@ -107,15 +261,17 @@ def _forward(session: requests.Session, base: str, timeout: float) -> Response:
             )
             break
         except requests.Timeout:
+            metrics.upstream_errors.labels(service, "timeout").inc()
             if attempt == attempts - 1:
-                return problem(504, "Gateway Timeout", "the service did not answer in time")
+                return problem(504, "Gateway Timeout", "the service did not answer in time"), False
         except requests.RequestException:
+            metrics.upstream_errors.labels(service, "unreachable").inc()
             if attempt == attempts - 1:
-                return problem(502, "Bad Gateway", "the service is not reachable")
+                return problem(502, "Bad Gateway", "the service is not reachable"), False
+    if upstream.status_code >= 500:
+        metrics.upstream_errors.labels(service, "status_5xx").inc()
     out = Response(upstream.content, status=upstream.status_code)
     for key, value in upstream.headers.items():
         if key.lower() not in HOP_BY_HOP and key.lower() != "content-encoding":
             out.headers[key] = value
-    return out
-
-
+    return out, True

@@ -13,6 +13,9 @@ ROUTES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^/v1/logs(/.*)?$"), "ledger"),
 ]
 
+# The gateway's own endpoints: never rate limited, never forwarded.
+EXEMPT_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
 
 def service_for(path: str) -> str | None:
     for pattern, service in ROUTES:

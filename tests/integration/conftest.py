@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.helpers import runtime_for
+from tests.integration.gateway_support import stack  # noqa: F401  (fixture of the gateway tests)
 
 
 @pytest.fixture

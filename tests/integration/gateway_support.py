@@ -1,0 +1,105 @@
+"""Support for the gateway tests (no tests here): real ledger and agenda apps served over HTTP, and
+gateways in front of them on their own database. The `stack` fixture is registered in conftest."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from gateway.app import create_app
+from gateway.database import open_gateway_database
+from gateway.settings import load_gateway_settings
+from services.core.db import database_url
+from services.core.runtime import create_service_app
+from tests.helpers import runtime_for
+
+UNREACHABLE = "http://127.0.0.1:9"
+SUMMIT = {"theme": "Samen leven", "municipality": "Teststad", "date": "2027-03-14",
+          "seats": {"citizens": 900, "employers": 100}}
+
+
+class Gate:
+    """WSGI wrapper that holds POST /v1/summits until released (a deterministic slow upstream)."""
+
+    def __init__(self, app):
+        self.app = app
+        self.closed = False
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.posts = 0
+
+    def __call__(self, environ, start_response):
+        if environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"] == "/v1/summits":
+            self.posts += 1
+            if self.closed:
+                self.entered.set()
+                assert self.release.wait(30), "the test never released the upstream"
+        return self.app(environ, start_response)
+
+
+def serve(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return server, thread, f"http://127.0.0.1:{server.server_port}"
+
+
+class Clock:
+    def __init__(self, now: float = 1_800_000_000.0):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
+class Stack:
+    env: dict
+    ledger: object
+    agenda: object
+    gate: Gate
+    upstreams: dict
+    token: str
+    databases: list = field(default_factory=list)
+
+    def gateway(self, clock=None, **env):
+        """A gateway app on this stack's database (env overrides, e.g. rate limits)."""
+        full = dict(self.env, **env)
+        db = open_gateway_database(load_gateway_settings(full).database_url, pool_size=4)
+        self.databases.append(db)
+        kwargs = {"clock": clock} if clock else {}
+        return create_app(self.upstreams, env=full, database=db, **kwargs)
+
+    def auth(self) -> dict:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    def gateway_rows(self, sql: str, *params):
+        with self.databases[0].transaction() as conn:
+            return conn.execute(sql, params).fetchall()
+
+
+@pytest.fixture
+def stack(service_env):
+    ledger = runtime_for("ledger", service_env)
+    agenda = runtime_for("agenda", service_env)
+    gate = Gate(create_service_app(ledger))
+    ledger_server, ledger_thread, ledger_url = serve(gate)
+    agenda_server, agenda_thread, agenda_url = serve(create_service_app(agenda))
+    env = dict(service_env, G1000_GATEWAY_DATABASE_URL=database_url(
+        service_env["G1000_DATABASE_URL"], f"{service_env['G1000_TOPIC_PREFIX']}_gateway"))
+    token = Path(service_env["G1000_ORGANISER_TOKEN_FILE"]).read_text().strip()
+    upstreams = {"ledger": ledger_url, "agenda": agenda_url, "lottery": UNREACHABLE, "ballot": UNREACHABLE}
+    s = Stack(env, ledger, agenda, gate, upstreams, token)
+    yield s
+    gate.release.set()
+    for server, thread in ((ledger_server, ledger_thread), (agenda_server, agenda_thread)):
+        server.shutdown()
+        thread.join(timeout=10)
+    for db in s.databases:
+        db.close()
+    ledger.db.close()
+    agenda.db.close()
