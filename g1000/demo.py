@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from datetime import date, timedelta
 from typing import Callable
 
@@ -36,6 +37,8 @@ class Demo:
         self.timeout = timeout
 
     def _call(self, method: str, path: str, expect: int, **kwargs) -> dict:
+        if method == "POST":  # as a careful client does: a retry can never record twice
+            kwargs.setdefault("headers", {})["Idempotency-Key"] = str(uuid.uuid4())
         response = self.session.request(method, self.gateway + path, timeout=15, **kwargs)
         if response.status_code != expect:
             raise DemoError(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
