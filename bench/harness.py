@@ -46,9 +46,11 @@ class Worker:
 
 
 @contextlib.contextmanager
-def worker(box: Sandbox, kind: str, service: str) -> Iterator[Worker]:
-    """`g1000 worker KIND SERVICE` as a child process with the sandbox's environment."""
-    env = {**os.environ, **box.env}
+def worker(box: Sandbox, kind: str, service: str, extra_env: dict[str, str] | None = None
+           ) -> Iterator[Worker]:
+    """`g1000 worker KIND SERVICE` as a child process with the sandbox's environment (plus
+    `extra_env`, e.g. the settings `g1000 up` gives its children)."""
+    env = {**os.environ, **box.env, **(extra_env or {})}
     env.pop("G1000_FAILPOINTS", None)
     log_path = box.logs / f"{kind}-{service}.log"
     with open(log_path, "ab") as log:

@@ -73,16 +73,23 @@ def postgres_version(url: str) -> str:
         return conn.execute("SHOW server_version").fetchone()[0]
 
 
-MEASURED_CODE = ("services", "g1000", "g1000_proofs")  # what the benchmark runs, besides itself
+# what the benchmarks run, besides themselves; in the repository the verifier's two packages live
+# under verifier/ (their own distribution), in the frozen copy (bench/snapshot.py) at the top
+MEASURED_CODE = ("services", "g1000", "g1000_proofs", "g1000_verify")
+PACKAGE_PARENTS = ("", "verifier")
 
 
 def source_snapshot(root: Path) -> dict[str, str]:
-    """SHA-256 of every source file of the measured code under `root`, by relative path."""
+    """SHA-256 of every source file of the measured code under `root`, by path from the package
+    (so the repository and the frozen copy, laid out differently, compare file by file)."""
     snapshot = {}
     for top in MEASURED_CODE:
-        for path in sorted((root / top).rglob("*")):
+        base = next((root / parent / top for parent in PACKAGE_PARENTS if (root / parent / top).is_dir()), None)
+        if base is None:
+            continue
+        for path in sorted(base.rglob("*")):
             if path.suffix in (".py", ".sql") and path.is_file():
-                snapshot[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+                snapshot[f"{top}/{path.relative_to(base)}"] = hashlib.sha256(path.read_bytes()).hexdigest()
     return snapshot
 
 
@@ -105,7 +112,8 @@ def code_version(repo: Path) -> str:
 
     try:
         commit = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=all", "--", *MEASURED_CODE)
+        dirty = git("status", "--porcelain", "--untracked-files=all", "--",
+                    *(str(Path(parent, top)) for parent in PACKAGE_PARENTS for top in MEASURED_CODE))
     except (OSError, subprocess.SubprocessError):
         return "unknown (no git)"
     return f"git {commit}" + (" + uncommitted changes" if dirty else "")

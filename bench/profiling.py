@@ -51,26 +51,26 @@ class ProfileResult:
     round_trips_per_event: float | None  # psycopg waits for the server, per event
 
 
-def category_of(key: tuple) -> str | None:
+def category_of(key: tuple, categories=CATEGORIES) -> str | None:
     """The category of a function, or None for a built-in no category claims."""
     filename, _, name = key
     label = f"{filename}:{name}".lower()
-    for category, needles in CATEGORIES:
+    for category, needles in categories:
         if any(n in label for n in needles):
             return category
     return None if filename == "~" else OTHER
 
 
-def categorise(stats: pstats.Stats) -> dict[str, float]:
+def categorise(stats: pstats.Stats, categories=CATEGORIES) -> dict[str, float]:
     """Own time per category; unclaimed built-ins are charged to their callers' categories."""
     totals: dict[str, float] = {}
     for key, (_, _, own, _, callers) in stats.stats.items():
-        category = category_of(key)
+        category = category_of(key, categories)
         if category is not None:
             totals[category] = totals.get(category, 0.0) + own
             continue
         for caller, edge in callers.items():
-            charged = category_of(caller) or OTHER
+            charged = category_of(caller, categories) or OTHER
             totals[charged] = totals.get(charged, 0.0) + edge[2]
     return totals
 
@@ -95,9 +95,11 @@ def round_trips(stats: pstats.Stats) -> int | None:
     return None
 
 
-def summarise(stage: str, profiler: cProfile.Profile, events: int, rate_seen: float) -> ProfileResult:
+def summarise(stage: str, profiler: cProfile.Profile, events: int, rate_seen: float,
+              categories=CATEGORIES) -> ProfileResult:
+    """`categories`: (name, substrings) pairs as CATEGORIES; another stage may bring its own."""
     stats = pstats.Stats(profiler)
-    totals = categorise(stats)
+    totals = categorise(stats, categories)
     ordered = sorted(totals.items(), key=lambda kv: -kv[1])
     waits = round_trips(stats)
     return ProfileResult(stage, events, rate_seen, sum(totals.values()), ordered, top_functions(stats),

@@ -38,3 +38,18 @@ def fmt(value: float) -> str:
     if value >= 100:
         return f"{value:,.0f}"
     return f"{value:,.1f}"
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0 < q <= 100) by the nearest-rank method: a value that was observed.
+
+    Latencies are reported as percentiles of every timed request, not as a mean: one slow request
+    in a hundred is what p99 is there to show.
+    """
+    if not values:
+        raise ValueError("no values")
+    if not 0 < q <= 100:
+        raise ValueError(f"percentile {q} is outside (0, 100]")
+    ordered = sorted(values)
+    rank = max(1, -(-len(ordered) * q // 100))  # ceil(n * q / 100), at least 1
+    return ordered[int(rank) - 1]
