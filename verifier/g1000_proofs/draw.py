@@ -174,15 +174,16 @@ class RegisterMismatchError(DrawError):
 # --- Input checks -------------------------------------------------------------------------------
 
 
-def _check_text(what: str, value: object, *, allow_empty: bool = False) -> str:
+def _check_text(what: str, value: object, *, allow_empty: bool = False,
+                error: type[DrawInputError] = DrawInputError) -> str:
     if not isinstance(value, str):
-        raise DrawInputError(f"{what} must be a str, not {type(value).__name__}")
+        raise error(f"{what} must be a str, not {type(value).__name__}")
     if not value and not allow_empty:
-        raise DrawInputError(f"{what} must not be empty")
+        raise error(f"{what} must not be empty")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise DrawInputError(f"{what} contains a lone surrogate") from None
+        raise error(f"{what} contains a lone surrogate") from None
     return str(value)
 
 

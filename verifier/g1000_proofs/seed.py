@@ -50,7 +50,7 @@ import re
 from collections.abc import Iterable, Mapping
 
 from . import jcs
-from .draw import DrawError, DrawInputError
+from .draw import DrawError, DrawInputError, _check_text
 
 __all__ = [
     "CONTRIBUTION_KINDS", "SEED_DOMAIN", "CommitmentMismatchError", "SeedInputError",
@@ -80,13 +80,7 @@ class CommitmentMismatchError(DrawError):
 
 
 def _text(what: str, value: object) -> str:
-    if not isinstance(value, str) or not value:
-        raise SeedInputError(f"{what} must be a non-empty str")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise SeedInputError(f"{what} contains a lone surrogate") from None
-    return str(value)
+    return _check_text(what, value, error=SeedInputError)
 
 
 def value_bytes(value: str) -> bytes:
