@@ -1,4 +1,4 @@
-"""Command line of the G1000 backend: `g1000 up | demo | worker`.
+"""Command line of the G1000 backend: `g1000 up | demo | admin | worker`.
 
 Every failure that is the user's or the environment's (bad configuration, a database or broker
 that cannot be reached) ends in one line `g1000: error: …` and a non-zero exit code, never a
@@ -35,9 +35,23 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="walk through a summit day via the gateway")
     demo.add_argument("--gateway", required=True, help="gateway URL, e.g. http://127.0.0.1:8080")
-    demo.add_argument("--token", help="organiser credential (default: $G1000_TOKEN or the stack.json)")
+    demo.add_argument("--token", help="organiser token (default: $G1000_TOKEN, else one is issued for the"
+                                      " stack in --data-dir, as `g1000 admin organiser` does)")
     demo.add_argument("--data-dir", type=Path, default=Path(".g1000"), help="where stack.json is")
     demo.add_argument("--timeout", type=float, default=60.0)
+
+    admin = sub.add_parser("admin", help="operator acts: create organiser tokens, revoke tokens")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    organiser = admin_sub.add_parser("organiser", help="issue an organiser token for a municipality (printed once)")
+    organiser.add_argument("--tenant", required=True, help="the municipality, exactly as summit charters name it")
+    organiser.add_argument("--subject", help="pseudonymous id of the organiser (default: generated)")
+    organiser.add_argument("--label", default="", help="a note for the record, e.g. who holds it")
+    organiser.add_argument("--ttl", type=int, help="lifetime in seconds (default 8 h; G1000_TOKEN_TTL_ORGANISER)")
+    organiser.add_argument("--json", action="store_true", help="print token, id and expiry as JSON")
+    organiser.add_argument("--data-dir", type=Path, default=Path(".g1000"), help="a local stack's state directory")
+    revoke = admin_sub.add_parser("revoke", help="revoke a token by its id")
+    revoke.add_argument("token_id")
+    revoke.add_argument("--data-dir", type=Path, default=Path(".g1000"), help="a local stack's state directory")
 
     worker = sub.add_parser("worker", help="run a service's outbox relay or consumer")
     worker.add_argument("kind", choices=("relay", "consume"))
@@ -59,7 +73,10 @@ def _up(args) -> int:
         if args.demo:
             from .demo import run_demo
 
-            run_demo(manifest["gateway"], manifest["organiser_token"])
+            from .admin import create_organiser
+
+            organiser = create_organiser(dict(os.environ), args.data_dir, "Demostad", label="g1000 up --demo")
+            run_demo(manifest["gateway"], organiser["token"])
             print(f"gateway: {manifest['gateway']} (Ctrl-C stops the stack)", flush=True)
         stack.supervise(stop)
     finally:
@@ -73,12 +90,30 @@ def _demo(args) -> int:
 
     token = args.token or os.environ.get("G1000_TOKEN")
     if not token:
-        manifest = args.data_dir / "stack.json"
-        try:
-            token = json.loads(manifest.read_text())["organiser_token"]
-        except (OSError, ValueError, KeyError):
-            raise ConfigError(f"no organiser credential: pass --token, set G1000_TOKEN, or run next to {manifest}") from None
+        from .admin import create_organiser
+
+        if not (args.data_dir / "stack.json").exists():
+            raise ConfigError(f"no organiser token: pass --token, set G1000_TOKEN, or run next to a stack"
+                              f" ({args.data_dir / 'stack.json'} is missing)")
+        token = create_organiser(dict(os.environ), args.data_dir, "Demostad", label="g1000 demo")["token"]
     run_demo(args.gateway, token, timeout=args.timeout)
+    return 0
+
+
+def _admin(args) -> int:
+    from .admin import create_organiser, revoke
+
+    if args.admin_command == "organiser":
+        issued = create_organiser(dict(os.environ), args.data_dir, args.tenant, args.subject, args.ttl, args.label)
+        if args.json:
+            print(json.dumps(issued))
+        else:
+            print(issued["token"])
+            print(f"organiser token {issued['token_id']} for {issued['tenant']!r}, valid until"
+                  f" {issued['expires_at']} (epoch seconds); revoke with `g1000 admin revoke {issued['token_id']}`",
+                  file=sys.stderr)
+        return 0
+    print(json.dumps(revoke(dict(os.environ), args.data_dir, args.token_id)))
     return 0
 
 
@@ -92,6 +127,8 @@ def main(argv: list[str] | None = None) -> int:
             return _up(args)
         if args.command == "demo":
             return _demo(args)
+        if args.command == "admin":
+            return _admin(args)
         from .worker import run_worker
 
         return run_worker(args.kind, args.service)

@@ -1,8 +1,10 @@
 """`g1000 demo`: a walking skeleton of a G1000 day, driven through the public gateway only.
 
-Today it charters a summit, waits until the services have learned of it from the ledger stream,
-nominates topics for the own agenda, and waits until the ledger has received every event of
-every stream it produced. Each later stage of the day is added here as it is built. The last line
+With the organiser's token (from `g1000 admin organiser`) it charters a summit, issues a
+facilitator token, lets the facilitator print check-in codes, checks participants in with those
+codes (each gets a participant token), lets each participant nominate a topic for the own agenda
+under their own token, and waits until the ledger has received every event of every stream it
+produced; then it verifies the log as an outsider would. Each later stage of the day is added here as it is built. The last line
 of output is one JSON object describing what was done (at least `summit_id`).
 """
 
@@ -36,9 +38,12 @@ class Demo:
         self.say = say
         self.timeout = timeout
 
-    def _call(self, method: str, path: str, expect: int, **kwargs) -> dict:
+    def _call(self, method: str, path: str, expect: int, token: str | None = None, **kwargs) -> dict:
+        headers = kwargs.setdefault("headers", {})
         if method == "POST":  # as a careful client does: a retry can never record twice
-            kwargs.setdefault("headers", {})["Idempotency-Key"] = str(uuid.uuid4())
+            headers["Idempotency-Key"] = str(uuid.uuid4())
+        if token is not None:  # act as someone else than the organiser
+            headers["Authorization"] = f"Bearer {token}"
         response = self.session.request(method, self.gateway + path, timeout=15, **kwargs)
         if response.status_code != expect:
             raise DemoError(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
@@ -64,9 +69,17 @@ class Demo:
         topics_path = f"/v1/summits/{summit_id}/topics"
         self._wait("the agenda service to learn of the summit",
                    lambda: self.session.get(self.gateway + topics_path, timeout=5).status_code == 200)
-        for title, description in TOPICS:
-            self._call("POST", topics_path, 201, json={"title": title, "description": description})
-        self.say(f"nominated {len(TOPICS)} topics for the own agenda")
+        facilitator = self._call("POST", f"/v1/summits/{summit_id}/tokens", 201,
+                                 json={"role": "facilitator", "label": "welkomstbalie"})
+        codes = self._call("POST", f"/v1/summits/{summit_id}/check-in-codes", 201, token=facilitator["token"],
+                           json={"count": len(TOPICS)})["codes"]
+        self.say(f"a facilitator printed {len(codes)} check-in codes")
+        participants = [self._call("POST", "/v1/auth/check-in", 201, json={"code": c["code"]}) for c in codes]
+        self.say(f"{len(participants)} participants checked in, each with a participant token")
+        for (title, description), participant in zip(TOPICS, participants):
+            self._call("POST", topics_path, 201, token=participant["token"],
+                       json={"title": title, "description": description})
+        self.say(f"participants nominated {len(TOPICS)} topics for the own agenda")
 
         expected = {"agenda": len(TOPICS)}
         progress: dict = {}
@@ -80,8 +93,8 @@ class Demo:
         self._wait("the ledger to receive every event", ledger_has_all)
         self.say(f"ledger received: {', '.join(f'{k} {v}' for k, v in sorted(progress.items()))}")
         verified = self.verify_log(summit_id, sum(progress.values()))
-        return {"summit_id": summit_id, "topics": len(TOPICS), "ledger_received": dict(sorted(progress.items())),
-                "log": verified}
+        return {"summit_id": summit_id, "topics": len(TOPICS), "participants": len(participants),
+                "ledger_received": dict(sorted(progress.items())), "log": verified}
 
     def verify_log(self, summit_id: str, entries: int) -> dict:
         """Wait for a checkpoint that covers every entry, then run the auditor's verifier on the

@@ -3,10 +3,10 @@
 Layout of the data directory:
     pg/            embedded PostgreSQL cluster (one database per service)
     keys/          Ed25519 signing keys of the services (0600) and their public keys
-    secrets/       bootstrap organiser credential and the internal token (0600)
+    secrets/       the token-signing key pair and the internal token (0600)
     logs/          one log file per process
     metrics/       per-worker Prometheus files of the gateway (emptied at start)
-    stack.json     URLs, pids and the organiser credential of the running stack (0600)
+    stack.json     URLs, pids and the database URL of the running stack (0600)
 
 Start order: database, broker, one-off preparation (databases, migrations, keys, topics: any
 error is reported here, in one line), then per service a gunicorn web process, its outbox relay
@@ -76,7 +76,6 @@ class Stack:
 
     def start(self, ready_timeout: float = 120.0) -> dict:
         self._prepare_directories()
-        organiser_token = self._secret("organiser.token")
         self._secret("internal.token")
         database_url = self._database()
         bootstrap_servers = self._broker()
@@ -96,7 +95,7 @@ class Stack:
         self._spawn_web("gateway", "gateway.app:create_app()", ports["gateway"],
                         child_env | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())})
         self._wait_ready(ready_timeout)
-        return self._write_manifest(organiser_token, database_url, bootstrap_servers)
+        return self._write_manifest(database_url, bootstrap_servers)
 
     def _prepare_directories(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -135,7 +134,7 @@ class Stack:
             G1000_DATA_DIR=str(self.data_dir.resolve()),
             G1000_DATABASE_URL=database_url,
             G1000_KAFKA_BOOTSTRAP=bootstrap_servers,
-            G1000_ORGANISER_TOKEN_FILE=str((self.data_dir / "secrets" / "organiser.token").resolve()),
+            G1000_TOKEN_KEY_FILE=str((self.data_dir / "secrets" / "tokens.key").resolve()),
             G1000_INTERNAL_TOKEN_FILE=str((self.data_dir / "secrets" / "internal.token").resolve()),
             PYTHONUNBUFFERED="1",
         )
@@ -145,6 +144,13 @@ class Stack:
 
     def _prepare_services(self, env: dict) -> None:
         """Databases, migrations, keys and topics, once, before any process starts."""
+        from gateway.app import token_signer
+        from gateway.database import open_gateway_database
+        from gateway.settings import load_gateway_settings
+
+        settings = load_gateway_settings(env)
+        token_signer(settings)
+        open_gateway_database(settings.database_url, pool_size=1).close()
         config = None
         for name in SERVICES:
             config = load_config(name, env)
@@ -183,12 +189,11 @@ class Stack:
         if pending:
             raise StackError(f"not ready after {timeout:.0f} s: {', '.join(sorted(pending))}")
 
-    def _write_manifest(self, organiser_token: str, database_url: str, bootstrap_servers: str) -> dict:
+    def _write_manifest(self, database_url: str, bootstrap_servers: str) -> dict:
         manifest = {
             "gateway": self.urls["gateway"],
             "services": {n: self.urls[n] for n in SERVICES},
-            "organiser_token": organiser_token,
-            "database": database_url.split("@")[-1],
+            "database_url": database_url,  # `g1000 admin` issues tokens with it (this file is 0600)
             "kafka_bootstrap": bootstrap_servers,
             "data_dir": str(self.data_dir.resolve()),
             "pids": {c.name: c.process.pid for c in self.children}

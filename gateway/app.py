@@ -1,16 +1,20 @@
 """The gateway's Flask app: health, readiness of the whole stack, and routing of `/v1/...`.
 
-Requests are forwarded to the owning service with a timeout; only idempotent reads are retried.
-A request id (`X-Request-Id`, generated when absent) travels to the service and back. Every error
-the gateway itself produces is RFC 9457 problem+json. Around forwarding the gateway adds, each in
-its own module: rate limits (ratelimit.py), Idempotency-Key on POST (idempotency.py), the public
-OpenAPI document and its HTML page (openapi.py, docs_page.py), metrics and access logs
-(observability.py). Its state lives in its own database (database.py).
+Every `/v1` request goes through the same steps, in this order: match the declared access matrix
+(access.py; a path it does not declare is 404 and never forwarded), authenticate the bearer
+token (signature and expiry, then the record of issued tokens for revocation), count it against
+the caller's rate limit (the token's id, else the client address), decide the matrix rule for
+the token's role and the path's summit, then claim its Idempotency-Key (POST), and only then
+answer it: the gateway's own endpoints (tokens and check-in codes, auth_api.py) or the owning
+service, with a timeout; only idempotent reads are retried. A request id (`X-Request-Id`,
+generated when absent) travels to the service and back. Every error the gateway itself produces
+is RFC 9457 problem+json. Also here: the public OpenAPI document and its HTML page (openapi.py,
+docs_page.py), metrics and access logs (observability.py). Its state lives in its own database
+(database.py).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import time
@@ -22,9 +26,15 @@ from flask import Flask, Response, g, request
 
 from services.core.db import Database
 from services.core.errors import ConfigError, TransientError
-from services.core.problem import problem
+from services.core.problem import ProblemApi, problem
+from services.core.signing import load_or_create_signer, write_public_key
+from services.core.tokens import TokenError, TokenVerifier, bearer
 
 from . import docs_page
+from .access import Policy, decide
+from .auth_api import auth as auth_blueprint
+from .auth_api import summit_credentials as credentials_blueprint
+from .credentials import Credentials
 from .database import open_gateway_database
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import IdempotencyStore, InvalidKeyError, fingerprint, parse_key
@@ -33,6 +43,7 @@ from .openapi import SpecCache, SpecConflictError, SpecUnavailableError
 from .ratelimit import RateLimiter
 from .routes import EXEMPT_PATHS, service_for
 from .settings import GatewaySettings, load_gateway_settings
+from .summits import SummitDirectory
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +73,23 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     settings = settings or load_gateway_settings(env)
     db = database or open_gateway_database(settings.database_url)
     app = Flask("gateway")
+    app.config.update(API_TITLE="G1000 gateway", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
+                      OPENAPI_URL_PREFIX=None)  # the assembled document is served by openapi_view
     app.extensions["g1000_gateway_db"] = db
     session = requests.Session()
     limiter = RateLimiter(db, per_token=settings.rate_limit_per_token,
                           per_address=settings.rate_limit_per_address, window_seconds=settings.rate_window_seconds)
     keys = IdempotencyStore(db, settings.idempotency_ttl_seconds)
-    specs = SpecCache(upstreams, session)
+    signer = token_signer(settings)
+    credentials = Credentials(db, signer, ttl_seconds=settings.token_ttl_seconds, clock=clock)
+    app.extensions["g1000_credentials"] = credentials
+    verifier = TokenVerifier(signer.public_key)
+    policy = Policy()
+    directory = SummitDirectory(session, upstreams["ledger"])
+    api = ProblemApi(app)
+    api.register_blueprint(auth_blueprint)
+    api.register_blueprint(credentials_blueprint)
+    specs = SpecCache(upstreams, session, local=api.spec.to_dict())
     metrics = Metrics()
     access = access_logger()
     last_cleanup = [time.monotonic()]
@@ -80,6 +102,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         try:
             keys.delete_expired()
             limiter.forget_stale(clock())
+            credentials.forget_expired()
         except TransientError as e:
             log.warning("clean-up skipped: %s", e)
 
@@ -88,25 +111,52 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         g.started = time.perf_counter()
         g.upstream = None
         g.verdict = None
+        g.claims = None
+        g.match = None
+        g.idempotency = None
         request.environ["g1000.request_id"] = request.headers.get("X-Request-Id") or str(uuid.uuid4())
         if request.path in EXEMPT_PATHS:
             return None
-        verdict = limiter.hit(_caller(), bool(request.headers.get("Authorization")), clock())
+        match = policy.match(request.method, request.path) if request.path.startswith("/v1/") else None
+        g.match = match
+        claims, refusal = _authenticate(verifier, credentials, clock)
+        verdict = limiter.hit(f"token:{claims.token_id}" if claims else f"addr:{request.remote_addr or 'unknown'}",
+                              claims is not None, clock())
         g.verdict = verdict
         if not verdict.allowed:
             return problem(429, "Too Many Requests",
                            f"more than {verdict.limit} requests per {verdict.window_seconds} s;"
                            f" retry in {verdict.reset_seconds} s",
                            headers={"Retry-After": str(verdict.reset_seconds)})
+        if not request.path.startswith("/v1/"):
+            return None
+        if match is None:
+            return problem(404, "Not Found", f"no such resource: {request.path}")
+        if match.rule is None:
+            return problem(405, "Method Not Allowed", f"{request.method} is not allowed on {request.path}",
+                           headers={"Allow": ", ".join(match.methods)})
+        if match.rule.scope != "public" and refusal is not None:
+            return refusal
+        summit_id = match.summit_id
+        tenant = directory.tenant(summit_id) if summit_id and match.rule.scope == "summit" else None
+        decision = decide(match.rule, claims, summit_id, tenant, summit_known=tenant is not None)
+        if not decision.allowed:
+            headers = {"WWW-Authenticate": 'Bearer realm="g1000"'} if decision.status == 401 else None
+            return problem(decision.status, _TITLES[decision.status], decision.detail, headers=headers)
+        g.claims = claims
+        g.summit_tenant = tenant
+        if request.method == "POST" and request.headers.get(IDEMPOTENCY_HEADER) is not None:
+            return _claim_idempotency(keys, request.headers[IDEMPOTENCY_HEADER])
         return None
 
     @app.after_request
     def _finish(response: Response):
+        _settle_idempotency(keys, response)
         response.headers["X-Request-Id"] = request.environ.get("g1000.request_id", "")
         verdict = g.get("verdict")
         if verdict is not None:
             response.headers.update(verdict.headers())
-        route = _route_label(specs)
+        route = _route_label()
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         metrics.observe(route, request.method, response.status_code, seconds)
         access.info(access_line(request_id=request.environ.get("g1000.request_id", ""), method=request.method,
@@ -114,6 +164,13 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
                                 upstream=g.get("upstream")))
         response.call_on_close(cleanup)
         return response
+
+    @app.teardown_request
+    def _abandoned(error):
+        scope = g.get("idempotency")
+        if error is not None and scope is not None:
+            g.idempotency = None
+            keys.release(*scope)
 
     @app.get("/healthz")
     def healthz():
@@ -148,13 +205,12 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     @app.route("/v1/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     def forward(rest):
         service = service_for(request.path)
-        if service is None:
+        if service is None or service not in upstreams:
             return problem(404, "Not Found", f"no such resource: {request.path}")
         g.upstream = service
-        raw_key = request.headers.get(IDEMPOTENCY_HEADER)
-        if request.method == "POST" and raw_key is not None:
-            return _forward_once(keys, raw_key, lambda: _forward(session, upstreams[service], timeout, metrics))
-        return _forward(session, upstreams[service], timeout, metrics)[0]
+        response, outcome = _forward(session, upstreams[service], timeout, metrics)
+        g.upstream_outcome = outcome
+        return response
 
     @app.errorhandler(SpecUnavailableError)
     def _spec_unavailable(e):
@@ -167,8 +223,8 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
 
     @app.errorhandler(TransientError)
     def _transient(e):
-        log.warning("gateway database unavailable: %s", e)
-        return problem(503, "Service Unavailable", "the gateway's database is briefly unavailable; retry",
+        log.warning("unavailable: %s", e)
+        return problem(503, "Service Unavailable", "a dependency of the gateway is briefly unavailable; retry",
                        headers={"Retry-After": "2"})
 
     @app.errorhandler(404)
@@ -190,29 +246,58 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     return app
 
 
+_TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+
+
+def token_signer(settings: GatewaySettings):
+    """The token-signing key (created with mode 0600 on first start) and its public half beside
+    it, which the services read (G1000_TOKEN_PUBLIC_KEY_FILE)."""
+    try:
+        signer = load_or_create_signer(settings.token_key_file)
+    except FileExistsError:  # another worker of this gateway created it a moment ago
+        time.sleep(0.2)
+        signer = load_or_create_signer(settings.token_key_file)
+    public = settings.token_key_file.with_suffix(".pub")
+    if not public.exists():
+        write_public_key(public, signer.public_key)
+    return signer
+
+
+def _authenticate(verifier: TokenVerifier, credentials: Credentials, clock) -> tuple:
+    """(claims, None) for a live token; (None, None) without one; (None, 401 problem) otherwise."""
+    token = bearer(request.headers.get("Authorization"))
+    if token is None:
+        return None, None
+    challenge = {"WWW-Authenticate": 'Bearer realm="g1000", error="invalid_token"'}
+    try:
+        claims = verifier.verify(token, clock())
+    except TokenError as e:
+        return None, problem(401, "Unauthorized", str(e), headers=challenge)
+    if not credentials.is_live(claims.token_id):
+        return None, problem(401, "Unauthorized", "the token has been revoked", headers=challenge)
+    return claims, None
+
+
 def _caller() -> str:
-    """Who is asking: the digest of the Authorization header, else the client address."""
-    auth = request.headers.get("Authorization")
-    if auth:
-        return "token:" + hashlib.sha256(auth.encode("utf-8", "surrogateescape")).hexdigest()
+    """Who is asking, for idempotency scopes: the token's id, else the client address."""
+    claims = g.get("claims")
+    if claims is not None:
+        return "token:" + claims.token_id
     return "addr:" + (request.remote_addr or "unknown")
 
 
-def _route_label(specs: SpecCache) -> str:
-    """A bounded label for metrics and logs: the documented template, never the raw path."""
+def _route_label() -> str:
+    """A bounded label for metrics and logs: the declared template, never the raw path."""
+    match = g.get("match")
+    if match is not None:
+        return match.template
     if request.url_rule is not None and not request.path.startswith("/v1/"):
         return request.url_rule.rule
-    if request.path.startswith("/v1/"):
-        template = specs.route_template(request.path)
-        if template:
-            return template
-        service = service_for(request.path)
-        return f"other:{service}" if service else "unmatched"
     return "unmatched"
 
 
-def _forward_once(keys: IdempotencyStore, raw_key: str, send: Callable[[], tuple[Response, bool]]) -> Response:
-    """Forward a POST at most once per Idempotency-Key; replay the stored answer for retries."""
+def _claim_idempotency(keys: IdempotencyStore, raw_key: str) -> Response | None:
+    """Take the POST's Idempotency-Key (None: go on and answer it) or answer from its earlier use."""
     try:
         key = parse_key(raw_key)
     except InvalidKeyError as e:
@@ -233,21 +318,33 @@ def _forward_once(keys: IdempotencyStore, raw_key: str, send: Callable[[], tuple
             if name.lower() != "content-type":
                 response.headers[name] = value
         return response
-    try:
-        response, answered = send()
-    except BaseException:
-        keys.release(*scope)
-        raise
-    if answered and response.status_code < 500:
+    g.idempotency = scope
+    return None
+
+
+def _settle_idempotency(keys: IdempotencyStore, response: Response) -> None:
+    """Store the answer to a claimed key, or release the key when there is no answer to replay.
+
+    After a timeout the service may still be doing the work, so the key stays claimed: a retry
+    gets 409 (in flight) until the claim's lock runs out, and is forwarded only then.
+    """
+    scope = g.get("idempotency")
+    if scope is None:
+        return
+    g.idempotency = None
+    outcome = g.get("upstream_outcome", "answered")
+    if outcome == "timeout":
+        return
+    if response.status_code < 500 and outcome == "answered":
         keys.complete(*scope, response.status_code, response.content_type, dict(response.headers),
                       response.get_data())
     else:
         keys.release(*scope)
-    return response
 
 
-def _forward(session: requests.Session, base: str, timeout: float, metrics: Metrics) -> tuple[Response, bool]:
-    """The service's answer (and True), or the gateway's 502/504 problem (and False)."""
+def _forward(session: requests.Session, base: str, timeout: float, metrics: Metrics) -> tuple[Response, str]:
+    """The service's answer and "answered", or the gateway's 504 / 502 problem and "timeout" /
+    "unreachable"."""
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers["X-Request-Id"] = request.environ["g1000.request_id"]
     headers["X-Forwarded-For"] = request.remote_addr or ""
@@ -263,15 +360,15 @@ def _forward(session: requests.Session, base: str, timeout: float, metrics: Metr
         except requests.Timeout:
             metrics.upstream_errors.labels(service, "timeout").inc()
             if attempt == attempts - 1:
-                return problem(504, "Gateway Timeout", "the service did not answer in time"), False
+                return problem(504, "Gateway Timeout", "the service did not answer in time"), "timeout"
         except requests.RequestException:
             metrics.upstream_errors.labels(service, "unreachable").inc()
             if attempt == attempts - 1:
-                return problem(502, "Bad Gateway", "the service is not reachable"), False
+                return problem(502, "Bad Gateway", "the service is not reachable"), "unreachable"
     if upstream.status_code >= 500:
         metrics.upstream_errors.labels(service, "status_5xx").inc()
     out = Response(upstream.content, status=upstream.status_code)
     for key, value in upstream.headers.items():
         if key.lower() not in HOP_BY_HOP and key.lower() != "content-encoding":
             out.headers[key] = value
-    return out, True
+    return out, "answered"

@@ -39,8 +39,12 @@ class SpecUnavailableError(RuntimeError):
     """A service that owns public paths did not serve its OpenAPI document."""
 
 
+LOCAL = "gateway"  # paths the gateway answers itself; its document is generated in-process
+
+
 def routed_services() -> list[str]:
-    return sorted({service for _, service in ROUTES})
+    """The services whose documents are fetched (the gateway's own is not fetched)."""
+    return sorted({service for _, service in ROUTES} - {LOCAL})
 
 
 def _sample(template: str) -> str:
@@ -191,13 +195,13 @@ class SpecCache:
     """The assembled document, fetched once and kept; fetched again while incomplete."""
 
     def __init__(self, upstreams: dict[str, str], session: requests.Session, *,
-                 retry_seconds: float = 5.0, timeout: float = 3.0):
+                 retry_seconds: float = 5.0, timeout: float = 3.0, local: dict | None = None):
         self.upstreams = upstreams
         self.session = session
         self.retry_seconds = retry_seconds
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._documents: dict[str, dict] = {}
+        self._documents: dict[str, dict] = {LOCAL: local} if local else {}
         self._assembled: dict | None = None
         self._templates: list[tuple[re.Pattern, str]] = []
         self._last_attempt = float("-inf")

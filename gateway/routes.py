@@ -8,6 +8,9 @@ from __future__ import annotations
 import re
 
 ROUTES: list[tuple[re.Pattern, str]] = [
+    # answered by the gateway itself (gateway/auth_api.py): it holds the token key and record
+    (re.compile(r"^/v1/auth(/.*)?$"), "gateway"),
+    (re.compile(r"^/v1/summits/[^/]+/(tokens|check-in-codes)$"), "gateway"),
     (re.compile(r"^/v1/summits/[^/]+/topics(/.*)?$"), "agenda"),
     (re.compile(r"^/v1/summits(/.*)?$"), "ledger"),
     (re.compile(r"^/v1/logs(/.*)?$"), "ledger"),

@@ -7,7 +7,8 @@ malformed value stops the process with one line naming it (ConfigError), never a
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from services.core.config import check_database_url
 from services.core.db import database_url
@@ -20,10 +21,12 @@ IDEMPOTENCY_TTL_SECONDS = 24 * 3600
 @dataclass(frozen=True)
 class GatewaySettings:
     database_url: str
+    token_key_file: Path  # Ed25519 private key that signs bearer tokens; its .pub goes to the services
     rate_limit_per_token: int = 600
     rate_limit_per_address: int = 300
     rate_window_seconds: int = RATE_WINDOW_SECONDS
     idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS
+    token_ttl_seconds: dict = field(default_factory=dict)  # role -> lifetime (credentials.py has defaults)
 
 
 def _limit(env: dict, name: str, default: int) -> int:
@@ -51,8 +54,41 @@ def load_gateway_settings(env: dict | None = None) -> GatewaySettings:
             raise ConfigError("G1000_DATABASE_URL is not set (the gateway keeps idempotency keys and"
                               " rate-limit counters in its own database)")
         url = database_url(check_database_url(server), "g1000_gateway")
+    per_token = _limit(env, "G1000_RATE_LIMIT_PER_MINUTE", 600)
+    per_address = _limit(env, "G1000_RATE_LIMIT_ANONYMOUS_PER_MINUTE", 300)
     return GatewaySettings(
         database_url=url,
-        rate_limit_per_token=_limit(env, "G1000_RATE_LIMIT_PER_MINUTE", 600),
-        rate_limit_per_address=_limit(env, "G1000_RATE_LIMIT_ANONYMOUS_PER_MINUTE", 300),
+        token_key_file=token_key_file(env),
+        token_ttl_seconds=_ttls(env),
+        rate_limit_per_token=per_token,
+        rate_limit_per_address=per_address,
     )
+
+
+def token_key_file(env: dict) -> Path:
+    """G1000_TOKEN_KEY_FILE, else <G1000_DATA_DIR>/secrets/tokens.key (created on first start)."""
+    own = (env.get("G1000_TOKEN_KEY_FILE") or "").strip()
+    if own:
+        return Path(own)
+    data_dir = (env.get("G1000_DATA_DIR") or "").strip()
+    if not data_dir:
+        raise ConfigError("G1000_TOKEN_KEY_FILE is not set (nor G1000_DATA_DIR, whose secrets/tokens.key"
+                          " would be used): the gateway signs bearer tokens with it")
+    return Path(data_dir) / "secrets" / "tokens.key"
+
+
+def _ttls(env: dict) -> dict:
+    out = {}
+    for role in ("organiser", "facilitator", "participant", "auditor"):
+        name = f"G1000_TOKEN_TTL_{role.upper()}"
+        raw = (env.get(name) or "").strip()
+        if not raw:
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name}={raw!r} is not an integer (seconds)") from None
+        if not 60 <= value <= 30 * 86_400:
+            raise ConfigError(f"{name}={value} is outside 60..2592000 seconds")
+        out[role] = value
+    return out

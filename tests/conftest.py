@@ -57,13 +57,15 @@ def kafka_bootstrap():
 def service_env(database_server_url, kafka_bootstrap, tmp_path):
     """Environment for services of one test: own databases, own topics, own keys and tokens."""
     from services.core.db import database_url
+    from services.core.signing import load_or_create_signer
 
     tag = uuid.uuid4().hex[:10]
     data_dir = tmp_path / "data"
     (data_dir / "keys").mkdir(parents=True)
     (data_dir / "secrets").mkdir()
-    organiser = data_dir / "secrets" / "organiser.token"
-    organiser.write_text("test-organiser-token-" + uuid.uuid4().hex)
+    internal = data_dir / "secrets" / "internal.token"
+    internal.write_text("test-internal-token-" + uuid.uuid4().hex)
+    load_or_create_signer(data_dir / "secrets" / "tokens.key")  # and tokens.pub, which services read
     env = {
         "G1000_DATA_DIR": str(data_dir),
         "G1000_DATABASE_URL": database_server_url,
@@ -71,7 +73,7 @@ def service_env(database_server_url, kafka_bootstrap, tmp_path):
         "G1000_TOPIC_PREFIX": f"t{tag}",
         "G1000_KAFKA_PARTITIONS": "2",
         "G1000_MAX_POLL_INTERVAL_MS": "2000",
-        "G1000_ORGANISER_TOKEN_FILE": str(organiser),
+        "G1000_INTERNAL_TOKEN_FILE": str(internal),
     }
     for service in ("ledger", "lottery", "agenda", "ballot"):
         env[f"G1000_{service.upper()}_DATABASE_URL"] = database_url(database_server_url, f"t{tag}_{service}")

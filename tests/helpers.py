@@ -15,6 +15,29 @@ from services.core.config import load_config
 from services.core.runtime import Runtime, bootstrap, prepare_broker
 
 
+def issue_token(env: dict, role: str = "organiser", tenant: str = "Teststad", summit_id: str | None = None,
+                subject: str = "test-subject", ttl_seconds: int = 3600, now: float | None = None) -> str:
+    """A token signed with the test environment's token key, as the gateway issues them. Services
+    check signature, expiry, role and summit; only the gateway also checks its record (revocation),
+    so gateway tests issue through gateway.credentials instead."""
+    from services.core.signing import load_signer
+    from services.core.tokens import issue, new_claims
+
+    signer = load_signer(Path(env["G1000_DATA_DIR"]) / "secrets" / "tokens.key")
+    claims = new_claims(role=role, tenant=tenant, subject=subject, now=int(time.time() if now is None else now),
+                        ttl_seconds=ttl_seconds, summit_id=summit_id)
+    return issue(signer, claims)
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def internal_headers(env: dict) -> dict:
+    """The platform's internal credential (operator endpoints under /internal)."""
+    return bearer(Path(env["G1000_INTERNAL_TOKEN_FILE"]).read_text().strip())
+
+
 def runtime_for(service: str, env: dict) -> Runtime:
     from g1000.services import spec_for
 

@@ -6,7 +6,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from services.core.problem import ProblemSchema
-from services.core.runtime import organiser_only, runtime
+from services.core.auth import requires
+from services.core.runtime import runtime
 from services.core.summits import summit_exists
 
 from .domain import nominate_topic
@@ -36,13 +37,14 @@ class Topics(MethodView):
                                 (summit_id,)).fetchall()
         return {"topics": [_row(r) for r in rows]}
 
-    @organiser_only
+    @requires("participant", "facilitator", "organiser")
     @blp.arguments(TopicCreateSchema)
     @blp.response(201, TopicSchema)
     @blp.alt_response(401, schema=ProblemSchema)
+    @blp.alt_response(403, schema=ProblemSchema)
     @blp.alt_response(404, schema=ProblemSchema)
     def post(self, body, summit_id):
-        """Nominate a topic (organiser for now; participants once check-in exists)."""
+        """Nominate a topic for the summit's own agenda (its participants, facilitators, organisers)."""
         rt = runtime()
         topic_id, event = nominate_topic(str(summit_id), body["title"], body["description"])
         with rt.store.transaction() as tx:

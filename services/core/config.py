@@ -27,7 +27,7 @@ class ServiceConfig:
     kafka_bootstrap: str
     key_file: Path
     trusted_keys_dir: Path
-    organiser_token_sha256: bytes | None
+    token_public_key_file: Path  # Ed25519 public key that signs bearer tokens (services/core/tokens.py)
     internal_token_sha256: bytes | None
     topic_prefix: str = "g1000"
     partitions: int = 3
@@ -111,7 +111,7 @@ def load_config(service: str, env: dict | None = None) -> ServiceConfig:
         kafka_bootstrap=bootstrap,
         key_file=Path(env.get("G1000_KEY_FILE") or data_dir / "keys" / f"{service}.key"),
         trusted_keys_dir=Path(env.get("G1000_TRUSTED_KEYS_DIR") or data_dir / "keys"),
-        organiser_token_sha256=_token_hash(env, "G1000_ORGANISER_TOKEN_FILE"),
+        token_public_key_file=Path(env.get("G1000_TOKEN_PUBLIC_KEY_FILE") or data_dir / "secrets" / "tokens.pub"),
         internal_token_sha256=_token_hash(env, "G1000_INTERNAL_TOKEN_FILE"),
         topic_prefix=prefix,
         partitions=_int(env, "G1000_KAFKA_PARTITIONS", 3, 1, 64),

@@ -7,7 +7,6 @@ streams it consumes and the handler for them). `bootstrap` turns a spec and a co
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import logging
@@ -19,6 +18,7 @@ from typing import Callable
 import marshmallow as ma
 from flask import Blueprint, Flask, current_app, request
 
+from .auth import TokenKey
 from .config import ServiceConfig
 from .consumer import BatchHandler, EventConsumer, Handler
 from .db import Database, ensure_database_of
@@ -95,6 +95,7 @@ def create_service_app(runtime: Runtime) -> Flask:
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
     )
     app.extensions["g1000_runtime"] = runtime
+    app.extensions["g1000_token_key"] = TokenKey(runtime.config.token_public_key_file)
     spec.configure_app(runtime, app)
     api = ProblemApi(app)
     for blueprint in spec.blueprints():
@@ -143,27 +144,10 @@ def _bearer_matches(expected_sha256: bytes | None) -> bool:
     return hmac.compare_digest(hashlib.sha256(token.strip().encode()).digest(), expected_sha256)
 
 
-def organiser_only(view):
-    """Decorator (outermost, so it runs before body validation): 401 without the organiser credential.
-
-    A request that is refused is refused before anything else looks at it: an anonymous caller
-    learns nothing about what a valid body would be.
-    """
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        if not _bearer_matches(runtime().config.organiser_token_sha256):
-            return problem(401, "Unauthorized", "this action needs an organiser credential",
-                           headers={"WWW-Authenticate": 'Bearer realm="g1000"'})
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 def require_internal():
     """None for calls from the platform itself (relay control, quarantine), else 401."""
     rt = runtime()
-    if _bearer_matches(rt.config.internal_token_sha256) or _bearer_matches(rt.config.organiser_token_sha256):
+    if _bearer_matches(rt.config.internal_token_sha256):
         return None
     return problem(401, "Unauthorized", "this endpoint is for operators of the platform",
                    headers={"WWW-Authenticate": 'Bearer realm="g1000-internal"'})

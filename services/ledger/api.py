@@ -6,7 +6,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
 from services.core.problem import ProblemSchema
-from services.core.runtime import organiser_only, runtime
+from services.core.auth import current_claims, requires
+from services.core.runtime import runtime
 
 from .progress import stream_progress
 from .summits import open_summit
@@ -31,12 +32,19 @@ class Summits(MethodView):
             rows = conn.execute(f"SELECT {_COLUMNS} FROM summits ORDER BY created_at, summit_id").fetchall()
         return {"summits": [_row(r) for r in rows]}
 
-    @organiser_only
+    @requires("organiser")
     @blp.arguments(SummitCreateSchema)
     @blp.response(201, SummitSchema)
     @blp.alt_response(401, schema=ProblemSchema)
+    @blp.alt_response(403, schema=ProblemSchema)
     def post(self, body):
-        """Create a summit: its charter and the service keys become the genesis of its log."""
+        """Create a summit: its charter and the service keys become the genesis of its log.
+
+        Organisers only, and only for the municipality their token names.
+        """
+        tenant = current_claims().tenant
+        if body["municipality"] != tenant:
+            abort(403, message=f"an organiser of {tenant!r} may not create a summit for {body['municipality']!r}")
         rt = runtime()
         summit_id = open_summit(rt, theme=body["theme"], municipality=body["municipality"],
                                 day=body["date"], seats=body["seats"])

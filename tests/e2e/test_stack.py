@@ -58,6 +58,13 @@ class UpProcess:
         return alive
 
 
+def admin(args: list[str], data_dir) -> dict:
+    done = subprocess.run([sys.executable, "-m", "g1000.cli", "admin", *args, "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
 @pytest.fixture
 def stack(tmp_path):
     started: list[UpProcess] = []
@@ -77,10 +84,11 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     up = stack()
     manifest = up.wait_ready()
     assert set(manifest["services"]) == {"ledger", "lottery", "agenda", "ballot"}
-    assert (up.data_dir / "stack.json").stat().st_mode & 0o077 == 0  # holds a credential
+    assert (up.data_dir / "stack.json").stat().st_mode & 0o077 == 0  # holds the database credential
     for url in [manifest["gateway"], *manifest["services"].values()]:
         assert requests.get(f"{url}/readyz", timeout=5).status_code == 200, url
-    assert manifest["organiser_token"] and "postgres" in manifest["pids"] and "broker" in manifest["pids"]
+    assert "postgres" in manifest["pids"] and "broker" in manifest["pids"]
+    assert (up.data_dir / "secrets" / "tokens.key").stat().st_mode & 0o077 == 0
 
     demo = subprocess.run([sys.executable, "-m", "g1000.cli", "demo", "--gateway", manifest["gateway"],
                            "--data-dir", str(up.data_dir)], capture_output=True, text=True, timeout=120)
@@ -89,6 +97,10 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     summit_id = result["summit_id"]
     assert result["ledger_received"]["agenda"] == result["topics"] == 6
     assert result["log"]["verified"] and result["log"]["tree_size"] == 6 + result["ledger_received"]["ledger"]
+
+    assert result["participants"] == 6
+    organiser = admin(["organiser", "--tenant", "Demostad", "--json"], up.data_dir)
+    assert organiser["token"].startswith("g1000.") and organiser["tenant"] == "Demostad"
 
     gateway = manifest["gateway"]
     topics_before = requests.get(f"{gateway}/v1/summits/{summit_id}/topics", timeout=5).json()["topics"]
@@ -105,13 +117,18 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     summits = requests.get(f"{gateway2}/v1/summits", timeout=5).json()["summits"]
     assert summit_id in [s["summit_id"] for s in summits]
     assert requests.get(f"{gateway2}/v1/summits/{summit_id}/topics", timeout=5).json()["topics"] == topics_before
-    headers = {"Authorization": f"Bearer {manifest2['organiser_token']}"}
-    assert manifest2["organiser_token"] == manifest["organiser_token"]  # the credential is state too
+    # tokens survive a restart (the key and the record of issued tokens are state) until revoked
+    headers = {"Authorization": f"Bearer {organiser['token']}"}
+    assert requests.get(f"{gateway2}/v1/auth/whoami", headers=headers, timeout=5).json()["tenant"] == "Demostad"
     created = requests.post(f"{gateway2}/v1/summits/{summit_id}/topics", headers=headers, timeout=10,
                             json={"title": "Na de herstart"})
     assert created.status_code == 201, created.text
     assert created.json()["seq"] == 7  # the agenda stream continues without a gap
     streams = requests.get(f"{gateway2}/v1/summits/{summit_id}/streams", timeout=5).json()["streams"]
     assert {s["stream"]: s["received"] for s in streams}["agenda"] >= 6  # kept across the restart
+    revoked = admin(["revoke", organiser["token_id"]], again.data_dir)
+    assert revoked["revoked_at"]
+    refused = requests.get(f"{gateway2}/v1/auth/whoami", headers=headers, timeout=5)
+    assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
     again.stop()
     assert again.kill_leftovers() == []

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
-from gateway.app import create_app
+from gateway.app import create_app, token_signer
+from gateway.credentials import Credentials
 from gateway.database import open_gateway_database
 from gateway.settings import load_gateway_settings
 from services.core.db import database_url
@@ -77,6 +77,35 @@ class Stack:
     def auth(self) -> dict:
         return {"Authorization": f"Bearer {self.token}"}
 
+    def credentials(self, clock=None) -> Credentials:
+        """The gateway's record of credentials (as `g1000 admin` uses it)."""
+        if not self.databases:
+            self.gateway()
+        settings = load_gateway_settings(self.env)
+        return Credentials(self.databases[0], token_signer(settings), **({"clock": clock} if clock else {}))
+
+    def issue(self, role: str = "organiser", summit_id: str | None = None, tenant: str = "Teststad",
+              clock=None, **kwargs) -> str:
+        """A token recorded by the gateway (so it passes the revocation check)."""
+        return self.credentials(clock).issue(role=role, tenant=tenant, summit_id=summit_id,
+                                             subject=kwargs.pop("subject", f"{role[:4]}-test"),
+                                             issued_by="admin", **kwargs).token
+
+    def announce(self, summit_id: str) -> None:
+        """Let the other services learn of a summit, as their consumers would from the ledger stream."""
+        with self.ledger.db.transaction() as conn:
+            rows = conn.execute("SELECT seq, body FROM events WHERE summit_id = %s AND type = 'ledger.summit.created'",
+                                (summit_id,)).fetchall()
+        for rt in self.others():
+            rt.consumer().process([(f"test:{seq}", bytes(body)) for seq, body in rows])
+
+    def agenda_count(self, summit_id: str) -> int:
+        with self.agenda.db.transaction() as conn:
+            return conn.execute("SELECT count(*) FROM events WHERE summit_id = %s", (summit_id,)).fetchone()[0]
+
+    def others(self) -> list:
+        return [self.agenda]
+
     def gateway_rows(self, sql: str, *params):
         with self.databases[0].transaction() as conn:
             return conn.execute(sql, params).fetchall()
@@ -91,9 +120,9 @@ def stack(service_env):
     agenda_server, agenda_thread, agenda_url = serve(create_service_app(agenda))
     env = dict(service_env, G1000_GATEWAY_DATABASE_URL=database_url(
         service_env["G1000_DATABASE_URL"], f"{service_env['G1000_TOPIC_PREFIX']}_gateway"))
-    token = Path(service_env["G1000_ORGANISER_TOKEN_FILE"]).read_text().strip()
     upstreams = {"ledger": ledger_url, "agenda": agenda_url, "lottery": UNREACHABLE, "ballot": UNREACHABLE}
-    s = Stack(env, ledger, agenda, gate, upstreams, token)
+    s = Stack(env, ledger, agenda, gate, upstreams, "")
+    s.token = s.issue("organiser")
     yield s
     gate.release.set()
     for server, thread in ((ledger_server, ledger_thread), (agenda_server, agenda_thread)):

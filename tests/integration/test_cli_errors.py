@@ -33,7 +33,7 @@ def assert_one_clear_line(result, code: int, *words: str) -> None:
     ({"G1000_DATABASE_URL": "mysql://db/x"}, 2, ["G1000_DATABASE_URL", "postgresql://"]),
     ({"G1000_DATA_DIR": "/nonexistent/g1000"}, 2, ["G1000_DATA_DIR", "not a directory"]),
     ({"G1000_KAFKA_PARTITIONS": "many"}, 2, ["G1000_KAFKA_PARTITIONS", "not an integer"]),
-    ({"G1000_ORGANISER_TOKEN_FILE": "/nonexistent/token"}, 2, ["G1000_ORGANISER_TOKEN_FILE", "cannot read"]),
+    ({"G1000_INTERNAL_TOKEN_FILE": "/nonexistent/token"}, 2, ["G1000_INTERNAL_TOKEN_FILE", "cannot read"]),
 ])
 def test_malformed_config_of_a_worker(service_env, tmp_path, change, code, words):
     result = g1000(["worker", "relay", "agenda"], {**service_env, **change}, tmp_path)
@@ -71,4 +71,4 @@ def test_up_with_unreachable_external_broker(database_server_url, tmp_path):
 
 def test_demo_without_credential(tmp_path):
     result = g1000(["demo", "--gateway", "http://127.0.0.1:1"], {}, tmp_path)
-    assert_one_clear_line(result, 2, "organiser credential")
+    assert_one_clear_line(result, 2, "no organiser token")

@@ -44,10 +44,13 @@ def test_without_a_key_every_post_is_forwarded(stack):
 def test_the_key_is_scoped_by_caller_and_path(stack):
     client = stack.gateway().test_client()
     key = {"Idempotency-Key": "shared"}
-    assert client.post("/v1/summits", json=SUMMIT, headers=stack.auth() | key).status_code == 201
-    anonymous = client.post("/v1/summits", json=SUMMIT, headers=key)  # another caller: forwarded
+    first = client.post("/v1/summits", json=SUMMIT, headers=stack.auth() | key)
+    assert first.status_code == 201
+    anonymous = client.post("/v1/summits", json=SUMMIT, headers=key)  # another caller: not a replay
     assert anonymous.status_code == 401 and anonymous.content_type == "application/problem+json"
-    assert stack.gate.posts == 2 and summits(stack) == 1
+    other = client.post("/v1/summits", json=SUMMIT, headers={"Authorization": f"Bearer {stack.issue()}"} | key)
+    assert other.status_code == 201 and other.get_json()["summit_id"] != first.get_json()["summit_id"]
+    assert stack.gate.posts == 2 and summits(stack) == 2
 
 
 def test_same_key_with_another_body_is_422(stack):

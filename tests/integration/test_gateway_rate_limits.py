@@ -4,6 +4,8 @@ admits requests again. The clock is the test's, so nothing depends on timing."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from gateway.settings import load_gateway_settings
@@ -12,7 +14,8 @@ from tests.integration.gateway_support import Clock
 
 pytestmark = pytest.mark.integration
 
-WINDOW = 1_800_000_000  # a multiple of 60: a window starts here
+# a multiple of 60 (a window starts here) near the real time, so tokens the services check are valid
+WINDOW = int(time.time()) // 60 * 60 - 120
 
 
 def test_anonymous_limit_answers_429_until_the_window_resets(stack):
@@ -37,12 +40,16 @@ def test_anonymous_limit_answers_429_until_the_window_resets(stack):
 def test_each_token_has_its_own_budget_and_health_is_exempt(stack):
     clock = Clock(WINDOW)
     client = stack.gateway(clock, G1000_RATE_LIMIT_PER_MINUTE="1", G1000_RATE_LIMIT_ANONYMOUS_PER_MINUTE="1").test_client()
-    assert client.get("/v1/summits", headers=stack.auth()).status_code == 200
-    assert client.get("/v1/summits", headers=stack.auth()).status_code == 429
-    other = {"Authorization": "Bearer someone-else"}
+    mine = {"Authorization": f"Bearer {stack.issue(clock=clock)}"}
+    assert client.get("/v1/summits", headers=mine).status_code == 200
+    assert client.get("/v1/summits", headers=mine).status_code == 429
+    other = {"Authorization": f"Bearer {stack.issue(clock=clock)}"}  # another token: its own budget
+    assert client.get("/v1/summits", headers=other).status_code == 200
     assert client.get("/v1/summits", headers=other).headers["RateLimit-Policy"] == '"token";q=1;w=60'
-    assert client.get("/v1/summits").status_code == 200  # the anonymous address: its own budget
-    assert client.get("/v1/summits").status_code == 429
+    invented = {"Authorization": "Bearer someone-else"}  # not a token: counted against the address
+    response = client.get("/v1/summits", headers=invented)
+    assert response.status_code == 200 and response.headers["RateLimit-Policy"] == '"address";q=1;w=60'
+    assert client.get("/v1/summits").status_code == 429  # the anonymous address: same budget
     for path in ("/healthz", "/metrics", "/readyz"):
         response = client.get(path)
         assert response.status_code != 429 and "RateLimit" not in response.headers
@@ -61,7 +68,7 @@ def test_counters_are_shared_by_gateway_processes(stack):
 def test_idempotent_replays_are_counted_too(stack):
     clock = Clock(WINDOW)
     client = stack.gateway(clock, G1000_RATE_LIMIT_PER_MINUTE="1").test_client()
-    headers = stack.auth() | {"Idempotency-Key": "k"}
+    headers = {"Authorization": f"Bearer {stack.issue(clock=clock)}", "Idempotency-Key": "k"}
     from tests.integration.gateway_support import SUMMIT
 
     assert client.post("/v1/summits", json=SUMMIT, headers=headers).status_code == 201
@@ -83,6 +90,6 @@ def test_the_gateway_needs_a_database():
         load_gateway_settings({})
     with pytest.raises(ConfigError, match="G1000_GATEWAY_DATABASE_URL"):
         load_gateway_settings({"G1000_GATEWAY_DATABASE_URL": "mysql://x/y"})
-    settings = load_gateway_settings({"G1000_DATABASE_URL": "postgresql://u@h:5/postgres"})
+    settings = load_gateway_settings({"G1000_DATABASE_URL": "postgresql://u@h:5/postgres", "G1000_DATA_DIR": "/d"})
     assert "dbname=g1000_gateway" in settings.database_url
     assert (settings.rate_limit_per_token, settings.rate_limit_per_address) == (600, 300)

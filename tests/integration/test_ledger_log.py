@@ -191,7 +191,7 @@ def test_http_republisher_reaches_the_producers_internal_endpoint(pair):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        token = (agenda.config.data_dir / "secrets" / "organiser.token").read_text().strip()
+        token = (agenda.config.data_dir / "secrets" / "internal.token").read_text().strip()
         HttpRepublisher({"agenda": f"http://127.0.0.1:{server.server_port}"}, token)("agenda", summit, 3)
         with pytest.raises(requests.HTTPError, match="401"):  # without the credential the producer refuses
             HttpRepublisher({"agenda": f"http://127.0.0.1:{server.server_port}"}, "wrong-token-xxxxxxxxxx")(
@@ -244,7 +244,7 @@ def test_lost_tail_is_found_by_reconciliation_and_refilled(pair):
     consumer.process([(f"s:{e.seq}", e.body) for e in events[:2]])
     with agenda.db.transaction() as conn:  # 3..5 were sent, then the broker lost them
         conn.execute("UPDATE events SET published_at = now()")
-    token = (agenda.config.data_dir / "secrets" / "organiser.token").read_text().strip()
+    token = (agenda.config.data_dir / "secrets" / "internal.token").read_text().strip()
     client = create_service_app(agenda).test_client()
 
     def heads():

@@ -65,7 +65,7 @@ def test_tampered_and_forged_events_are_quarantined_with_reasons(ledger):
     # operators read the quarantine over HTTP (with a credential only)
     client = create_service_app(ledger).test_client()
     assert client.get("/internal/quarantine").status_code == 401
-    token = (ledger.config.data_dir / "secrets" / "organiser.token").read_text().strip()
+    token = (ledger.config.data_dir / "secrets" / "internal.token").read_text().strip()
     listed = client.get("/internal/quarantine", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert {q["reason"] for q in listed["quarantine"]} == reasons
 

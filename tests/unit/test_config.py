@@ -67,7 +67,8 @@ def test_good_environment_defaults(env):
     assert config.kafka_bootstrap == "kafka-0.kafka:9092,kafka-1.kafka:9092"
     assert config.key_file == data / "keys" / "agenda.key"
     assert config.trusted_keys_dir == data / "keys"
-    assert config.organiser_token_sha256 is None and config.internal_token_sha256 is None
+    assert config.internal_token_sha256 is None
+    assert config.token_public_key_file == data / "secrets" / "tokens.pub"
     assert (config.topic_prefix, config.partitions, config.max_poll_interval_ms) == ("g1000", 3, 5_000)
 
 
@@ -82,15 +83,13 @@ def test_topic_names_are_prefix_dot_stream(env):
 
 
 def test_explicit_settings_are_used(env, tmp_path):
-    organiser = tmp_path / "organiser.token"
-    organiser.write_text("organiser-token-0123456789abcdef\n")
     internal = tmp_path / "internal.token"
     internal.write_text("internal-token-0123456789abcdef")
     env.update({
         "G1000_AGENDA_DATABASE_URL": "postgresql://other@elsewhere/agenda_db",
         "G1000_KEY_FILE": str(tmp_path / "secret" / "agenda.key"),
         "G1000_TRUSTED_KEYS_DIR": str(tmp_path / "trusted"),
-        "G1000_ORGANISER_TOKEN_FILE": str(organiser),
+        "G1000_TOKEN_PUBLIC_KEY_FILE": str(tmp_path / "tokens.pub"),
         "G1000_INTERNAL_TOKEN_FILE": str(internal),
         "G1000_KAFKA_PARTITIONS": "64",
         "G1000_MAX_POLL_INTERVAL_MS": "1000",
@@ -101,7 +100,7 @@ def test_explicit_settings_are_used(env, tmp_path):
     assert config.key_file == tmp_path / "secret" / "agenda.key"
     assert config.trusted_keys_dir == tmp_path / "trusted"
     # tokens: stored only as the SHA-256 of the stripped token text
-    assert config.organiser_token_sha256 == hashlib.sha256(b"organiser-token-0123456789abcdef").digest()
+    assert config.token_public_key_file == tmp_path / "tokens.pub"
     assert config.internal_token_sha256 == hashlib.sha256(b"internal-token-0123456789abcdef").digest()
     assert (config.partitions, config.max_poll_interval_ms, config.kafka_bootstrap) == (64, 1000, "[::1]:9092")
     # the override is per service: another service still gets its own database on the server
@@ -249,14 +248,14 @@ def test_integer_setting_boundaries_are_accepted(env, name):
         assert value == (config.partitions if name == "G1000_KAFKA_PARTITIONS" else config.max_poll_interval_ms)
 
 
-@pytest.mark.parametrize("name", ["G1000_ORGANISER_TOKEN_FILE", "G1000_INTERNAL_TOKEN_FILE"])
+@pytest.mark.parametrize("name", ["G1000_INTERNAL_TOKEN_FILE"])
 def test_missing_token_file(env, tmp_path, name):
     env[name] = str(tmp_path / "nope.token")
     message = _error("agenda", env)
     assert name in message and "cannot read" in message
 
 
-@pytest.mark.parametrize("name", ["G1000_ORGANISER_TOKEN_FILE", "G1000_INTERNAL_TOKEN_FILE"])
+@pytest.mark.parametrize("name", ["G1000_INTERNAL_TOKEN_FILE"])
 @pytest.mark.parametrize("token", ["", "Qz7-tok3n", "x" * 19, "   " + "y" * 18 + "  \n"])
 def test_token_too_short(env, tmp_path, name, token):
     path = tmp_path / "t.token"
@@ -268,14 +267,11 @@ def test_token_too_short(env, tmp_path, name, token):
         assert token.strip() not in message  # the secret itself is not echoed
 
 
-@pytest.mark.parametrize("name", ["G1000_ORGANISER_TOKEN_FILE", "G1000_INTERNAL_TOKEN_FILE"])
-def test_token_of_exactly_20_characters_is_accepted(env, tmp_path, name):
+def test_token_of_exactly_20_characters_is_accepted(env, tmp_path):
     path = tmp_path / "t.token"
     path.write_text("z" * 20 + "\n")
-    env[name] = str(path)
-    config = load_config("agenda", env)
-    digest = config.organiser_token_sha256 if name == "G1000_ORGANISER_TOKEN_FILE" else config.internal_token_sha256
-    assert digest == hashlib.sha256(b"z" * 20).digest()
+    env["G1000_INTERNAL_TOKEN_FILE"] = str(path)
+    assert load_config("agenda", env).internal_token_sha256 == hashlib.sha256(b"z" * 20).digest()
 
 
 @pytest.mark.parametrize("service", ["gateway", "", "Agenda", "ledger ", "voting"])

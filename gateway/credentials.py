@@ -1,0 +1,217 @@
+"""The credentials the gateway issues, and their record: tokens (revocable) and check-in codes.
+
+Tokens are signed claims (services/core/tokens.py) that any service can check offline; what
+makes them revocable is this record: the gateway accepts a token only while its id is here and
+not revoked. Organiser tokens are issued by the `g1000 admin` command (the operator's act, with
+the key file and the gateway's database at hand); organisers issue facilitator and auditor tokens
+for their summits; participants exchange a one-time check-in code, printed on their invitation,
+for a participant token of that summit.
+
+Check-in codes: 16 characters of Crockford's base32 (80 random bits), printed in groups of four
+(`7K2M-Q9XD-4HTV-C1RB`); typing is forgiving (case, spaces, hyphens, O for 0, I and L for 1).
+Only SHA-256 of a code is stored; the one exchange that succeeds marks it used in the same
+transaction that records the participant token, so a code gives exactly one token.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+from services.core.db import Database
+from services.core.signing import Signer
+from services.core.tokens import ROLES, Claims, issue, new_claims
+
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_CHARS = 16
+DEFAULT_TTL_SECONDS = {"organiser": 8 * 3600, "facilitator": 14 * 3600, "participant": 14 * 3600,
+                       "auditor": 24 * 3600}
+DEFAULT_CODE_TTL_SECONDS = 60 * 24 * 3600  # letters go out weeks before the day
+
+
+class CredentialError(Exception):
+    """Root of the gateway's credential errors; the message is safe to show to the caller."""
+
+
+class UnknownCodeError(CredentialError):
+    pass
+
+
+class UsedCodeError(CredentialError):
+    pass
+
+
+class UnknownTokenError(CredentialError):
+    pass
+
+
+def new_code() -> str:
+    raw = "".join(secrets.choice(CROCKFORD) for _ in range(CODE_CHARS))
+    return "-".join(raw[i:i + 4] for i in range(0, CODE_CHARS, 4))
+
+
+def normalise_code(text: str) -> str | None:
+    """The canonical 16 characters of a typed code, or None when it cannot be one."""
+    cleaned = "".join(text.split()).replace("-", "").upper()
+    cleaned = cleaned.translate(str.maketrans({"O": "0", "I": "1", "L": "1"}))
+    if len(cleaned) != CODE_CHARS or any(c not in CROCKFORD for c in cleaned):
+        return None
+    return cleaned
+
+
+def code_digest(code: str) -> bytes:
+    canonical = normalise_code(code)
+    if canonical is None:
+        raise UnknownCodeError("this is not a check-in code")
+    return hashlib.sha256(canonical.encode("ascii")).digest()
+
+
+def _ts(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, timezone.utc)
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    claims: Claims
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    token_id: str
+    role: str
+    tenant: str
+    summit_id: str | None
+    subject: str
+    label: str
+    issued_by: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+    def as_json(self) -> dict:
+        return {"token_id": self.token_id, "role": self.role, "tenant": self.tenant,
+                "summit_id": self.summit_id, "subject": self.subject, "label": self.label,
+                "issued_by": self.issued_by, "issued_at": self.issued_at.isoformat(),
+                "expires_at": self.expires_at.isoformat(),
+                "revoked_at": self.revoked_at.isoformat() if self.revoked_at else None}
+
+
+_RECORD = ("token_id, role, tenant, summit_id, subject, label, issued_by, issued_at, expires_at,"
+           " revoked_at")
+
+
+def _record(row) -> TokenRecord:
+    return TokenRecord(str(row[0]), row[1], row[2], str(row[3]) if row[3] else None, row[4], row[5], row[6],
+                       row[7], row[8], row[9])
+
+
+class Credentials:
+    def __init__(self, db: Database, signer: Signer, *, ttl_seconds: dict[str, int] | None = None,
+                 clock: Callable[[], float] = time.time):
+        self.db = db
+        self.signer = signer
+        self.ttl = dict(DEFAULT_TTL_SECONDS, **(ttl_seconds or {}))
+        self.clock = clock
+
+    def _insert(self, conn, claims: Claims, issued_by: str, label: str) -> None:
+        conn.execute(
+            "INSERT INTO issued_tokens (token_id, role, tenant, summit_id, subject, label, issued_by,"
+            " issued_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (claims.token_id, claims.role, claims.tenant, claims.summit_id, claims.subject, label, issued_by,
+             _ts(claims.issued_at), _ts(claims.expires_at)))
+
+    def _claims(self, role: str, tenant: str, subject: str, summit_id: str | None, ttl: int | None) -> Claims:
+        if role not in ROLES:
+            raise CredentialError(f"unknown role {role!r}")
+        lifetime = self.ttl[role] if ttl is None else ttl
+        return new_claims(role=role, tenant=tenant, subject=subject, now=int(self.clock()),
+                          ttl_seconds=lifetime, summit_id=summit_id)
+
+    def issue(self, *, role: str, tenant: str, subject: str, issued_by: str, summit_id: str | None = None,
+              label: str = "", ttl_seconds: int | None = None) -> IssuedToken:
+        claims = self._claims(role, tenant, subject, summit_id, ttl_seconds)
+        with self.db.transaction() as conn:
+            self._insert(conn, claims, issued_by, label)
+        return IssuedToken(issue(self.signer, claims), claims)
+
+    def refresh(self, old: Claims) -> IssuedToken:
+        """A fresh token with the same role, tenant, summit and subject; the old one is revoked."""
+        claims = self._claims(old.role, old.tenant, old.subject, old.summit_id, None)
+        with self.db.transaction() as conn:
+            row = conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = 'refresh'"
+                               " WHERE token_id = %s AND revoked_at IS NULL RETURNING label",
+                               (old.token_id,)).fetchone()
+            if row is None:
+                raise UnknownTokenError("this token is revoked or unknown")
+            self._insert(conn, claims, old.token_id, row[0])
+        return IssuedToken(issue(self.signer, claims), claims)
+
+    def is_live(self, token_id: str) -> bool:
+        """Recorded and not revoked (signature and expiry are the verifier's part)."""
+        with self.db.transaction() as conn:
+            row = conn.execute("SELECT revoked_at IS NULL FROM issued_tokens WHERE token_id = %s",
+                               (token_id,)).fetchone()
+        return bool(row and row[0])
+
+    def record(self, token_id: str) -> TokenRecord | None:
+        with self.db.transaction() as conn:
+            row = conn.execute(f"SELECT {_RECORD} FROM issued_tokens WHERE token_id = %s", (token_id,)).fetchone()
+        return _record(row) if row else None
+
+    def for_summit(self, summit_id: str) -> list[TokenRecord]:
+        with self.db.transaction() as conn:
+            rows = conn.execute(f"SELECT {_RECORD} FROM issued_tokens WHERE summit_id = %s"
+                                " ORDER BY issued_at, token_id", (summit_id,)).fetchall()
+        return [_record(r) for r in rows]
+
+    def revoke(self, token_id: str, by: str) -> TokenRecord:
+        """Revoke (idempotent: revoking a revoked token changes nothing)."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = %s"
+                         " WHERE token_id = %s AND revoked_at IS NULL", (by, token_id))
+            row = conn.execute(f"SELECT {_RECORD} FROM issued_tokens WHERE token_id = %s", (token_id,)).fetchone()
+        if row is None:
+            raise UnknownTokenError(f"no token {token_id}")
+        return _record(row)
+
+    def create_codes(self, *, summit_id: str, tenant: str, created_by: str, participants: list[str],
+                     ttl_seconds: int = DEFAULT_CODE_TTL_SECONDS) -> list[tuple[str, str]]:
+        """One code per participant subject; returns (code, participant) pairs, shown only once."""
+        made = [(new_code(), p) for p in participants]
+        expires = _ts(self.clock() + ttl_seconds)
+        with self.db.transaction() as conn:
+            with conn.cursor() as cur:
+                cur.executemany(
+                    "INSERT INTO check_in_codes (code_sha256, summit_id, tenant, participant, created_by,"
+                    " expires_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                    [(code_digest(code), summit_id, tenant, p, created_by, expires) for code, p in made])
+        return made
+
+    def redeem(self, code: str) -> IssuedToken:
+        """Exchange a check-in code for a participant token, once."""
+        digest = code_digest(code)
+        now = _ts(self.clock())
+        with self.db.transaction() as conn:
+            row = conn.execute(
+                "SELECT summit_id, tenant, participant, used_at, expires_at FROM check_in_codes"
+                " WHERE code_sha256 = %s FOR UPDATE", (digest,)).fetchone()
+            if row is None or row[4] <= now:
+                raise UnknownCodeError("no such check-in code (or it has expired)")
+            if row[3] is not None:
+                raise UsedCodeError("this check-in code has already been used; ask a facilitator for a new one")
+            claims = self._claims("participant", row[1], row[2], str(row[0]), None)
+            self._insert(conn, claims, "check-in", "")
+            conn.execute("UPDATE check_in_codes SET used_at = %s, token_id = %s WHERE code_sha256 = %s",
+                         (now, claims.token_id, digest))
+        return IssuedToken(issue(self.signer, claims), claims)
+
+    def forget_expired(self, older_than_seconds: int = 30 * 86_400) -> int:
+        """Delete token records that expired long ago (they can no longer verify anyway)."""
+        with self.db.transaction() as conn:
+            return conn.execute("DELETE FROM issued_tokens WHERE expires_at < %s",
+                                (_ts(self.clock() - older_than_seconds),)).rowcount

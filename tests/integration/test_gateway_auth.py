@@ -1,0 +1,193 @@
+"""Tokens through the gateway: organisers, staff tokens, check-in codes, expiry, revocation, refresh.
+
+Real ledger and agenda services behind a real gateway on its own database (gateway_support.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.integration.gateway_support import SUMMIT, Clock
+
+OTHER_TOWN = SUMMIT | {"municipality": "Anderstad"}
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def new_summit(client, token: str, body=SUMMIT) -> str:
+    response = client.post("/v1/summits", json=body, headers=bearer(token))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()["summit_id"]
+
+
+def staff(client, organiser: str, summit_id: str, role: str = "facilitator", **body) -> dict:
+    response = client.post(f"/v1/summits/{summit_id}/tokens", json={"role": role, **body}, headers=bearer(organiser))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return response.get_json()
+
+
+def codes(client, token: str, summit_id: str, count: int = 2) -> list[str]:
+    response = client.post(f"/v1/summits/{summit_id}/check-in-codes", json={"count": count}, headers=bearer(token))
+    assert response.status_code == 201, response.get_data(as_text=True)
+    return [c["code"] for c in response.get_json()["codes"]]
+
+
+def test_an_organiser_acts_for_its_own_municipality_only(stack):
+    client = stack.gateway().test_client()
+    new_summit(client, stack.token)
+    refused = client.post("/v1/summits", json=OTHER_TOWN, headers=stack.auth())
+    assert refused.status_code == 403 and "Anderstad" in refused.get_json()["detail"]
+    foreign = new_summit(client, stack.issue(tenant="Anderstad"), OTHER_TOWN)
+    denied = client.post(f"/v1/summits/{foreign}/tokens", json={"role": "facilitator"}, headers=stack.auth())
+    assert denied.status_code == 403 and denied.content_type == "application/problem+json"
+    assert client.get(f"/v1/summits/{foreign}/tokens", headers=stack.auth()).status_code == 403
+    assert stack.gateway_rows("SELECT count(*) FROM issued_tokens WHERE summit_id = %s", foreign) == [(0,)]
+
+
+def test_the_day_of_a_participant(stack):
+    client = stack.gateway().test_client()
+    summit = new_summit(client, stack.token)
+    stack.announce(summit)
+    facilitator = staff(client, stack.token, summit, label="tafel 12")
+    assert facilitator["role"] == "facilitator" and facilitator["summit_id"] == summit
+    first, second = codes(client, facilitator["token"], summit)
+    assert first != second and len(first) == 19 and first.count("-") == 3
+    # the code is typed on a phone: lower case, no hyphens
+    checked_in = client.post("/v1/auth/check-in", json={"code": first.lower().replace("-", " ")})
+    assert checked_in.status_code == 201
+    participant = checked_in.get_json()
+    assert participant["role"] == "participant" and participant["summit_id"] == summit
+    again = client.post("/v1/auth/check-in", json={"code": first})
+    assert again.status_code == 409 and "already been used" in again.get_json()["detail"]
+    unknown = client.post("/v1/auth/check-in", json={"code": "0000-0000-0000-0000"})
+    assert unknown.status_code == 404 and unknown.content_type == "application/problem+json"
+    assert client.post("/v1/auth/check-in", json={"code": "hello"}).status_code == 404
+    assert client.post("/v1/auth/check-in", json={}).status_code == 422
+    # the participant acts on its summit, as itself
+    who = client.get("/v1/auth/whoami", headers=bearer(participant["token"])).get_json()
+    assert who["role"] == "participant" and who["subject"] == participant["subject"]
+    topic = client.post(f"/v1/summits/{summit}/topics", json={"title": "Bankjes in het park", "description": "Meer."},
+                        headers=bearer(participant["token"]))
+    assert topic.status_code == 201, topic.get_data(as_text=True)
+    # but not as staff
+    assert client.post(f"/v1/summits/{summit}/check-in-codes", json={"count": 1},
+                       headers=bearer(participant["token"])).status_code == 403
+    assert client.get(f"/v1/summits/{summit}/tokens", headers=bearer(participant["token"])).status_code == 403
+    # the organiser sees every token of the summit, never the tokens themselves
+    listed = client.get(f"/v1/summits/{summit}/tokens", headers=stack.auth()).get_json()["tokens"]
+    assert {t["role"] for t in listed} == {"facilitator", "participant"}
+    assert all("token" not in t for t in listed) and participant["token"] not in str(listed)
+    assert second not in str(stack.gateway_rows("SELECT * FROM check_in_codes"))  # only hashes are kept
+
+
+def test_a_token_for_one_summit_does_not_open_another(stack):
+    client = stack.gateway().test_client()
+    a, b = new_summit(client, stack.token), new_summit(client, stack.token)
+    stack.announce(a)
+    stack.announce(b)
+    facilitator = staff(client, stack.token, a)["token"]
+    assert client.post(f"/v1/summits/{b}/check-in-codes", json={"count": 1}, headers=bearer(facilitator)).status_code == 403
+    topic = {"title": "Elders", "description": "Niet hier."}
+    assert client.post(f"/v1/summits/{b}/topics", json=topic, headers=bearer(facilitator)).status_code == 403
+    assert client.post(f"/v1/summits/{a}/topics", json=topic, headers=bearer(facilitator)).status_code == 201
+    assert stack.agenda_count(b) == 0 and stack.agenda_count(a) == 1
+
+
+def test_revoked_tokens_are_refused_at_once(stack):
+    client = stack.gateway().test_client()
+    summit = new_summit(client, stack.token)
+    facilitator = staff(client, stack.token, summit)
+    headers = bearer(facilitator["token"])
+    assert client.get("/v1/auth/whoami", headers=headers).status_code == 200
+    revoked = client.delete(f"/v1/auth/tokens/{facilitator['token_id']}", headers=stack.auth())
+    assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
+    after = client.get("/v1/auth/whoami", headers=headers)
+    assert after.status_code == 401 and "revoked" in after.get_json()["detail"]
+    assert after.headers["WWW-Authenticate"].startswith("Bearer")
+    assert client.post(f"/v1/summits/{summit}/check-in-codes", json={"count": 1}, headers=headers).status_code == 401
+    # revoking twice changes nothing; an unknown id is 404
+    assert client.delete(f"/v1/auth/tokens/{facilitator['token_id']}", headers=stack.auth()).status_code == 200
+    assert client.delete("/v1/auth/tokens/00000000-0000-4000-8000-000000000000", headers=stack.auth()).status_code == 404
+
+
+def test_who_may_revoke_what(stack):
+    client = stack.gateway().test_client()
+    summit = new_summit(client, stack.token)
+    one, two = staff(client, stack.token, summit), staff(client, stack.token, summit)
+    participant = client.post("/v1/auth/check-in", json={"code": codes(client, one["token"], summit, 1)[0]}).get_json()
+    # a facilitator may not revoke another facilitator, but may revoke a participant of its summit
+    assert client.delete(f"/v1/auth/tokens/{two['token_id']}", headers=bearer(one["token"])).status_code == 403
+    assert client.delete(f"/v1/auth/tokens/{participant['token_id']}", headers=bearer(one["token"])).status_code == 200
+    # an organiser of another municipality does not even see the token
+    stranger = stack.issue(tenant="Anderstad")
+    assert client.delete(f"/v1/auth/tokens/{two['token_id']}", headers=bearer(stranger)).status_code == 404
+    # anyone may log out
+    assert client.delete(f"/v1/auth/tokens/{two['token_id']}", headers=bearer(two["token"])).status_code == 200
+    assert client.get("/v1/auth/whoami", headers=bearer(two["token"])).status_code == 401
+
+
+def test_expired_tokens_are_refused(stack):
+    clock = Clock(time.time())
+    client = stack.gateway(clock).test_client()
+    token = stack.issue(clock=clock, ttl_seconds=600)
+    assert client.get("/v1/auth/whoami", headers=bearer(token)).status_code == 200
+    clock.now += 600
+    expired = client.get("/v1/auth/whoami", headers=bearer(token))
+    assert expired.status_code == 401 and "expired" in expired.get_json()["detail"]
+    # an expired token cannot refresh itself either
+    assert client.post("/v1/auth/refresh", headers=bearer(token)).status_code == 401
+    # public reads do not need it and are not spoiled by it
+    assert client.get("/v1/summits", headers=bearer(token)).status_code == 200
+
+
+def test_the_services_check_expiry_themselves(stack):
+    """A token that expired is refused by a service even when a request reaches it directly."""
+    from services.core.runtime import create_service_app
+
+    past = time.time() - 7200
+    token = stack.issue(clock=Clock(past), ttl_seconds=600)
+    ledger = create_service_app(stack.ledger).test_client()
+    refused = ledger.post("/v1/summits", json=SUMMIT, headers=bearer(token))
+    assert refused.status_code == 401 and "expired" in refused.get_json()["detail"]
+    assert ledger.post("/v1/summits", json=SUMMIT, headers=bearer("g1000.forged.token")).status_code == 401
+
+
+def test_refresh_gives_a_new_token_and_retires_the_old(stack):
+    client = stack.gateway().test_client()
+    old = stack.issue(label="desk")
+    fresh = client.post("/v1/auth/refresh", headers=bearer(old))
+    assert fresh.status_code == 201
+    body = fresh.get_json()
+    assert body["role"] == "organiser" and body["tenant"] == "Teststad" and body["token"] != old
+    assert client.get("/v1/auth/whoami", headers=bearer(old)).status_code == 401
+    assert client.get("/v1/auth/whoami", headers=bearer(body["token"])).status_code == 200
+
+
+def test_check_in_codes_need_count_or_participants(stack):
+    client = stack.gateway().test_client()
+    summit = new_summit(client, stack.token)
+    path = f"/v1/summits/{summit}/check-in-codes"
+    for body in ({}, {"count": 0}, {"count": 2001}, {"count": 1, "participants": ["a"]}, {"participants": ["a", "a"]},
+                 {"participants": ["Jan Jansen"]}):
+        response = client.post(path, json=body, headers=stack.auth())
+        assert response.status_code == 422 and response.content_type == "application/problem+json", body
+    named = client.post(path, json={"participants": ["lot-0001", "lot-0002"]}, headers=stack.auth()).get_json()
+    assert [c["participant"] for c in named["codes"]] == ["lot-0001", "lot-0002"]
+    token = client.post("/v1/auth/check-in", json={"code": named["codes"][1]["code"]}).get_json()
+    assert token["subject"] == "lot-0002"
+    assert stack.gateway_rows("SELECT count(*) FROM check_in_codes WHERE summit_id = %s", summit) == [(2,)]
+
+
+def test_staff_token_requests_are_validated(stack):
+    client = stack.gateway().test_client()
+    summit = new_summit(client, stack.token)
+    path = f"/v1/summits/{summit}/tokens"
+    for body in ({"role": "organiser"}, {"role": "participant"}, {"role": "facilitator", "ttl_seconds": 10},
+                 {"role": "facilitator", "subject": "Jan Jansen"}, {"role": "facilitator", "extra": 1}):
+        response = client.post(path, json=body, headers=stack.auth())
+        assert response.status_code == 422, body
+    assert stack.gateway_rows("SELECT count(*) FROM issued_tokens WHERE summit_id = %s", summit) == [(0,)]
+    auditor = staff(client, stack.token, summit, role="auditor", ttl_seconds=3600)
+    assert auditor["role"] == "auditor"
