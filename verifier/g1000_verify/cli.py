@@ -9,6 +9,11 @@ prints the report.  Usage::
                      [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N] [--timeout SECONDS]
     g1000-verify bundle FILE [--json] [--log-key VKEY | --log-key-file PATH]
                      [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N]
+    g1000-verify draw (--gateway URL --summit ID | FILE) [same options]
+
+``draw`` runs the log checks, then recomputes every lottery draw from the ``lottery.*`` events
+(docs/lottery.md; :mod:`g1000_verify.draw_checks`).  A party that committed and did not reveal
+is a warning, not a failure.
 
 Exit status: 0 every check holds; 1 a verification failure (the first failing entry index and a
 plain reason are printed); 2 a usage error, an unreadable file, or an unreachable gateway or one
@@ -26,8 +31,9 @@ from g1000_proofs.note import Verifier, parse_verifier_key
 from g1000_proofs.note_keys import strict_b64decode
 
 from .checks import Options, run_checks
+from .draw_checks import run_draw
 from .model import SourceError
-from .report import format_json, format_text
+from .report import format_draw_json, format_draw_text, format_json, format_text
 from .sources import open_bundle, open_gateway
 
 __all__ = ["main"]
@@ -98,7 +104,7 @@ def _parser() -> argparse.ArgumentParser:
                     "Merkle roots against signed checkpoints, consistency and receipts.",
         epilog="exit status: 0 every check holds; 1 verification failure (first failing entry "
                "index and reason); 2 usage error, unreadable file or unreachable gateway")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{log,bundle}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{log,bundle,draw}")
     log = commands.add_parser("log", parents=[common], help="verify a log through the gateway")
     log.add_argument("--gateway", required=True, metavar="URL", help="gateway base URL")
     log.add_argument("--summit", required=True, type=_summit, metavar="ID", help="summit (log) id")
@@ -106,7 +112,28 @@ def _parser() -> argparse.ArgumentParser:
                      help="HTTP timeout per request (default 30)")
     bundle = commands.add_parser("bundle", parents=[common], help="verify an export bundle file")
     bundle.add_argument("file", metavar="FILE", help="export bundle (JSON lines)")
+    draw = commands.add_parser("draw", parents=[common],
+                               help="verify the log, then recompute every lottery draw from it",
+                               description="Verify the log (as 'log' / 'bundle'), then recompute "
+                                           "the register commitment, seeds, invitation draw, "
+                                           "panel distributions, panel draws and replacements "
+                                           "from its lottery events (docs/lottery.md).")
+    draw.add_argument("file", nargs="?", metavar="FILE", help="export bundle (JSON lines)")
+    draw.add_argument("--gateway", metavar="URL", help="gateway base URL (instead of FILE)")
+    draw.add_argument("--summit", type=_summit, metavar="ID",
+                      help="summit (log) id, with --gateway")
+    draw.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                      help="HTTP timeout per request (default 30)")
     return parser
+
+
+def _draw_source(args: argparse.Namespace) -> None:
+    if (args.file is None) == (args.gateway is None):
+        raise UsageError("draw needs either a bundle FILE or --gateway URL --summit ID")
+    if args.gateway is not None and args.summit is None:
+        raise UsageError("--gateway needs --summit ID")
+    if args.file is not None and args.summit is not None:
+        raise UsageError("--summit goes with --gateway, not with a bundle FILE")
 
 
 def _log_key(args: argparse.Namespace) -> Verifier | None:
@@ -143,13 +170,19 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:   # argparse has printed usage and the error (or --help)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
+        if args.command == "draw":
+            _draw_source(args)
         options = Options(log_key=_log_key(args), receipts=list(args.receipt), workers=args.workers)
-        if args.command == "bundle":
+        if getattr(args, "file", None) is not None:
             model = open_bundle(args.file)
         else:
             model = open_gateway(args.gateway, args.summit, timeout=args.timeout,
                                  fetch_key=options.log_key is None)
-        result = run_checks(model, options)
+        draw = None
+        if args.command == "draw":
+            result, draw = run_draw(model, options)
+        else:
+            result = run_checks(model, options)
     except (SourceError, UsageError) as exc:
         _say(f"g1000-verify: error: {exc}", sys.stderr)
         return EXIT_USAGE
@@ -159,9 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         for warning in result.warnings:
             _say(warning, sys.stderr)
-        _say(format_json(result))
+        _say(format_draw_json(result, draw) if args.command == "draw" else format_json(result))
     else:
-        _say(format_text(result))
+        _say(format_draw_text(result, draw) if args.command == "draw" else format_text(result))
     return EXIT_OK if result.ok else EXIT_FAILED
 
 

@@ -72,3 +72,52 @@ def format_text(v: Verification) -> str:
     else:
         lines.append(f"FAIL [{v.failure.check}] {v.failure.describe()}")
     return "\n".join(lines)
+
+
+# --- g1000-verify draw ------------------------------------------------------------------------
+#
+# JSON: the object above plus ``"draw": null | {"checked": {...}, "seeds": [...], "draws": [...],
+# "warnings": [...], "notes": [...]}`` (null when a log check failed first); see draw_checks.
+
+
+def draw_as_dict(v: Verification, draw: Any) -> dict[str, Any]:
+    return {**as_dict(v), "draw": None if draw is None else draw.as_dict()}
+
+
+def format_draw_json(v: Verification, draw: Any) -> str:
+    return json.dumps(draw_as_dict(v, draw), ensure_ascii=True)
+
+
+def _draw_lines(draw: Any) -> list[str]:
+    c = draw.counts
+    lines = [f"  register     {c['register_rows']} rows in {c['register_chunks']} chunks, count "
+             "and root recomputed"]
+    lines.append(f"  seeds        {c['seeds']} of {c['seed_rounds']} rounds finalised and "
+                 f"recomputed ({c['commitments']} commitments, {c['reveals']} reveals, "
+                 f"{c['public_values']} dice/beacon values)")
+    for seed in draw.seeds:
+        lines.append(f"    {seed['purpose']} round {seed['round_id']} (entry {seed['index']}): "
+                     f"{seed['seed']}")
+    lines.append(f"  invitations  {c['invitation_draws']} draw recomputed ({c['invitees']} "
+                 f"invitees); {c['respondents']} respondents, each an invitee")
+    lines.append(f"  panels       {c['distributions']} distributions with "
+                 f"{c['distribution_panels']} panels checked (size, pool, quotas, households, "
+                 "roots)")
+    lines.append(f"  draws        {c['panel_draws']} panel draws and {c['replacements']} "
+                 "replacements recomputed")
+    lines.extend(f"  WARNING: {warning}" for warning in draw.warnings)
+    lines.extend(f"  note: {note}" for note in draw.notes)
+    return lines
+
+
+def format_draw_text(v: Verification, draw: Any) -> str:
+    lines = format_text(v).split("\n")
+    verdict = lines.pop()
+    if draw is None:
+        lines.append("  draw         not checked: the log checks failed first")
+    else:
+        lines.extend(_draw_lines(draw))
+    if v.failure is None:
+        verdict += "; every draw recomputes"
+    lines.append(verdict)
+    return "\n".join(lines)

@@ -1,0 +1,572 @@
+"""``g1000-verify draw``: an honest two-stage lottery, logged as docs/lottery.md says, verifies.
+
+The :class:`Lottery` builder below writes the ``lottery.*`` events of a summit the way the
+lottery service must (docs/lottery.md), signed like every event of the verifier's test logs
+(``test_verify_logbuilder``).  It computes every commitment, seed, draw and root with the
+*independent* reference transcriptions in ``test_draw_reference`` (``hashlib``/``hmac``/``json``
+only, never ``g1000_proofs``), so a log it builds verifying means the verifier agrees with the
+contract, not merely with itself.  The panel distributions are built by hand (small pools, a few
+panels); nothing here depends on the LEXIMIN code.  Failure cases are in
+``test_verify_draw_failures``, hypothesis properties in ``test_verify_draw_properties``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from g1000_verify.cli import main
+from g1000_verify.draw_checks import DRAW_CHECK_NAMES, verify_draw
+
+from .test_verify_gateway import FakeLedger, serve  # noqa: F401  (serve is a fixture)
+from .test_draw_reference import (
+    ref_households_ok,
+    ref_invitation_draw,
+    ref_jcs,
+    ref_next_reserve,
+    ref_panel_draw,
+    ref_quotas_ok,
+    ref_register_root,
+    ref_seed,
+)
+from .test_verify_logbuilder import (
+    LEDGER,
+    LOG_VKEY,
+    SUMMIT_ID,
+    ServiceKey,
+    build_log,
+    genesis,
+    make_event,
+)
+
+LOTTERY = ServiceKey(bytes([0x33] * 32))
+STEP = 1000          # ms between two lottery events
+START = 10_000       # ms after 09:00 of the first lottery event (genesis is at 0-2 ms)
+
+
+def at(ms: int) -> str:
+    """The time ``ms`` milliseconds after 09:00, written as make_event writes ``occurred_at``."""
+    return f"2027-03-14T09:{(ms // 60000) % 60:02d}:{(ms // 1000) % 60:02d}.{ms % 1000:03d}Z"
+
+
+def ref_mth(leaves: list[bytes]) -> bytes:
+    if len(leaves) == 1:
+        return leaves[0]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + ref_mth(leaves[:k]) + ref_mth(leaves[k:])).digest()
+
+
+def ref_panels_root(panels: list[list[str]]) -> str:
+    return ref_mth([hashlib.sha256(b"\x00" + ref_jcs(p)).digest() for p in panels]).hex()
+
+
+def row_json(row) -> dict:
+    pseudonym, household, features = row
+    return {"pseudonym": pseudonym, "household": household, "features": dict(features)}
+
+
+@dataclass
+class Round:
+    round_id: str
+    purpose: str
+    parties: list[str]
+    commit_deadline: int
+    reveal_deadline: int
+    values: dict[str, str] = field(default_factory=dict)
+    order: list[tuple[str, object]] = field(default_factory=list)
+    revealed: dict[str, dict] = field(default_factory=dict)
+    seed: bytes | None = None
+
+
+@dataclass
+class Distribution:
+    distribution_id: str
+    pool: str
+    members: list[tuple]
+    panel_size: int
+    quotas: dict
+    panels: list[list[str]]
+    weights: list[int]
+    panel: list[str] = field(default_factory=list)
+    ever: set[str] = field(default_factory=set)
+
+
+class Lottery:
+    """Appends lottery events (type, payload, time) and keeps what the service would know."""
+
+    def __init__(self, summit_id: str = SUMMIT_ID) -> None:
+        self.summit_id = summit_id
+        self.items: list[tuple[str, dict, int]] = []
+        self.t = START
+        self.rows: list[tuple] = []
+        self.register_id = "reg-1"
+        self.rounds: dict[str, Round] = {}
+        self.invitees: list[str] = []
+        self.pools: dict[str, list[tuple]] = {}
+        self.distributions: dict[str, Distribution] = {}
+
+    # Events --------------------------------------------------------------------------------
+
+    def add(self, type_: str, payload: dict, t: int | None = None) -> int:
+        """Append an event (time: ``t`` or one step later); return its position in ``items``."""
+        self.t = self.t + STEP if t is None else t
+        self.items.append((type_, {"v": 1, **payload}, self.t))
+        return len(self.items) - 1
+
+    def events(self) -> list[dict]:
+        """Genesis (ledger and lottery keys), then the lottery events, signed, seq from 1."""
+        events = genesis(keys={"ledger": LEDGER, "lottery": LOTTERY})
+        for seq, (type_, payload, t) in enumerate(self.items, start=1):
+            events.append(make_event(LOTTERY, type=type_, seq=seq, payload=payload, n=t,
+                                     summit_id=self.summit_id))
+        return events
+
+    def index(self, position: int) -> int:
+        """The log index of ``items[position]`` (after the genesis' 3 entries)."""
+        return 3 + (position if position >= 0 else len(self.items) + position)
+
+    def pairs(self) -> list[tuple[int, dict]]:
+        return list(enumerate(self.events()))
+
+    def verify(self):
+        return verify_draw(self.summit_id, self.pairs())
+
+    # Register ------------------------------------------------------------------------------
+
+    def register(self, rows: list[tuple], chunk_size: int = 500, *, skip_chunk: int | None = None,
+                 features: list[str] | None = None) -> None:
+        self.rows = sorted(rows, key=lambda r: r[0])
+        chunks = [self.rows[i:i + chunk_size] for i in range(0, len(self.rows), chunk_size)]
+        for number, chunk in enumerate(chunks):
+            if number != skip_chunk:
+                self.add("lottery.register.chunk", {"register_id": self.register_id,
+                                                    "chunk": number,
+                                                    "rows": [row_json(r) for r in chunk]})
+        self.add("lottery.register.committed", {
+            "register_id": self.register_id, "count": len(self.rows),
+            "root": ref_register_root(self.rows).hex(), "chunks": len(chunks),
+            "features": features or sorted(self.rows[0][2])})
+
+    # Seed rounds ---------------------------------------------------------------------------
+
+    def open_round(self, round_id: str, purpose: str, parties: list[str], *,
+                   commit_window: int = 60_000, reveal_window: int = 600_000) -> Round:
+        self.add("lottery.seed.round_opened", {
+            "round_id": round_id, "purpose": purpose, "parties": parties,
+            "commit_deadline": at(self.t + STEP + commit_window),
+            "reveal_deadline": at(self.t + STEP + commit_window + reveal_window)})
+        r = Round(round_id, purpose, parties, self.t + commit_window,
+                  self.t + commit_window + reveal_window)
+        self.rounds[round_id] = r
+        return r
+
+    def commit(self, r: Round, party: str, value: str, t: int | None = None) -> int:
+        r.values[party] = value
+        r.order.append(("commit", party))
+        return self.add("lottery.seed.committed", {
+            "round_id": r.round_id, "party": party,
+            "commitment": hashlib.sha256(value.encode("utf-8")).hexdigest()}, t)
+
+    def after_commit_phase(self, r: Round) -> None:
+        self.t = max(self.t, r.commit_deadline + 1)
+
+    def reveal(self, r: Round, party: str, value: str | None = None, t: int | None = None) -> int:
+        c = {"party": party, "value": r.values[party] if value is None else value,
+             "kind": "commit-reveal"}
+        r.revealed[party] = c
+        return self.add("lottery.seed.contributed", {"round_id": r.round_id, "contribution": c}, t)
+
+    def public(self, r: Round, party: str, kind: str, value: str, t: int | None = None) -> int:
+        c = {"party": party, "value": value, "kind": kind}
+        r.order.append(("public", c))
+        return self.add("lottery.seed.contributed", {"round_id": r.round_id, "contribution": c}, t)
+
+    def finalize(self, r: Round, *, seed: str | None = None, t: int | None = None) -> int:
+        contributions = []
+        for what, item in r.order:
+            if what == "public":
+                contributions.append(item)
+            elif item in r.revealed:
+                contributions.append(r.revealed[item])
+        silent = [p for what, p in r.order if what == "commit" and p not in r.revealed]
+        if silent and t is None:
+            self.t = max(self.t, r.reveal_deadline + 1)
+        r.seed = ref_seed(self.summit_id, contributions)
+        return self.add("lottery.seed.finalized", {
+            "round_id": r.round_id, "seed": seed or r.seed.hex(), "contributions": contributions,
+            "not_revealed": silent}, t)
+
+    def seed_round(self, round_id: str, purpose: str, values: dict[str, str], *,
+                   publics: list[tuple[str, str, str]] = (), silent: set[str] = frozenset()
+                   ) -> Round:
+        """Open, commit every listed party, dice/beacon values, reveals, finalise."""
+        r = self.open_round(round_id, purpose, list(values))
+        for party, value in values.items():
+            self.commit(r, party, value)
+        self.after_commit_phase(r)
+        for party, kind, value in publics:
+            self.public(r, party, kind, value)
+        for party in values:
+            if party not in silent:
+                self.reveal(r, party)
+        self.finalize(r)
+        return r
+
+    # Draws ---------------------------------------------------------------------------------
+
+    def invite(self, r: Round, n: int, stratify_by: str | None = None,
+               invitees: list[str] | None = None) -> int:
+        self.invitees = ref_invitation_draw(r.seed, self.rows, n, stratify_by)
+        return self.add("lottery.invitations.drawn", {
+            "draw_id": "inv-1", "round_id": r.round_id, "register_id": self.register_id, "n": n,
+            "stratify_by": stratify_by,
+            "invitees": self.invitees if invitees is None else invitees})
+
+    def add_member(self, pool: str, row: tuple) -> int:
+        self.pools.setdefault(pool, []).append(row)
+        return self.add("lottery.pool.member_added", {"pool": pool, "member": row_json(row)})
+
+    def distribution(self, distribution_id: str, pool: str, panel_size: int, quotas: dict,
+                     panels: list[list[str]], weights: list[int], *, chunk_size: int = 3,
+                     skip_chunk: int | None = None, commit: bool = True,
+                     **overrides) -> Distribution:
+        members = list(self.pools[pool])
+        panels = [sorted(p) for p in panels]
+        d = Distribution(distribution_id, pool, members, panel_size, quotas, panels, weights)
+        self.distributions[distribution_id] = d
+        chunks = [panels[i:i + chunk_size] for i in range(0, len(panels), chunk_size)]
+        for number, chunk in enumerate(chunks):
+            if number != skip_chunk:
+                self.add("lottery.distribution.panels", {
+                    "distribution_id": distribution_id, "chunk": number,
+                    "first_index": number * chunk_size, "panels": chunk})
+        if commit:
+            self.commit_distribution(d, len(chunks), **overrides)
+        return d
+
+    def commit_distribution(self, d: Distribution, chunks: int, **overrides) -> int:
+        payload = {
+            "distribution_id": d.distribution_id, "pool": d.pool, "panel_size": d.panel_size,
+            "quotas": d.quotas, "members": len(d.members),
+            "members_root": ref_register_root(d.members).hex(), "panel_count": len(d.panels),
+            "total_weight": sum(d.weights), "weights": d.weights,
+            "panels_root": ref_panels_root(d.panels), "chunks": chunks}
+        payload.update(overrides)
+        return self.add("lottery.distribution.committed", payload)
+
+    def draw_panel(self, distribution_id: str, r: Round, **overrides) -> int:
+        d = self.distributions[distribution_id]
+        index = ref_panel_draw(r.seed, distribution_id, d.weights)
+        d.panel = list(d.panels[index])
+        d.ever = set(d.panel)
+        payload = {"distribution_id": distribution_id, "round_id": r.round_id, "index": index,
+                   "members": d.panel}
+        payload.update(overrides)
+        return self.add("lottery.panel.drawn", payload)
+
+    def replace(self, distribution_id: str, r: Round, dropped: str, **overrides) -> int:
+        d = self.distributions[distribution_id]
+        by_name = {m[0]: m for m in d.members}
+        reserves = [m for m in d.members if m[0] not in d.ever]
+        chosen = ref_next_reserve(r.seed, reserves, [by_name[p] for p in d.panel], d.quotas,
+                                  by_name[dropped])
+        replacement = None if chosen is None else chosen[0]
+        d.panel = sorted([p for p in d.panel if p != dropped] + ([replacement] if chosen else []))
+        if chosen:
+            d.ever.add(replacement)
+        payload = {"distribution_id": distribution_id, "round_id": r.round_id,
+                   "dropped": dropped, "replacement": replacement}
+        payload.update(overrides)
+        return self.add("lottery.panel.replaced", payload)
+
+
+# --- The honest two-stage lottery ---------------------------------------------------------------
+
+AGES = ("18-34", "35-64", "65+")
+QUOTAS = {"gender": {"f": [1, 3], "m": [1, 3]}, "wijk": {"noord": [1, 3], "zuid": [1, 3]}}
+PARTIES_1 = {"gemeente": "9f" * 32, "universiteit": "a1" * 32, "krant": "0c" * 32}
+PARTIES_2 = {"gemeente": "17" * 32, "universiteit": "e4" * 32, "buurtraad": "5b" * 32}
+
+
+def register_rows(size: int = 48) -> list[tuple]:
+    """``size`` residents in households of one or two; wijk follows the household."""
+    rows = []
+    for i in range(size):
+        household = i * 5 // 8
+        rows.append((f"p{i:03d}", f"h{household:02d}",
+                     {"age": AGES[(i * 7) % 3], "gender": "fm"[(i // 2 + i) % 2],
+                      "wijk": ("noord", "zuid")[household % 2]}))
+    return rows
+
+
+def valid_panels(members: list[tuple], size: int, quotas: dict, count: int) -> list[list[str]]:
+    """The first ``count`` panels (in combination order) that keep the quotas and households."""
+    found = []
+    for combo in itertools.combinations(members, size):
+        if ref_quotas_ok(list(combo), quotas) and ref_households_ok(list(combo)):
+            found.append(sorted(m[0] for m in combo))
+            if len(found) == count:
+                break
+    return found
+
+
+def honest_lottery(*, silent: set[str] = frozenset(), replacements: int = 1) -> Lottery:
+    """register -> invitation round -> invitations -> respondents -> distributions -> panel
+    round -> panel draws -> replacement(s)."""
+    lot = Lottery()
+    lot.register(register_rows(), chunk_size=20)
+    r1 = lot.seed_round("round-invite", "invitation", PARTIES_1,
+                        publics=[("notaris", "dice", "3-6-1-4-4-2")], silent=silent)
+    lot.invite(r1, 24, "wijk")
+    by_name = {row[0]: row for row in lot.rows}
+    for pseudonym in lot.invitees[::2] + lot.invitees[1:9:2]:
+        lot.add_member("respondents", by_name[pseudonym])
+    for i in range(6):
+        lot.add_member("employers", (f"e{i}", f"eh{i}", {"sector": "zorg" if i % 2 else "bouw"}))
+    members = lot.pools["respondents"]
+    lot.distribution("dist-citizens", "respondents", 4, QUOTAS,
+                     valid_panels(members, 4, QUOTAS, 7), [5, 1, 2, 7, 1, 3, 2])
+    employer_quotas = {"sector": {"bouw": [1, 1], "zorg": [1, 1]}}
+    lot.distribution("dist-employers", "employers", 2, employer_quotas,
+                     valid_panels(lot.pools["employers"], 2, employer_quotas, 4), [1, 1, 1, 1],
+                     chunk_size=4)
+    r2 = lot.seed_round("round-panel", "panel", PARTIES_2,
+                        publics=[("drand", "beacon", "drand round 4521 " + "ab" * 16)],
+                        silent=silent)
+    lot.draw_panel("dist-citizens", r2)
+    lot.draw_panel("dist-employers", r2)
+    citizens = lot.distributions["dist-citizens"]
+    for _ in range(replacements):
+        lot.replace("dist-citizens", r2, next(m for m in citizens.panel
+                                              if has_reserve(r2, citizens, m)))
+    return lot
+
+
+def has_reserve(r: Round, d: Distribution, dropped: str) -> bool:
+    by_name = {m[0]: m for m in d.members}
+    reserves = [m for m in d.members if m[0] not in d.ever]
+    return ref_next_reserve(r.seed, reserves, [by_name[p] for p in d.panel], d.quotas,
+                            by_name[dropped]) is not None
+
+
+@pytest.fixture(scope="module")
+def honest():
+    return honest_lottery()
+
+
+def test_an_honest_two_stage_lottery_verifies(honest):
+    result = honest.verify()
+    assert result.failure is None, result.failure
+    assert result.warnings == [] and result.notes == []
+    c = result.counts
+    assert c["register_rows"] == 48 and c["register_chunks"] == 3
+    assert c["seed_rounds"] == 2 and c["seeds"] == 2
+    assert c["commitments"] == 6 and c["reveals"] == 6 and c["public_values"] == 2
+    assert c["invitation_draws"] == 1 and c["invitees"] == 24
+    assert c["respondents"] == 16 and c["pool_members"] == 22
+    assert c["distributions"] == 2 and c["distribution_panels"] == 11
+    assert c["panel_draws"] == 2 and c["replacements"] == 1
+    assert c["lottery_events"] == len(honest.items)
+
+
+def test_the_reported_seeds_and_draws_are_the_reference_ones(honest):
+    result = honest.verify()
+    r1, r2 = honest.rounds["round-invite"], honest.rounds["round-panel"]
+    assert [s["seed"] for s in result.seeds] == [r1.seed.hex(), r2.seed.hex()]
+    assert result.seeds[0]["contributions"] == ["gemeente", "universiteit", "krant", "notaris"]
+    assert result.seeds[1]["contributions"] == ["gemeente", "universiteit", "buurtraad", "drand"]
+    kinds = [d["kind"] for d in result.draws]
+    assert kinds == ["invitations", "panel", "panel", "replacement"]
+    citizens = honest.distributions["dist-citizens"]
+    drawn = result.draws[1]
+    assert drawn["panel_index"] == ref_panel_draw(r2.seed, "dist-citizens", citizens.weights)
+    assert drawn["members"] == citizens.panels[drawn["panel_index"]]
+    replacement = result.draws[3]
+    assert replacement["replacement"] is not None      # the scenario exercises a real reserve
+    assert replacement["replacement"] in citizens.panel
+
+
+def test_seed_order_puts_public_values_where_they_were_logged():
+    """A dice value logged between reveals is refused; logged before them it sits after the
+    commitments (the commit phase is over), which is the order the seed document uses."""
+    lot = Lottery()
+    lot.register(register_rows(10))
+    r = lot.open_round("r", "invitation", ["a", "b"])
+    lot.commit(lot.rounds["r"], "a", "va")
+    lot.commit(r, "b", "vb")
+    lot.after_commit_phase(r)
+    lot.public(r, "dice", "dice", "6")
+    lot.reveal(r, "b")
+    lot.reveal(r, "a")
+    lot.finalize(r)
+    result = lot.verify()
+    assert result.failure is None
+    # commitment order, not reveal order
+    assert result.seeds[0]["contributions"] == ["a", "b", "dice"]
+
+
+def test_reveals_may_start_before_the_deadline_once_every_party_committed():
+    lot = Lottery()
+    lot.register(register_rows(10))
+    r = lot.open_round("r", "invitation", ["a", "b"])
+    lot.commit(r, "a", "va")
+    lot.commit(r, "b", "vb")
+    lot.reveal(r, "a")                       # still before commit_deadline
+    lot.reveal(r, "b")
+    lot.finalize(r)
+    assert lot.verify().failure is None
+
+
+def test_a_non_reveal_is_a_warning_not_a_failure():
+    lot = honest_lottery(silent={"buurtraad"})
+    result = lot.verify()
+    assert result.failure is None, result.failure
+    assert result.seeds[1]["not_revealed"] == ["buurtraad"]
+    assert result.seeds[1]["contributions"] == ["gemeente", "universiteit", "drand"]
+    (warning,) = result.warnings
+    assert "'buurtraad' committed at entry" in warning and "did not reveal" in warning
+
+
+def test_a_lottery_in_progress_verifies_with_notes():
+    lot = Lottery()
+    lot.register(register_rows(10))
+    r = lot.open_round("r", "panel", ["a"])
+    lot.commit(r, "a", "va")
+    lot.add("lottery.distribution.panels", {"distribution_id": "d", "chunk": 0,
+                                            "first_index": 0, "panels": [["p000"]]})
+    result = lot.verify()
+    assert result.failure is None
+    assert any("round r (panel) is not finalised yet" in n for n in result.notes)
+    assert any("distribution d has 1 chunks and is not committed yet" in n for n in result.notes)
+
+
+def test_a_log_without_lottery_events_has_nothing_to_verify():
+    result = verify_draw(SUMMIT_ID, list(enumerate(genesis())))
+    assert result.failure is None
+    assert result.warnings == ["the log records no lottery events: there is no draw to verify"]
+
+
+def test_events_of_other_streams_and_unknown_lottery_types_are_skipped(honest):
+    pairs = honest.pairs()
+    extra = make_event(LOTTERY, type="lottery.invitation.sent", seq=999, n=3_000_000,
+                       payload={"v": 1, "count": 3})
+    result = verify_draw(SUMMIT_ID, [*pairs, (len(pairs), extra)])
+    assert result.failure is None
+    assert result.notes == ["1 lottery.invitation.sent events are not part of docs/lottery.md "
+                            "(contract version 1) and were not checked"]
+
+
+def test_check_names_are_declared(honest):
+    assert len(set(DRAW_CHECK_NAMES)) == len(DRAW_CHECK_NAMES)
+
+
+# --- The command line ----------------------------------------------------------------------------
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.fixture(scope="module")
+def honest_bundle(honest, tmp_path_factory) -> Path:
+    return build_log(honest.events()).write(tmp_path_factory.mktemp("draw") / "summit.ndjson")
+
+
+def test_cli_draw_on_an_honest_bundle(capsys, honest, honest_bundle):
+    code, out, _ = run(capsys, "draw", str(honest_bundle), "--json", "--log-key", LOG_VKEY)
+    assert code == 0
+    doc = json.loads(out)
+    assert list(doc) == ["ok", "log_id", "tree_size", "checked", "failure", "log_key_source",
+                         "notes", "draw"]
+    assert doc["ok"] is True and doc["failure"] is None
+    assert doc["checked"]["entries"] == 3 + len(honest.items)
+    draw = doc["draw"]
+    assert list(draw) == ["checked", "seeds", "draws", "warnings", "notes"]
+    assert draw["checked"]["panel_draws"] == 2
+    assert [s["seed"] for s in draw["seeds"]] == [honest.rounds["round-invite"].seed.hex(),
+                                                  honest.rounds["round-panel"].seed.hex()]
+
+
+def test_cli_draw_text_report(capsys, honest, honest_bundle):
+    code, out, _ = run(capsys, "draw", str(honest_bundle), "--log-key", LOG_VKEY)
+    assert code == 0
+    assert "  register     48 rows in 3 chunks, count and root recomputed" in out
+    assert honest.rounds["round-panel"].seed.hex() in out
+    assert out.rstrip().splitlines()[-1].startswith("OK: every check holds for tree size")
+    assert out.rstrip().endswith("every draw recomputes")
+
+
+def test_cli_draw_warns_on_a_non_reveal_and_exits_0(capsys, tmp_path):
+    path = build_log(honest_lottery(silent={"krant"}).events()).write(tmp_path / "b")
+    code, out, _ = run(capsys, "draw", str(path), "--log-key", LOG_VKEY)
+    assert code == 0
+    assert "WARNING: seed round round-invite (invitation): party 'krant' committed" in out
+    code, out, _ = run(capsys, "draw", str(path), "--json", "--log-key", LOG_VKEY)
+    assert code == 0 and len(json.loads(out)["draw"]["warnings"]) == 1
+
+
+def test_cli_draw_failure_names_the_index_and_reason(capsys, tmp_path):
+    lot = Lottery()
+    lot.register(register_rows(10))
+    r = lot.open_round("r", "invitation", ["a", "b"])
+    lot.commit(r, "a", "va")
+    lot.commit(r, "b", "vb")
+    bad = lot.reveal(r, "a", value="not va")
+    lot.reveal(r, "b")
+    path = build_log(lot.events()).write(tmp_path / "b")
+    code, out, _ = run(capsys, "draw", str(path), "--log-key", LOG_VKEY)
+    assert code == 1
+    last = out.rstrip().splitlines()[-1]
+    assert last.startswith(f"FAIL [reveal] entry {lot.index(bad)}: the value party 'a' reveals "
+                           "does not match its commitment")
+    code, out, _ = run(capsys, "draw", str(path), "--json", "--log-key", LOG_VKEY)
+    doc = json.loads(out)
+    assert code == 1 and doc["ok"] is False
+    assert doc["failure"]["index"] == lot.index(bad) and doc["failure"]["check"] == "reveal"
+    assert doc["draw"]["checked"]["commitments"] == 2
+
+
+def test_cli_draw_runs_the_log_checks_first(capsys, tmp_path, honest):
+    log = build_log(honest.events())
+    log.entries[20]["event"]["sig"] = log.entries[21]["event"]["sig"]
+    path = log.write(tmp_path / "b")
+    code, out, _ = run(capsys, "draw", str(path), "--json", "--log-key", LOG_VKEY)
+    doc = json.loads(out)
+    assert code == 1 and doc["failure"]["check"] == "leaf_hash"
+    assert doc["failure"]["index"] == 20 and doc["draw"] is None
+    code, out, _ = run(capsys, "draw", str(path), "--log-key", LOG_VKEY)
+    assert "  draw         not checked: the log checks failed first" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["draw"], "draw needs either a bundle FILE or --gateway URL --summit ID"),
+    (["draw", "x.ndjson", "--gateway", "http://localhost:1"], "draw needs either"),
+    (["draw", "--gateway", "http://localhost:1"], "--gateway needs --summit ID"),
+    (["draw", "x.ndjson", "--summit", SUMMIT_ID], "--summit goes with --gateway"),
+    (["draw", "/nonexistent/summit.ndjson"], "cannot read bundle"),
+])
+def test_cli_draw_usage_errors_exit_2(capsys, argv, message):
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert message in err
+
+
+def test_cli_draw_through_a_gateway(capsys, serve, honest):
+    """The same source arguments as ``log``: ``--gateway URL --summit ID``."""
+    url = serve(FakeLedger(build_log(honest.events())))
+    code, out, _ = run(capsys, "draw", "--gateway", url, "--summit", SUMMIT_ID, "--json",
+                       "--log-key", LOG_VKEY)
+    doc = json.loads(out)
+    assert code == 0, doc["failure"]
+    assert doc["checked"]["consistency_proofs"] > 0
+    assert doc["draw"]["checked"]["replacements"] == 1

@@ -1,0 +1,837 @@
+"""``g1000-verify draw``: recompute every lottery draw of a summit from its log alone.
+
+Why this module exists: ARCHITECTURE §5 promises that "the draw reproduces" can be checked by
+anyone, and docs/lottery.md fixes what the lottery service logs so that it can be.  This module
+replays the ``lottery.*`` events of a log -- already verified by the log checks (signatures,
+``seq``, chain, checkpoints) -- in index order and recomputes, with the same pure functions the
+service draws with (:mod:`g1000_proofs.draw`, :mod:`g1000_proofs.seed`):
+
+* the register: chunks complete and in order, count and root (``register_commitment``);
+* each seed round: commitments on time, once, by listed parties; reveals match their commitment;
+  dice and beacon values after the commit phase and before the first reveal; the finalised
+  contributions are the revealed ones in commitment order and the seed recomputes; parties that
+  committed and did not reveal are reported as warnings;
+* the invitation draw (bit for bit), with the register committed before the round's first
+  contribution;
+* the respondents pool: every member an invitee, once;
+* each panel distribution: chunks complete, ``panels_root``, weights, the pool commitment, and
+  every panel's size, membership, quotas and households;
+* each panel draw (distribution committed before the round's first contribution, index and
+  members) and each replacement (``next_reserve``).
+
+:func:`verify_draw` is pure: a function of the summit id and the ``(index, event)`` pairs, no
+I/O.  The first fact found wrong stops it, as a :class:`~g1000_verify.model.VerificationFailure`
+naming the entry index and a plain reason; since every fact is checked at the entry where it
+becomes decidable and entries are replayed in index order, that is the first failing index.
+:func:`run_draw` runs the log checks first and then this one step over the collected events.
+Where docs/lottery.md left a choice open, its "Verifier" section says what is checked here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from g1000_proofs import jcs, merkle
+from g1000_proofs.draw import (
+    DrawError,
+    Row,
+    check_households,
+    check_quotas,
+    invitation_draw,
+    next_reserve,
+    panel_draw,
+    register_commitment,
+    row_from_json,
+)
+from g1000_proofs.seed import (
+    CommitmentMismatchError,
+    check_contribution,
+    compute_seed,
+    verify_reveal,
+)
+
+from .model import VerificationFailure
+
+__all__ = ["DRAW_CHECK_NAMES", "LOTTERY_STREAM", "DrawVerification", "run_draw", "verify_draw"]
+
+LOTTERY_STREAM = "lottery"
+RESPONDENTS = "respondents"
+MAX_CHUNK_ROWS = 500
+PURPOSES = ("invitation", "panel")
+
+# Every check name a draw failure can carry.
+DRAW_CHECK_NAMES = (
+    "lottery_event",   # a lottery payload is not of the shape docs/lottery.md gives it
+    "register",        # register chunks and commitment
+    "seed_round",      # round opened twice, event for a round not opened / already finalised
+    "commitment",      # late, unlisted or repeated commitment
+    "reveal",          # reveal without commitment, not matching it, outside the reveal phase
+    "public_value",    # dice / beacon value outside its window
+    "seed",            # finalisation: contributions, not_revealed, timing, seed recomputation
+    "commit_order",    # a subject committed after its round's first contribution
+    "invitations",     # invitation draw
+    "pool",            # pool members
+    "distribution",    # distribution chunks, counts, weights, roots, pool commitment
+    "panels",          # a panel of a distribution: size, membership, quotas, households
+    "panel_draw",      # panel draw
+    "replacement",     # replacement of a drop-out
+)
+
+HEX64 = re.compile(r"[0-9a-f]{64}")
+TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
+
+COUNT_NAMES = (
+    "lottery_events", "register_rows", "register_chunks", "seed_rounds", "commitments",
+    "reveals", "public_values", "seeds", "invitation_draws", "invitees", "pool_members",
+    "respondents", "distributions", "distribution_panels", "panel_draws", "replacements",
+)
+
+
+@dataclass
+class DrawVerification:
+    """What the draw step found: counts, seeds, draws, warnings, notes, and the first failure."""
+
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNT_NAMES, 0))
+    seeds: list[dict[str, Any]] = field(default_factory=list)
+    draws: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failure: VerificationFailure | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``draw`` member of ``--json`` output (the failure is the report's own)."""
+        return {"checked": dict(self.counts), "seeds": list(self.seeds),
+                "draws": list(self.draws), "warnings": list(self.warnings),
+                "notes": list(self.notes)}
+
+
+# --- Payload shapes (docs/lottery.md "Event types") --------------------------------------------
+
+
+class _Bad(Exception):
+    """A payload member is malformed; the message says which and how."""
+
+
+def _text(value: Any, what: str) -> str:
+    if type(value) is not str or not value:
+        raise _Bad(f"{what} must be a non-empty string")
+    return value
+
+
+def _int(value: Any, what: str, minimum: int = 0) -> int:
+    if type(value) is not int or value < minimum:
+        raise _Bad(f"{what} must be an integer of at least {minimum}")
+    return value
+
+
+def _hex(value: Any, what: str) -> str:
+    if type(value) is not str or not HEX64.fullmatch(value):
+        raise _Bad(f"{what} must be 64 lowercase hex digits")
+    return value
+
+
+def _time(value: Any, what: str) -> str:
+    if type(value) is not str or not TIME.fullmatch(value):
+        raise _Bad(f"{what} must be a time written YYYY-MM-DDTHH:MM:SS.mmmZ")
+    return value
+
+
+def _texts(value: Any, what: str, *, unique: bool = True) -> list[str]:
+    if type(value) is not list:
+        raise _Bad(f"{what} must be a list of strings")
+    for item in value:
+        _text(item, f"an item of {what}")
+    if unique and len(set(value)) != len(value):
+        raise _Bad(f"{what} names an item twice")
+    return value
+
+
+def _row(value: Any, what: str) -> Row:
+    try:
+        return row_from_json(value)
+    except DrawError as exc:
+        raise _Bad(f"{what} is not a row: {exc}") from None
+
+
+def _optional_text(value: Any, what: str) -> str | None:
+    return None if value is None else _text(value, what)
+
+
+# type -> {member: validator}; every payload also has "v": 1 and nothing else.
+_SHAPES: dict[str, dict[str, Any]] = {
+    "lottery.register.chunk": {
+        "register_id": _text, "chunk": _int, "rows": None},
+    "lottery.register.committed": {
+        "register_id": _text, "count": lambda v, w: _int(v, w, 1), "root": _hex,
+        "chunks": lambda v, w: _int(v, w, 1), "features": _texts},
+    "lottery.seed.round_opened": {
+        "round_id": _text, "purpose": None, "parties": _texts, "commit_deadline": _time,
+        "reveal_deadline": _time},
+    "lottery.seed.committed": {"round_id": _text, "party": _text, "commitment": _hex},
+    "lottery.seed.contributed": {"round_id": _text, "contribution": None},
+    "lottery.seed.finalized": {
+        "round_id": _text, "seed": _hex, "contributions": None, "not_revealed": _texts},
+    "lottery.invitations.drawn": {
+        "draw_id": _text, "round_id": _text, "register_id": _text,
+        "n": lambda v, w: _int(v, w, 1), "stratify_by": _optional_text,
+        "invitees": lambda v, w: _texts(v, w, unique=False)},
+    "lottery.pool.member_added": {"pool": _text, "member": _row},
+    "lottery.distribution.panels": {
+        "distribution_id": _text, "chunk": _int, "first_index": _int, "panels": None},
+    "lottery.distribution.committed": {
+        "distribution_id": _text, "pool": _text, "panel_size": lambda v, w: _int(v, w, 1),
+        "quotas": None, "members": _int, "members_root": _hex,
+        "panel_count": lambda v, w: _int(v, w, 1), "total_weight": lambda v, w: _int(v, w, 1),
+        "weights": None, "panels_root": _hex, "chunks": lambda v, w: _int(v, w, 1)},
+    "lottery.panel.drawn": {
+        "distribution_id": _text, "round_id": _text, "index": _int,
+        "members": lambda v, w: _texts(v, w, unique=False)},
+    "lottery.panel.replaced": {
+        "distribution_id": _text, "round_id": _text, "dropped": _text,
+        "replacement": _optional_text},
+}
+
+
+def _contribution(value: Any, what: str) -> dict[str, str]:
+    try:
+        checked = check_contribution(value)
+    except DrawError as exc:
+        raise _Bad(f"{what} is malformed: {exc}") from None
+    if "kind" not in checked:
+        raise _Bad(f"{what} has no kind (commit-reveal, dice or beacon)")
+    return checked
+
+
+def _sorted_panel(value: Any, what: str) -> list[str]:
+    _texts(value, what, unique=False)
+    if any(a >= b for a, b in zip(value, value[1:])):
+        raise _Bad(f"{what} is not a list of distinct pseudonyms in code-point order")
+    return value
+
+
+def _check_shape(event_type: str, payload: Any) -> None:
+    shape = _SHAPES[event_type]
+    if type(payload) is not dict or payload.keys() != {"v", *shape}:
+        members = ", ".join(["v", *shape])
+        raise _Bad(f"a {event_type} payload has exactly the members {members}")
+    if payload["v"] != 1 or type(payload["v"]) is not int:
+        raise _Bad(f"unsupported {event_type} payload version {payload['v']!r}")
+    for name, check in shape.items():
+        if check is not None:
+            check(payload[name], name)
+    if event_type == "lottery.register.chunk":
+        rows = payload["rows"]
+        if type(rows) is not list or not rows:
+            raise _Bad("rows must be a non-empty list of rows")
+        if len(rows) > MAX_CHUNK_ROWS:
+            raise _Bad(f"a register chunk holds at most {MAX_CHUNK_ROWS} rows, this one "
+                       f"{len(rows)}")
+    elif event_type == "lottery.seed.round_opened":
+        if payload["purpose"] not in PURPOSES:
+            raise _Bad(f"purpose must be one of {', '.join(PURPOSES)}")
+        if not payload["parties"]:
+            raise _Bad("parties must not be empty")
+    elif event_type == "lottery.seed.contributed":
+        _contribution(payload["contribution"], "contribution")
+    elif event_type == "lottery.seed.finalized":
+        if type(payload["contributions"]) is not list:
+            raise _Bad("contributions must be a list")
+        for i, item in enumerate(payload["contributions"]):
+            _contribution(item, f"contributions[{i}]")
+    elif event_type == "lottery.distribution.panels":
+        panels = payload["panels"]
+        if type(panels) is not list or not panels:
+            raise _Bad("panels must be a non-empty list of panels")
+        for i, panel in enumerate(panels):
+            _sorted_panel(panel, f"panels[{i}]")
+    elif event_type == "lottery.distribution.committed":
+        weights = payload["weights"]
+        if type(weights) is not list or any(type(w) is not int for w in weights):
+            raise _Bad("weights must be a list of integers")
+        if type(payload["quotas"]) is not dict:
+            raise _Bad("quotas must be an object {feature: {value: [min, max]}}")
+    elif event_type == "lottery.panel.drawn":
+        _sorted_panel(payload["members"], "members")
+
+
+# --- State ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Round:
+    round_id: str
+    opened_at: int
+    purpose: str
+    parties: list[str]
+    commit_deadline: str
+    reveal_deadline: str
+    commitments: dict[str, tuple[int, str]] = field(default_factory=dict)  # party -> (index, hex)
+    order: list[tuple[str, Any]] = field(default_factory=list)  # ("commit", party) | ("public", c)
+    revealed: dict[str, dict] = field(default_factory=dict)     # party -> contribution
+    contributors: set[str] = field(default_factory=set)
+    first_contribution: int | None = None
+    first_reveal: int | None = None
+    finalized_at: int | None = None
+    seed: bytes | None = None
+
+
+@dataclass
+class _Distribution:
+    distribution_id: str
+    chunks: int = 0
+    panels: list[list[str]] = field(default_factory=list)
+    committed_at: int | None = None
+    pool: dict[str, Row] = field(default_factory=dict)     # pseudonym -> row, at commit time
+    pool_order: list[Row] = field(default_factory=list)
+    quotas: dict = field(default_factory=dict)
+    weights: list[int] = field(default_factory=list)
+    drawn_at: int | None = None
+    panel: list[str] = field(default_factory=list)         # current panel (after replacements)
+    ever_on_panel: set[str] = field(default_factory=set)
+
+
+class _Replay:
+    """The lottery's state, rebuilt event by event; each handler raises on the first wrong fact."""
+
+    def __init__(self, summit_id: str, result: DrawVerification) -> None:
+        self.summit_id = summit_id
+        self.result = result
+        self.counts = result.counts
+        self.register_id: str | None = None
+        self.register_rows: list[Row] = []
+        self.register_chunks = 0
+        self.register_committed_at: int | None = None
+        self.rounds: dict[str, _Round] = {}
+        self.invitation_at: int | None = None
+        self.invitees: set[str] = set()
+        self.pools: dict[str, list[Row]] = {}
+        self.pool_names: dict[str, set[str]] = {}
+        self.distributions: dict[str, _Distribution] = {}
+        self.ignored: dict[str, int] = {}
+        self.index = 0
+        self.check = "lottery_event"
+
+    def fail(self, reason: str, check: str | None = None) -> VerificationFailure:
+        return VerificationFailure(self.index, check or self.check, reason)
+
+    # Rounds --------------------------------------------------------------------------------
+
+    def open_round(self, round_id: str) -> _Round:
+        found = self.rounds.get(round_id)
+        if found is None:
+            raise self.fail(f"seed round {round_id} was not opened before this entry", "seed_round")
+        if found.finalized_at is not None:
+            raise self.fail(f"seed round {round_id} was already finalised at entry "
+                            f"{found.finalized_at}", "seed_round")
+        return found
+
+    def final_round(self, round_id: str, purpose: str, check: str) -> _Round:
+        found = self.rounds.get(round_id)
+        if found is None or found.finalized_at is None:
+            raise self.fail(f"seed round {round_id} is not finalised before this draw", check)
+        if found.purpose != purpose:
+            raise self.fail(f"seed round {round_id} has purpose {found.purpose}, this draw "
+                            f"needs a round with purpose {purpose}", check)
+        return found
+
+    def on_round_opened(self, p: dict, at: str) -> None:
+        self.check = "seed_round"
+        if p["round_id"] in self.rounds:
+            raise self.fail(f"seed round {p['round_id']} is opened a second time (first at entry "
+                            f"{self.rounds[p['round_id']].opened_at})")
+        if p["commit_deadline"] > p["reveal_deadline"]:
+            raise self.fail(f"seed round {p['round_id']}: commit deadline {p['commit_deadline']} "
+                            f"is after reveal deadline {p['reveal_deadline']}")
+        self.rounds[p["round_id"]] = _Round(p["round_id"], self.index, p["purpose"],
+                                            list(p["parties"]), p["commit_deadline"],
+                                            p["reveal_deadline"])
+        self.counts["seed_rounds"] += 1
+
+    def on_committed(self, p: dict, at: str) -> None:
+        self.check = "commitment"
+        r = self.open_round(p["round_id"])
+        party = p["party"]
+        if party not in r.parties:
+            raise self.fail(f"party {party!r} is not listed for seed round {r.round_id}")
+        if party in r.commitments:
+            raise self.fail(f"party {party!r} commits a second time in seed round {r.round_id} "
+                            f"(first at entry {r.commitments[party][0]})")
+        if at > r.commit_deadline:
+            raise self.fail(f"late commitment: party {party!r} committed at {at}, after the "
+                            f"commit deadline {r.commit_deadline} of seed round {r.round_id}")
+        if r.first_contribution is not None:
+            raise self.fail(f"late commitment: party {party!r} committed after the round's first "
+                            f"contribution (entry {r.first_contribution})")
+        r.commitments[party] = (self.index, p["commitment"])
+        r.order.append(("commit", party))
+        self.counts["commitments"] += 1
+
+    def on_contributed(self, p: dict, at: str) -> None:
+        r = self.open_round(p["round_id"])
+        c = p["contribution"]
+        party, kind = c["party"], c["kind"]
+        self.check = "reveal" if kind == "commit-reveal" else "public_value"
+        if party in r.contributors:
+            raise self.fail(f"party {party!r} contributes a second time to seed round "
+                            f"{r.round_id}")
+        if at > r.reveal_deadline:
+            raise self.fail(f"{kind} contribution of {party!r} at {at}, after the reveal deadline "
+                            f"{r.reveal_deadline} of seed round {r.round_id}")
+        if at <= r.commit_deadline and set(r.commitments) != set(r.parties):
+            missing = ", ".join(sorted(set(r.parties) - set(r.commitments)))
+            raise self.fail(f"{kind} contribution of {party!r} at {at}, before the commit phase "
+                            f"of seed round {r.round_id} ended (deadline {r.commit_deadline}; "
+                            f"not yet committed: {missing})")
+        if kind == "commit-reveal":
+            if party not in r.commitments:
+                raise self.fail(f"party {party!r} reveals a value in seed round {r.round_id} "
+                                "but committed none")
+            committed = r.commitments[party]
+            try:
+                verify_reveal(c, committed[1])
+            except CommitmentMismatchError as exc:
+                raise self.fail(f"the value party {party!r} reveals does not match its "
+                                f"commitment at entry {committed[0]}: it hashes to "
+                                f"{exc.computed}, the commitment is {exc.committed}") from None
+            r.revealed[party] = c
+            if r.first_reveal is None:
+                r.first_reveal = self.index
+            self.counts["reveals"] += 1
+        else:
+            if party in r.commitments:
+                raise self.fail(f"party {party!r} committed in seed round {r.round_id}, so it "
+                                f"must reveal (commit-reveal), not add a {kind} value")
+            if r.first_reveal is not None:
+                raise self.fail(f"{kind} value of {party!r} added after the first reveal of seed "
+                                f"round {r.round_id} (entry {r.first_reveal})")
+            r.order.append(("public", c))
+            self.counts["public_values"] += 1
+        r.contributors.add(party)
+        if r.first_contribution is None:
+            r.first_contribution = self.index
+
+    def on_finalized(self, p: dict, at: str) -> None:
+        self.check = "seed"
+        r = self.open_round(p["round_id"])
+        expected = []
+        for what, item in r.order:
+            if what == "public":
+                expected.append(item)
+            elif item in r.revealed:
+                expected.append(r.revealed[item])
+        silent = [party for what, party in r.order if what == "commit" and party not in r.revealed]
+        if not expected:
+            raise self.fail(f"seed round {r.round_id} has no revealed or public contribution and "
+                            "cannot be finalised")
+        if silent and at <= r.reveal_deadline:
+            raise self.fail(f"seed round {r.round_id} is finalised at {at}, before its reveal "
+                            f"deadline {r.reveal_deadline}, while {', '.join(silent)} has not "
+                            "revealed")
+        logged = [_contribution(c, "contribution") for c in p["contributions"]]
+        if logged != expected:
+            raise self.fail(f"the finalised contributions of seed round {r.round_id} are not the "
+                            "revealed ones in commitment order: expected parties "
+                            f"{[c['party'] for c in expected]}, the log lists "
+                            f"{[c['party'] for c in logged]}" + (
+                                "" if [c["party"] for c in logged] != [c["party"] for c in expected]
+                                else " (a value or kind differs)"))
+        if set(p["not_revealed"]) != set(silent):
+            raise self.fail(f"seed round {r.round_id}: not_revealed lists "
+                            f"{sorted(p['not_revealed'])}, but the parties that committed and "
+                            f"did not reveal are {sorted(silent)}")
+        try:
+            seed = compute_seed(self.summit_id, expected)
+        except DrawError as exc:
+            raise self.fail(f"the seed of round {r.round_id} cannot be computed: {exc}") from None
+        if seed.hex() != p["seed"]:
+            raise self.fail(f"the seed of round {r.round_id} does not recompute: the "
+                            f"contributions give {seed.hex()}, the log records {p['seed']}")
+        r.seed = seed
+        r.finalized_at = self.index
+        self.counts["seeds"] += 1
+        for party in silent:
+            self.result.warnings.append(
+                f"seed round {r.round_id} ({r.purpose}): party {party!r} committed at entry "
+                f"{r.commitments[party][0]} and did not reveal; it is left out of the seed")
+        self.result.seeds.append({"index": self.index, "round_id": r.round_id,
+                                  "purpose": r.purpose, "seed": p["seed"],
+                                  "contributions": [c["party"] for c in expected],
+                                  "not_revealed": silent})
+
+    def subject_before_round(self, what: str, committed_at: int, r: _Round) -> None:
+        if r.first_contribution is None or committed_at > r.first_contribution:
+            raise self.fail(f"{what} was committed at entry {committed_at}, after the first "
+                            f"contribution to seed round {r.round_id} (entry "
+                            f"{r.first_contribution}): the seed could be known before it",
+                            "commit_order")
+
+    # Register and invitations -----------------------------------------------------------------
+
+    def on_register_chunk(self, p: dict, at: str) -> None:
+        self.check = "register"
+        if self.register_committed_at is not None:
+            raise self.fail(f"register chunk after the register was committed (entry "
+                            f"{self.register_committed_at}); a summit has one register")
+        if self.register_id is not None and p["register_id"] != self.register_id:
+            raise self.fail(f"register chunk of register {p['register_id']}, but the summit's "
+                            f"register is {self.register_id}")
+        if p["chunk"] != self.register_chunks:
+            if p["chunk"] > self.register_chunks:
+                raise self.fail(f"register chunk {p['chunk']} follows chunk "
+                                f"{self.register_chunks - 1}: chunk {self.register_chunks} is "
+                                "missing" if self.register_chunks else
+                                f"the register starts with chunk {p['chunk']}: chunk 0 is missing")
+            raise self.fail(f"register chunk {p['chunk']} again or out of order (expected chunk "
+                            f"{self.register_chunks})")
+        rows = [_row(item, f"rows[{i}]") for i, item in enumerate(p["rows"])]
+        last = self.register_rows[-1].pseudonym if self.register_rows else None
+        for row in rows:
+            if last is not None and row.pseudonym <= last:
+                raise self.fail(f"register rows are not in strictly ascending pseudonym order: "
+                                f"{row.pseudonym!r} follows {last!r}")
+            last = row.pseudonym
+        self.register_id = p["register_id"]
+        self.register_rows.extend(rows)
+        self.register_chunks += 1
+        self.counts["register_chunks"] += 1
+
+    def on_register_committed(self, p: dict, at: str) -> None:
+        self.check = "register"
+        if self.register_committed_at is not None:
+            raise self.fail(f"a second register commitment (the first is entry "
+                            f"{self.register_committed_at}); a summit has one register")
+        if self.register_id is None:
+            raise self.fail(f"register {p['register_id']} is committed, but no chunk of it "
+                            "precedes the commitment")
+        if p["register_id"] != self.register_id:
+            raise self.fail(f"register {p['register_id']} is committed, but the chunks are of "
+                            f"register {self.register_id}")
+        if p["chunks"] != self.register_chunks:
+            raise self.fail(f"the register commitment says {p['chunks']} chunks, the log holds "
+                            f"{self.register_chunks} (chunk {self.register_chunks} is missing)"
+                            if p["chunks"] > self.register_chunks else
+                            f"the register commitment says {p['chunks']} chunks, the log holds "
+                            f"{self.register_chunks}")
+        features = p["features"]
+        if features != sorted(features):
+            raise self.fail("the register's features are not sorted")
+        for row in self.register_rows:
+            if sorted(row.features) != features:
+                raise self.fail(f"register row {row.pseudonym!r} has features "
+                                f"{sorted(row.features)}, the register declares {features}")
+        count, root = register_commitment(self.register_rows)
+        if count != p["count"]:
+            raise self.fail(f"the register commitment says {p['count']} rows, the chunks hold "
+                            f"{count}")
+        if root.hex() != p["root"]:
+            raise self.fail(f"the register root does not recompute: the rows give {root.hex()}, "
+                            f"the log records {p['root']}")
+        self.register_committed_at = self.index
+        self.counts["register_rows"] = count
+
+    def on_invitations(self, p: dict, at: str) -> None:
+        self.check = "invitations"
+        if self.invitation_at is not None:
+            raise self.fail(f"a second invitation draw (the first is entry {self.invitation_at})")
+        if self.register_committed_at is None or p["register_id"] != self.register_id:
+            raise self.fail(f"register {p['register_id']} is not committed before this draw")
+        r = self.final_round(p["round_id"], "invitation", "invitations")
+        self.subject_before_round(f"register {self.register_id}", self.register_committed_at, r)
+        try:
+            drawn = invitation_draw(r.seed, self.register_rows, p["n"],
+                                    stratify_by=p["stratify_by"])
+        except DrawError as exc:
+            raise self.fail(f"the invitation draw cannot be made from the register: "
+                            f"{exc}") from None
+        logged = p["invitees"]
+        if logged != drawn:
+            position = next((i for i, (a, b) in enumerate(zip(logged, drawn)) if a != b),
+                            min(len(logged), len(drawn)))
+            if position < min(len(logged), len(drawn)):
+                detail = (f"invitee {position} is {logged[position]!r}, the recomputed draw "
+                          f"gives {drawn[position]!r}")
+            else:
+                detail = f"the log lists {len(logged)} invitees, the recomputed draw {len(drawn)}"
+            raise self.fail(f"the invitation draw does not recompute: {detail}")
+        self.invitation_at = self.index
+        self.invitees = set(drawn)
+        self.counts["invitation_draws"] += 1
+        self.counts["invitees"] += len(drawn)
+        self.result.draws.append({"kind": "invitations", "index": self.index,
+                                  "draw_id": p["draw_id"], "round_id": r.round_id, "n": p["n"],
+                                  "stratify_by": p["stratify_by"], "invitees": len(drawn)})
+
+    # Pools and distributions ------------------------------------------------------------------
+
+    def on_member_added(self, p: dict, at: str) -> None:
+        self.check = "pool"
+        pool, row = p["pool"], _row(p["member"], "member")
+        names = self.pool_names.setdefault(pool, set())
+        if row.pseudonym in names:
+            raise self.fail(f"{row.pseudonym!r} is added to pool {pool} a second time")
+        if pool == RESPONDENTS:
+            if self.invitation_at is None:
+                raise self.fail(f"respondent {row.pseudonym!r} is added before any invitation "
+                                "draw")
+            if row.pseudonym not in self.invitees:
+                raise self.fail(f"respondent {row.pseudonym!r} is not an invitee of the "
+                                f"invitation draw (entry {self.invitation_at})")
+            self.counts["respondents"] += 1
+        names.add(row.pseudonym)
+        self.pools.setdefault(pool, []).append(row)
+        self.counts["pool_members"] += 1
+
+    def distribution(self, distribution_id: str) -> _Distribution:
+        return self.distributions.setdefault(distribution_id, _Distribution(distribution_id))
+
+    def on_panels(self, p: dict, at: str) -> None:
+        self.check = "distribution"
+        d = self.distribution(p["distribution_id"])
+        if d.committed_at is not None:
+            raise self.fail(f"panels of distribution {d.distribution_id} after its commitment "
+                            f"(entry {d.committed_at})")
+        if p["chunk"] != d.chunks:
+            if p["chunk"] > d.chunks:
+                raise self.fail(f"distribution {d.distribution_id}: chunk {p['chunk']} follows "
+                                f"chunk {d.chunks - 1}: chunk {d.chunks} is missing" if d.chunks
+                                else f"distribution {d.distribution_id} starts with chunk "
+                                f"{p['chunk']}: chunk 0 is missing")
+            raise self.fail(f"distribution {d.distribution_id}: chunk {p['chunk']} again or out "
+                            f"of order (expected chunk {d.chunks})")
+        if p["first_index"] != len(d.panels):
+            raise self.fail(f"distribution {d.distribution_id}: chunk {p['chunk']} starts at "
+                            f"panel {p['first_index']}, but {len(d.panels)} panels precede it")
+        d.panels.extend(list(panel) for panel in p["panels"])
+        d.chunks += 1
+
+    def on_distribution_committed(self, p: dict, at: str) -> None:
+        self.check = "distribution"
+        d = self.distribution(p["distribution_id"])
+        did = d.distribution_id
+        if d.committed_at is not None:
+            raise self.fail(f"distribution {did} is committed a second time (first at entry "
+                            f"{d.committed_at})")
+        if p["chunks"] != d.chunks:
+            raise self.fail(f"distribution {did}: the commitment says {p['chunks']} chunks, the "
+                            f"log holds {d.chunks}" + (f" (chunk {d.chunks} is missing)"
+                                                       if p["chunks"] > d.chunks else ""))
+        panels, weights = d.panels, p["weights"]
+        if p["panel_count"] != len(panels):
+            raise self.fail(f"distribution {did}: panel_count is {p['panel_count']}, the chunks "
+                            f"hold {len(panels)} panels")
+        if len(weights) != p["panel_count"]:
+            raise self.fail(f"distribution {did}: {len(weights)} weights for "
+                            f"{p['panel_count']} panels")
+        bad = next((i for i, w in enumerate(weights) if w < 1), None)
+        if bad is not None:
+            raise self.fail(f"distribution {did}: weight {bad} is {weights[bad]}, weights must "
+                            "be positive")
+        if sum(weights) != p["total_weight"]:
+            raise self.fail(f"distribution {did}: the weights sum to {sum(weights)}, "
+                            f"total_weight is {p['total_weight']}")
+        root = merkle.root_from_leaves([merkle.leaf_hash(jcs.dumps(panel)) for panel in panels])
+        if root.hex() != p["panels_root"]:
+            raise self.fail(f"distribution {did}: panels_root does not recompute: the panels "
+                            f"give {root.hex()}, the log records {p['panels_root']}")
+        pool = list(self.pools.get(p["pool"], []))
+        if not pool:
+            raise self.fail(f"distribution {did}: pool {p['pool']} has no members")
+        count, members_root = register_commitment(pool)
+        if count != p["members"] or members_root.hex() != p["members_root"]:
+            raise self.fail(f"distribution {did}: the commitment to pool {p['pool']} does not "
+                            f"recompute: its {count} members give root {members_root.hex()}, "
+                            f"the log records {p['members']} members and root "
+                            f"{p['members_root']}")
+        by_name = {row.pseudonym: row for row in pool}
+        try:
+            check_quotas([], p["quotas"])
+        except DrawError as exc:
+            raise self.fail(f"distribution {did}: the quotas are malformed: {exc}") from None
+        self.check = "panels"
+        size = p["panel_size"]
+        for i, panel in enumerate(panels):
+            if len(panel) != size:
+                raise self.fail(f"distribution {did}: panel {i} has {len(panel)} members, "
+                                f"panel_size is {size}")
+            outside = [name for name in panel if name not in by_name]
+            if outside:
+                raise self.fail(f"distribution {did}: panel {i} has {outside[0]!r}, who is not "
+                                f"a member of pool {p['pool']}")
+            rows = [by_name[name] for name in panel]
+            problems = check_quotas(rows, p["quotas"])
+            if problems:
+                raise self.fail(f"distribution {did}: panel {i} breaks the quotas: "
+                                f"{'; '.join(problems)}")
+            problems = check_households(rows)
+            if problems:
+                raise self.fail(f"distribution {did}: panel {i} breaks the household rule: "
+                                f"{'; '.join(problems)}")
+        d.committed_at = self.index
+        d.pool, d.pool_order = by_name, pool
+        d.quotas, d.weights = p["quotas"], list(weights)
+        self.counts["distributions"] += 1
+        self.counts["distribution_panels"] += len(panels)
+
+    def committed_distribution(self, distribution_id: str) -> _Distribution:
+        d = self.distributions.get(distribution_id)
+        if d is None or d.committed_at is None:
+            raise self.fail(f"distribution {distribution_id} is not committed before this entry")
+        return d
+
+    def on_panel_drawn(self, p: dict, at: str) -> None:
+        self.check = "panel_draw"
+        d = self.committed_distribution(p["distribution_id"])
+        if d.drawn_at is not None:
+            raise self.fail(f"distribution {d.distribution_id} is drawn a second time (first at "
+                            f"entry {d.drawn_at})")
+        r = self.final_round(p["round_id"], "panel", "panel_draw")
+        self.subject_before_round(f"distribution {d.distribution_id}", d.committed_at, r)
+        index = panel_draw(r.seed, d.distribution_id, d.weights)
+        if p["index"] != index:
+            raise self.fail(f"distribution {d.distribution_id}: the draw gives panel {index}, "
+                            f"the log records panel {p['index']}")
+        if p["members"] != d.panels[index]:
+            other = next((i for i, panel in enumerate(d.panels) if panel == p["members"]), None)
+            where = ("no panel of the distribution" if other is None
+                     else f"panel {other} of the distribution")
+            raise self.fail(f"distribution {d.distribution_id}: the drawn members are not panel "
+                            f"{index} (they are {where})")
+        d.drawn_at = self.index
+        d.panel = list(p["members"])
+        d.ever_on_panel = set(d.panel)
+        self.counts["panel_draws"] += 1
+        self.result.draws.append({"kind": "panel", "index": self.index,
+                                  "distribution_id": d.distribution_id, "round_id": r.round_id,
+                                  "panel_index": index, "members": list(d.panel)})
+
+    def on_replaced(self, p: dict, at: str) -> None:
+        self.check = "replacement"
+        d = self.committed_distribution(p["distribution_id"])
+        if d.drawn_at is None:
+            raise self.fail(f"distribution {d.distribution_id} has no drawn panel to replace a "
+                            "member of")
+        r = self.final_round(p["round_id"], "panel", "replacement")
+        self.subject_before_round(f"distribution {d.distribution_id}", d.committed_at, r)
+        dropped = p["dropped"]
+        if dropped not in d.panel:
+            raise self.fail(f"{dropped!r} is not on the panel of distribution "
+                            f"{d.distribution_id}")
+        panel_rows = [d.pool[name] for name in d.panel]
+        reserves = [row for row in d.pool_order if row.pseudonym not in d.ever_on_panel]
+        try:
+            chosen = next_reserve(r.seed, reserves, panel_rows, d.quotas, d.pool[dropped])
+        except DrawError as exc:
+            raise self.fail(f"the replacement cannot be recomputed: {exc}") from None
+        expected = None if chosen is None else chosen.pseudonym
+        if p["replacement"] != expected:
+            raise self.fail(f"the replacement of {dropped!r} does not recompute: the next "
+                            f"eligible reserve is {expected!r}, the log records "
+                            f"{p['replacement']!r}")
+        d.panel = sorted([name for name in d.panel if name != dropped]
+                         + ([] if expected is None else [expected]))
+        if expected is not None:
+            d.ever_on_panel.add(expected)
+        self.counts["replacements"] += 1
+        self.result.draws.append({"kind": "replacement", "index": self.index,
+                                  "distribution_id": d.distribution_id, "round_id": r.round_id,
+                                  "dropped": dropped, "replacement": expected})
+
+    # Driver -------------------------------------------------------------------------------------
+
+    HANDLERS = {
+        "lottery.register.chunk": on_register_chunk,
+        "lottery.register.committed": on_register_committed,
+        "lottery.seed.round_opened": on_round_opened,
+        "lottery.seed.committed": on_committed,
+        "lottery.seed.contributed": on_contributed,
+        "lottery.seed.finalized": on_finalized,
+        "lottery.invitations.drawn": on_invitations,
+        "lottery.pool.member_added": on_member_added,
+        "lottery.distribution.panels": on_panels,
+        "lottery.distribution.committed": on_distribution_committed,
+        "lottery.panel.drawn": on_panel_drawn,
+        "lottery.panel.replaced": on_replaced,
+    }
+
+    def replay(self, index: int, event: dict) -> None:
+        self.index = index
+        event_type = event["type"]
+        handler = self.HANDLERS.get(event_type)
+        if handler is None:
+            self.ignored[event_type] = self.ignored.get(event_type, 0) + 1
+            return
+        self.check = "lottery_event"
+        try:
+            _check_shape(event_type, event["payload"])
+        except _Bad as exc:
+            raise self.fail(f"{event_type}: {exc}") from None
+        self.counts["lottery_events"] += 1
+        try:
+            handler(self, event["payload"], event["occurred_at"])
+        except _Bad as exc:
+            raise self.fail(f"{event_type}: {exc}", "lottery_event") from None
+
+    def finish(self) -> None:
+        notes = self.result.notes
+        if self.counts["lottery_events"] == 0:
+            self.result.warnings.append("the log records no lottery events: there is no draw "
+                                        "to verify")
+        if self.register_id is not None and self.register_committed_at is None:
+            notes.append(f"register {self.register_id} has {self.register_chunks} chunks and is "
+                         "not committed yet")
+        for r in self.rounds.values():
+            if r.finalized_at is None:
+                notes.append(f"seed round {r.round_id} ({r.purpose}) is not finalised yet")
+        for d in self.distributions.values():
+            if d.committed_at is None:
+                notes.append(f"distribution {d.distribution_id} has {d.chunks} chunks and is not "
+                             "committed yet")
+            elif d.drawn_at is None:
+                notes.append(f"distribution {d.distribution_id} is committed and not drawn yet")
+        for event_type, count in sorted(self.ignored.items()):
+            notes.append(f"{count} {event_type} events are not part of docs/lottery.md "
+                         "(contract version 1) and were not checked")
+
+
+def verify_draw(summit_id: str, events: Iterable[tuple[int, dict]]) -> DrawVerification:
+    """Replay the lottery events of a verified log; the result holds the first failure, if any.
+
+    ``events`` are ``(entry index, event)`` pairs in index order, as the log checks collected
+    them (events of other streams are skipped).  Pure: no I/O, no clock, no randomness.
+    """
+    result = DrawVerification()
+    replay = _Replay(summit_id, result)
+    try:
+        for index, event in events:
+            if event.get("stream") == LOTTERY_STREAM:
+                replay.replay(index, event)
+        replay.finish()
+    except VerificationFailure as failure:
+        result.failure = failure
+    return result
+
+
+def run_draw(model: Any, options: Any = None) -> tuple[Any, DrawVerification | None]:
+    """The log checks (``checks.STEPS``), then :func:`verify_draw` over the lottery events.
+
+    Returns the :class:`~g1000_verify.checks.Verification` (whose ``failure`` is the first
+    failure of either) and the draw result, ``None`` when a log check failed first.
+    """
+    from .checks import STEPS, Step, run_checks
+
+    outcome: dict[str, DrawVerification] = {}
+
+    def draw_step(v: Any) -> None:
+        result = outcome["draw"] = verify_draw(v.model.log_id, v.collected[LOTTERY_STREAM])
+        if result.failure is not None:
+            raise result.failure
+
+    verification = run_checks(model, options, [*STEPS, Step("draw", draw_step, (LOTTERY_STREAM,))])
+    return verification, outcome.get("draw")
