@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +28,8 @@ from psycopg import sql
 from g1000.services import spec_for
 from services.core.config import SERVICES, load_config
 from services.core.runtime import Runtime, bootstrap, prepare_broker
+from services.core.signing import load_or_create_signer
+from services.core.tokens import issue, new_claims
 
 from .machine import filesystem_of, tansu_version
 
@@ -113,10 +115,11 @@ class Sandbox:
         (self.data_dir / "keys").mkdir(parents=True)
         self.logs = self.data_dir / "logs"
         self.logs.mkdir()
-        self.organiser_token = secrets.token_urlsafe(32)
-        self.token_file = self.data_dir / "organiser.token"
-        self.token_file.touch(mode=0o600)
-        self.token_file.write_text(self.organiser_token)
+        # the token key the gateway would hold; services read its public half from secrets/
+        signer = load_or_create_signer(self.data_dir / "secrets" / "tokens.key")
+        self.organiser_token = issue(signer, new_claims(
+            role="organiser", tenant=CHARTER["municipality"], subject="bench", now=int(time.time()),
+            ttl_seconds=24 * 3600))
 
     @property
     def env(self) -> dict[str, str]:
@@ -126,7 +129,6 @@ class Sandbox:
             "G1000_DATABASE_URL": self.servers.database_url,
             "G1000_KAFKA_BOOTSTRAP": self.servers.bootstrap,
             "G1000_TOPIC_PREFIX": self.tag,
-            "G1000_ORGANISER_TOKEN_FILE": str(self.token_file),
         }
         for service in SERVICES:
             env[f"G1000_{service.upper()}_DATABASE_URL"] = self._db_url(service)
