@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from tests.helpers import count
+from tests.helpers import count, wait_until
 from tests.integration.gateway_support import SUMMIT
 
 pytestmark = pytest.mark.integration
@@ -114,6 +114,23 @@ def test_unreachable_service_releases_the_key(stack):
     assert failed.status_code == 502 and failed.content_type == "application/problem+json"
     assert gateway.test_client().post("/v1/summits", json=SUMMIT, headers=headers).status_code == 201
     assert summits(stack) == 1
+
+
+def test_a_timed_out_post_keeps_its_key_claimed(stack):
+    """After a 504 the service may still do the work: a retry must not be forwarded a second time."""
+    from gateway.app import create_app
+
+    stack.gateway()  # opens (and migrates) the database
+    impatient = create_app(stack.upstreams, env=stack.env, database=stack.databases[0], timeout=0.5).test_client()
+    headers = stack.auth() | {"Idempotency-Key": "slow-service"}
+    stack.gate.closed = True
+    timed_out = impatient.post("/v1/summits", json=SUMMIT, headers=headers)
+    assert timed_out.status_code == 504 and timed_out.content_type == "application/problem+json"
+    retry = impatient.post("/v1/summits", json=SUMMIT, headers=headers)
+    assert retry.status_code == 409 and retry.headers["Retry-After"] == "1"
+    stack.gate.release.set()
+    wait_until(lambda: summits(stack) == 1, 30, "the slow request to finish")
+    assert stack.gate.posts == 1
 
 
 def test_expired_keys_are_taken_over_and_cleaned_up(stack):
