@@ -77,6 +77,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
                       OPENAPI_URL_PREFIX=None)  # the assembled document is served by openapi_view
     app.extensions["g1000_gateway_db"] = db
     session = requests.Session()
+    session.trust_env = False  # no proxy/.netrc lookups per request: upstreams are given explicitly
     limiter = RateLimiter(db, per_token=settings.rate_limit_per_token,
                           per_address=settings.rate_limit_per_address, window_seconds=settings.rate_window_seconds)
     keys = IdempotencyStore(db, settings.idempotency_ttl_seconds)
@@ -243,6 +244,11 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         log.exception("gateway error")
         return problem(500, "Internal Server Error", "the error has been logged")
 
+    if settings.proxy_hops:
+        # behind an ingress, the client's address is what the trusted proxies put in X-Forwarded-For
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops)
     return app
 
 

@@ -27,6 +27,8 @@ class GatewaySettings:
     rate_window_seconds: int = RATE_WINDOW_SECONDS
     idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS
     token_ttl_seconds: dict = field(default_factory=dict)  # role -> lifetime (credentials.py has defaults)
+    # reverse proxies in front of the gateway whose X-Forwarded-For is trusted (0: none; an ingress: 1)
+    proxy_hops: int = 0
 
 
 def _limit(env: dict, name: str, default: int) -> int:
@@ -62,6 +64,7 @@ def load_gateway_settings(env: dict | None = None) -> GatewaySettings:
         token_ttl_seconds=_ttls(env),
         rate_limit_per_token=per_token,
         rate_limit_per_address=per_address,
+        proxy_hops=_proxy_hops(env),
     )
 
 
@@ -92,3 +95,13 @@ def _ttls(env: dict) -> dict:
             raise ConfigError(f"{name}={value} is outside 60..2592000 seconds")
         out[role] = value
     return out
+
+
+def _proxy_hops(env: dict) -> int:
+    raw = (env.get("G1000_TRUSTED_PROXY_HOPS") or "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit() or int(raw) > 5:
+        raise ConfigError(f"G1000_TRUSTED_PROXY_HOPS={raw!r} must be 0..5 (the reverse proxies in front"
+                          " of the gateway whose X-Forwarded-For is trusted)")
+    return int(raw)

@@ -93,3 +93,22 @@ def test_the_gateway_needs_a_database():
     settings = load_gateway_settings({"G1000_DATABASE_URL": "postgresql://u@h:5/postgres", "G1000_DATA_DIR": "/d"})
     assert "dbname=g1000_gateway" in settings.database_url
     assert (settings.rate_limit_per_token, settings.rate_limit_per_address) == (600, 300)
+
+
+def test_behind_a_trusted_proxy_each_client_has_its_own_budget(stack):
+    clock = Clock(WINDOW)
+    direct = stack.gateway(clock, G1000_RATE_LIMIT_ANONYMOUS_PER_MINUTE="1").test_client()
+    proxied = stack.gateway(clock, G1000_RATE_LIMIT_ANONYMOUS_PER_MINUTE="1", G1000_TRUSTED_PROXY_HOPS="1").test_client()
+    one, two = {"X-Forwarded-For": "198.51.100.7"}, {"X-Forwarded-For": "198.51.100.8"}
+    assert proxied.get("/v1/summits", headers=one).status_code == 200
+    assert proxied.get("/v1/summits", headers=one).status_code == 429
+    assert proxied.get("/v1/summits", headers=two).status_code == 200  # another client behind the proxy
+    # without trusting a proxy, the header is the client's own claim and changes nothing
+    assert direct.get("/v1/summits", headers=one).status_code == 200
+    assert direct.get("/v1/summits", headers=two).status_code == 429
+
+
+def test_proxy_hops_must_be_small(stack):
+    with pytest.raises(ConfigError, match="G1000_TRUSTED_PROXY_HOPS"):
+        load_gateway_settings({"G1000_DATABASE_URL": "postgresql://localhost/x", "G1000_DATA_DIR": "/d",
+                               "G1000_TRUSTED_PROXY_HOPS": "many"})
