@@ -75,7 +75,7 @@ def postgres_version(url: str) -> str:
 
 # what the benchmarks run, besides themselves; in the repository the verifier's two packages live
 # under verifier/ (their own distribution), in the frozen copy (bench/snapshot.py) at the top
-MEASURED_CODE = ("services", "g1000", "g1000_proofs", "g1000_verify")
+MEASURED_CODE = ("services", "gateway", "g1000", "g1000_proofs", "g1000_verify")
 PACKAGE_PARENTS = ("", "verifier")
 
 

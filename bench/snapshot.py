@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-PACKAGES = ("services", "g1000", "verifier/g1000_proofs", "verifier/g1000_verify", "bench")
+PACKAGES = ("services", "gateway", "g1000", "verifier/g1000_proofs", "verifier/g1000_verify", "bench")
 FROZEN_ENV = "G1000_BENCH_REPO"  # set in the frozen run: the repository the copy was taken from
 
 
