@@ -17,6 +17,7 @@ from flask import current_app, g
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from services.core.fields import Text
 from services.core.problem import ProblemSchema
 
 from .credentials import (DEFAULT_CODE_TTL_SECONDS, Credentials, CredentialError, UnknownCodeError,
@@ -49,7 +50,7 @@ class TokenSchema(ma.Schema):
 
 
 class CheckInSchema(ma.Schema):
-    code = ma.fields.String(required=True, validate=ma.validate.Length(1, 64),
+    code = Text(required=True, single_line=True, validate=ma.validate.Length(1, 64),
                             metadata={"description": "The code printed on the invitation, e.g. 7K2M-Q9XD-4HTV-C1RB"})
 
 
@@ -84,7 +85,7 @@ class StaffTokenCreateSchema(ma.Schema):
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(["facilitator", "auditor"]))
     subject = ma.fields.String(validate=ma.validate.Regexp(_SUBJECT),
                                metadata={"description": "pseudonymous id of the holder (default: generated)"})
-    label = ma.fields.String(load_default="", validate=ma.validate.Length(0, 200),
+    label = Text(load_default="", single_line=True, validate=ma.validate.Length(0, 200),
                              metadata={"description": "what the organiser calls this token, e.g. 'table 12'"})
     ttl_seconds = ma.fields.Integer(strict=True, validate=ma.validate.Range(60, 7 * 86_400),
                                     metadata={"description": "lifetime (default: the role's)"})

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from services.core.fields import Text
+
 
 class TopicCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    title = fields.String(required=True, validate=validate.Length(1, 200))
-    description = fields.String(load_default="", validate=validate.Length(0, 2000))
+    title = Text(required=True, single_line=True, validate=validate.Length(1, 200))
+    description = Text(load_default="", validate=validate.Length(0, 2000))
 
 
 class TopicSchema(Schema):

@@ -54,8 +54,9 @@ class ProblemApi(Api):
         data = getattr(error, "data", None) or {}
         errors = data.get("errors") or data.get("messages")
         if isinstance(errors, dict) and set(errors) <= {"json", "query", "headers", "path", "files", "form"}:
-            # webargs nests messages by location; a single location is just noise for clients
-            if len(errors) == 1:
+            # webargs nests messages by location; a single location is just noise for clients --
+            # unless its messages are a plain list (e.g. ["Invalid JSON body."]): `errors` stays an object
+            if len(errors) == 1 and isinstance(next(iter(errors.values())), dict):
                 errors = next(iter(errors.values()))
         detail = data.get("message") or error.description
         headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}  # e.g. Allow on 405

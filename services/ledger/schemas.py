@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from services.core.fields import Text
+
 
 class SummitCreateSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    theme = fields.String(required=True, validate=validate.Length(1, 500))
-    municipality = fields.String(required=True, validate=validate.Length(1, 200))
+    theme = Text(required=True, validate=validate.Length(1, 500))
+    municipality = Text(required=True, single_line=True, validate=validate.Length(1, 200))
     date = fields.Date(required=True)
     seats = fields.Dict(
         keys=fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),

@@ -191,3 +191,24 @@ def test_staff_token_requests_are_validated(stack):
     assert stack.gateway_rows("SELECT count(*) FROM issued_tokens WHERE summit_id = %s", summit) == [(0,)]
     auditor = staff(client, stack.token, summit, role="auditor", ttl_seconds=3600)
     assert auditor["role"] == "auditor"
+
+
+def test_text_that_cannot_be_stored_or_signed_is_422_not_500(stack):
+    client = stack.gateway().test_client()
+    summit = new_summit(client, stack.token)
+    stack.announce(summit)
+    for body in ({"title": "a\u0000b"}, {"title": "\ud800"}, {"title": "ok", "description": "x\u0000"}):
+        response = client.post(f"/v1/summits/{summit}/topics", json=body, headers=stack.auth())
+        assert response.status_code == 422 and response.content_type == "application/problem+json", body
+    assert client.post("/v1/summits", json=SUMMIT | {"theme": "a\u0000b"}, headers=stack.auth()).status_code == 422
+    label = client.post(f"/v1/summits/{summit}/tokens", json={"role": "facilitator", "label": "\ud800"},
+                        headers=stack.auth())
+    assert label.status_code == 422
+    assert stack.agenda_count(summit) == 0
+
+
+def test_malformed_json_is_400_with_an_errors_object(stack):
+    client = stack.gateway().test_client()
+    response = client.post("/v1/summits", data="{", content_type="application/json", headers=stack.auth())
+    assert response.status_code == 400 and response.content_type == "application/problem+json"
+    assert isinstance(response.get_json().get("errors", {}), dict)
