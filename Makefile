@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test bench clean
+.PHONY: install run test fuzz bench clean
 
 $(STAMP): pyproject.toml verifier/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,17 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest
+
+# Schemathesis against the gateway's served /openapi.json, long: the test `make test` runs short
+# (tests/integration/test_gateway_schemathesis.py) with FUZZ_EXAMPLES generated requests per
+# operation and caller instead of 5, every unexpected method, and the stateful run (chains of
+# calls along inferred links). No 5xx, nothing the document does not declare, every error
+# problem+json. E.g. `make fuzz FUZZ_EXAMPLES=2000 FUZZ_SEED=7`; no per-test time limit.
+FUZZ_EXAMPLES ?= 500
+FUZZ_SEED     ?= 20270314
+fuzz: install
+	G1000_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) G1000_FUZZ_SEED=$(FUZZ_SEED) \
+		$(BIN)/python -m pytest tests/integration/test_gateway_schemathesis.py --timeout=0
 
 bench: install
 	$(BIN)/python -m bench.run

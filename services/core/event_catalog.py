@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .errors import SchemaError
 
@@ -82,6 +82,222 @@ class TopicNominatedV1(Payload):
     description = fields.String(load_default="", validate=validate.Length(0, 2000))
 
 
+# --- lottery (docs/lottery.md; ARCHITECTURE §6) ---------------------------------------------------
+
+_PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")   # pseudonyms and household ids
+_PARTY = re.compile(r"^[a-z][a-z0-9_-]{0,39}\Z")
+_STAMP = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z\Z")
+_PRINTABLE = re.compile(r"^[^\x00-\x1f\x7f]+\Z")
+_FEATURE_VALUE = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,64}\Z")
+_MAX_INT = 2**53 - 1
+
+
+def _count(low: int = 0, high: int = _MAX_INT, **kwargs) -> fields.Integer:
+    return fields.Integer(strict=True, validate=validate.Range(low, high), **kwargs)
+
+
+def _pseudonym(**kwargs) -> fields.String:
+    return fields.String(validate=validate.Regexp(_PSEUDONYM), **kwargs)
+
+
+def _sorted_unique(items: list, what: str) -> None:
+    if any(a >= b for a, b in zip(items, items[1:])):
+        raise ValidationError(f"{what} must be sorted in code-point order without repeats")
+
+
+class LotteryRow(fields.Field):
+    """A register row or pool member: exactly `pseudonym`, `household` (ids of A-Z a-z 0-9 . _ : -)
+    and `features` (at most 16 names of a-z 0-9 _ to values of 1-64 printable characters); no
+    personal data. Checked in plain code, not a nested schema: a register holds up to 200,000."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict) or set(value) != {"pseudonym", "household", "features"}:
+            raise ValidationError('a row has exactly "pseudonym", "household" and "features"')
+        for key in ("pseudonym", "household"):
+            if not isinstance(value[key], str) or not _PSEUDONYM.match(value[key]):
+                raise ValidationError(f"{key} must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+        features = value["features"]
+        if not isinstance(features, dict) or len(features) > 16:
+            raise ValidationError("features must be an object of at most 16 members")
+        for name, text in features.items():
+            if not _NAME.match(name) or not isinstance(text, str) or not _FEATURE_VALUE.match(text):
+                raise ValidationError(f"feature {name!r} must be a-z 0-9 _ with a value of 1-64 printable characters")
+        return value
+
+
+class RegisterChunkV1(Payload):
+    """Up to 500 register rows (at most 256 KiB of canonical rows), sorted by pseudonym."""
+
+    register_id = CanonicalUUID(required=True)
+    chunk = _count(0, 10_000, required=True)
+    rows = fields.List(LotteryRow(), required=True, validate=validate.Length(1, 500))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        _sorted_unique([r["pseudonym"] for r in data.get("rows", [])], "rows")
+
+
+class RegisterCommittedV1(Payload):
+    """The register's commitment: row count and Merkle root (g1000_proofs.draw.register_commitment)."""
+
+    register_id = CanonicalUUID(required=True)
+    count = _count(1, 200_000, required=True)
+    root = fields.String(required=True, validate=validate.Regexp(_HEX64))
+    chunks = _count(1, 10_000, required=True)
+    features = fields.List(fields.String(validate=validate.Regexp(_NAME)), required=True,
+                           validate=validate.Length(0, 16))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        _sorted_unique(data.get("features", []), "features")
+
+
+class SeedRoundOpenedV1(Payload):
+    """A seed round: its purpose, the parties that may commit, and its two deadlines."""
+
+    round_id = CanonicalUUID(required=True)
+    purpose = fields.String(required=True, validate=validate.OneOf(("invitation", "panel")))
+    parties = fields.List(fields.String(validate=validate.Regexp(_PARTY)), required=True,
+                          validate=validate.Length(1, 20))
+    commit_deadline = fields.String(required=True, validate=validate.Regexp(_STAMP))
+    reveal_deadline = fields.String(required=True, validate=validate.Regexp(_STAMP))
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        parties = data.get("parties", [])
+        if len(set(parties)) != len(parties):
+            raise ValidationError("parties must be distinct", "parties")
+        if data.get("reveal_deadline", "") <= data.get("commit_deadline", ""):
+            raise ValidationError("the reveal deadline must come after the commit deadline", "reveal_deadline")
+
+
+class SeedCommittedV1(Payload):
+    """A party's commitment: lowercase hex SHA-256 of the UTF-8 bytes of its value."""
+
+    round_id = CanonicalUUID(required=True)
+    party = fields.String(required=True, validate=validate.Regexp(_PARTY))
+    commitment = fields.String(required=True, validate=validate.Regexp(_HEX64))
+
+
+class SeedContribution(Schema):
+    """The contribution object exactly as the seed hashes it (g1000_proofs.seed)."""
+
+    class Meta:
+        unknown = RAISE
+
+    party = fields.String(required=True, validate=validate.Regexp(_PARTY))
+    value = fields.String(required=True, validate=[validate.Length(1, 256), validate.Regexp(_PRINTABLE)])
+    kind = fields.String(required=True, validate=validate.OneOf(("commit-reveal", "dice", "beacon")))
+
+
+class SeedContributedV1(Payload):
+    """A revealed value, a notary's dice rolls or a public beacon value (`<value> @ <source>`)."""
+
+    round_id = CanonicalUUID(required=True)
+    contribution = fields.Nested(SeedContribution, required=True)
+
+
+class SeedFinalizedV1(Payload):
+    """The seed: SHA-256 of JCS of the contributions in commitment order (g1000_proofs.seed)."""
+
+    round_id = CanonicalUUID(required=True)
+    seed = fields.String(required=True, validate=validate.Regexp(_HEX64))
+    contributions = fields.List(fields.Nested(SeedContribution), required=True, validate=validate.Length(1, 40))
+    not_revealed = fields.List(fields.String(validate=validate.Regexp(_PARTY)), required=True,
+                               validate=validate.Length(0, 20))
+
+
+class InvitationsDrawnV1(Payload):
+    """The invitees (pseudonyms in draw order) of g1000_proofs.draw.invitation_draw."""
+
+    draw_id = CanonicalUUID(required=True)
+    round_id = CanonicalUUID(required=True)
+    register_id = CanonicalUUID(required=True)
+    n = _count(1, 200_000, required=True)
+    stratify_by = fields.String(required=True, allow_none=True, validate=validate.Regexp(_NAME))
+    invitees = fields.List(_pseudonym(), required=True, validate=validate.Length(1, 200_000))
+
+    @validates_schema
+    def _complete(self, data, **kwargs):
+        invitees = data.get("invitees", [])
+        if len(invitees) != data.get("n") or len(set(invitees)) != len(invitees):
+            raise ValidationError("invitees must be n distinct pseudonyms", "invitees")
+
+
+class PoolMemberAddedV1(Payload):
+    """A respondent (pool `respondents`: an invitee) or a nominee of a stakeholder pool."""
+
+    pool = fields.String(required=True, validate=validate.Regexp(_NAME))
+    member = LotteryRow(required=True)
+
+
+class DistributionPanelsV1(Payload):
+    """Consecutive panels of a distribution (each sorted), starting at panel `first_index`."""
+
+    distribution_id = CanonicalUUID(required=True)
+    chunk = _count(0, 100_000, required=True)
+    first_index = _count(0, 10_000_000, required=True)
+    panels = fields.List(fields.List(_pseudonym(), validate=validate.Length(1, 10_000)), required=True,
+                         validate=validate.Length(1, 500))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        for panel in data.get("panels", []):
+            _sorted_unique(panel, "a panel")
+
+
+class DistributionCommittedV1(Payload):
+    """A distribution over panels with integer weights, committed before its panel round."""
+
+    distribution_id = CanonicalUUID(required=True)
+    pool = fields.String(required=True, validate=validate.Regexp(_NAME))
+    panel_size = _count(1, 10_000, required=True)
+    quotas = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(_NAME)),
+        values=fields.Dict(keys=fields.String(validate=validate.Regexp(_FEATURE_VALUE)),
+                           values=fields.List(_count(0, 10_000), validate=validate.Length(2, 2)),
+                           validate=validate.Length(1, 100)),
+        required=True, validate=validate.Length(1, 16))
+    members = _count(1, 200_000, required=True)
+    members_root = fields.String(required=True, validate=validate.Regexp(_HEX64))
+    panel_count = _count(1, 10_000_000, required=True)
+    total_weight = _count(1, required=True)
+    weights = fields.List(_count(1), required=True, validate=validate.Length(1, 10_000_000))
+    panels_root = fields.String(required=True, validate=validate.Regexp(_HEX64))
+    chunks = _count(1, 100_000, required=True)
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        weights = data.get("weights", [])
+        if len(weights) != data.get("panel_count") or sum(weights) != data.get("total_weight"):
+            raise ValidationError("weights must be panel_count integers summing to total_weight", "weights")
+        for feature, table in data.get("quotas", {}).items():
+            if any(low > high for low, high in table.values()):
+                raise ValidationError(f"quotas of {feature}: min above max", "quotas")
+
+
+class PanelDrawnV1(Payload):
+    """The drawn panel: index = g1000_proofs.draw.panel_draw(seed, distribution_id, weights)."""
+
+    distribution_id = CanonicalUUID(required=True)
+    round_id = CanonicalUUID(required=True)
+    index = _count(0, 10_000_000, required=True)
+    members = fields.List(_pseudonym(), required=True, validate=validate.Length(1, 10_000))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        _sorted_unique(data.get("members", []), "members")
+
+
+class PanelReplacedV1(Payload):
+    """A drop-out and the next eligible reserve (null: no reserve keeps the quotas)."""
+
+    distribution_id = CanonicalUUID(required=True)
+    round_id = CanonicalUUID(required=True)
+    dropped = _pseudonym(required=True)
+    replacement = _pseudonym(required=True, allow_none=True)
+
+
 class PayloadCatalog:
     """Maps (event type, payload version) to the schema that validates it."""
 
@@ -113,3 +329,18 @@ CATALOG = PayloadCatalog()
 CATALOG.register("ledger.summit.created", 1, SummitCreatedV1)
 CATALOG.register("ledger.key.registered", 1, KeyRegisteredV1)
 CATALOG.register("agenda.topic.nominated", 1, TopicNominatedV1)
+for _type, _schema in (
+    ("lottery.register.chunk", RegisterChunkV1),
+    ("lottery.register.committed", RegisterCommittedV1),
+    ("lottery.seed.round_opened", SeedRoundOpenedV1),
+    ("lottery.seed.committed", SeedCommittedV1),
+    ("lottery.seed.contributed", SeedContributedV1),
+    ("lottery.seed.finalized", SeedFinalizedV1),
+    ("lottery.invitations.drawn", InvitationsDrawnV1),
+    ("lottery.pool.member_added", PoolMemberAddedV1),
+    ("lottery.distribution.panels", DistributionPanelsV1),
+    ("lottery.distribution.committed", DistributionCommittedV1),
+    ("lottery.panel.drawn", PanelDrawnV1),
+    ("lottery.panel.replaced", PanelReplacedV1),
+):
+    CATALOG.register(_type, 1, _schema)

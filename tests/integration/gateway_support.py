@@ -64,6 +64,7 @@ class Stack:
     gate: Gate
     upstreams: dict
     token: str
+    lottery: object = None
     databases: list = field(default_factory=list)
 
     def gateway(self, clock=None, **env):
@@ -104,7 +105,7 @@ class Stack:
             return conn.execute("SELECT count(*) FROM events WHERE summit_id = %s", (summit_id,)).fetchone()[0]
 
     def others(self) -> list:
-        return [self.agenda]
+        return [self.agenda, self.lottery]
 
     def gateway_rows(self, sql: str, *params):
         with self.databases[0].transaction() as conn:
@@ -115,20 +116,20 @@ class Stack:
 def stack(service_env):
     ledger = runtime_for("ledger", service_env)
     agenda = runtime_for("agenda", service_env)
+    lottery = runtime_for("lottery", service_env)
     gate = Gate(create_service_app(ledger))
-    ledger_server, ledger_thread, ledger_url = serve(gate)
-    agenda_server, agenda_thread, agenda_url = serve(create_service_app(agenda))
+    served = [serve(gate), serve(create_service_app(agenda)), serve(create_service_app(lottery))]
     env = dict(service_env, G1000_GATEWAY_DATABASE_URL=database_url(
         service_env["G1000_DATABASE_URL"], f"{service_env['G1000_TOPIC_PREFIX']}_gateway"))
-    upstreams = {"ledger": ledger_url, "agenda": agenda_url, "lottery": UNREACHABLE, "ballot": UNREACHABLE}
-    s = Stack(env, ledger, agenda, gate, upstreams, "")
+    upstreams = {"ledger": served[0][2], "agenda": served[1][2], "lottery": served[2][2], "ballot": UNREACHABLE}
+    s = Stack(env, ledger, agenda, gate, upstreams, "", lottery=lottery)
     s.token = s.issue("organiser")
     yield s
     gate.release.set()
-    for server, thread in ((ledger_server, ledger_thread), (agenda_server, agenda_thread)):
+    for server, thread, _ in served:
         server.shutdown()
         thread.join(timeout=10)
     for db in s.databases:
         db.close()
-    ledger.db.close()
-    agenda.db.close()
+    for rt in (ledger, agenda, lottery):
+        rt.db.close()

@@ -1,0 +1,81 @@
+"""The one error hierarchy of the lottery service; each error knows its HTTP status.
+
+Domain code raises these; the app turns any of them into an RFC 9457 problem with the status
+below (services/lottery/app.py). Raising inside a request's transaction rolls it back, so a
+refused request never changes state::
+
+    LotteryError
+    +-- LotteryInvalidError (422)          the request is well formed but not acceptable
+    |   +-- ExtractRejectedError           the register CSV has errors (line/column list)
+    |   +-- RevealMismatchError            a revealed value does not match its commitment
+    |   +-- QuotaError                     quotas that do not fit the pool
+    |   +-- DrawRefusedError               the draw contract cannot draw from this input
+    +-- LotteryNotFoundError (404)         no such register, round, code, pool, job ...
+    +-- LotteryConflictError (409)         the current state does not allow it (yet, any more)
+        +-- PhaseError                     the seed round is in the wrong phase (late, early)
+        +-- AlreadyDoneError               done once already (register, code used, panel drawn)
+        +-- NoReserveError                 no reserve keeps the quotas
+"""
+
+from __future__ import annotations
+
+
+class LotteryError(Exception):
+    """Root of every refusal of the lottery service."""
+
+    status = 400
+    title = "Bad Request"
+
+    def __init__(self, message: str, *, errors: list | dict | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = errors
+
+
+class LotteryInvalidError(LotteryError):
+    """The request is well formed but its content cannot be accepted."""
+
+    status = 422
+    title = "Unprocessable Content"
+
+
+class ExtractRejectedError(LotteryInvalidError):
+    """The register extract has errors; `errors` lists them as {line, column, message}."""
+
+
+class RevealMismatchError(LotteryInvalidError):
+    """A revealed value does not hash to the party's commitment (refused, never logged)."""
+
+
+class QuotaError(LotteryInvalidError):
+    """The quotas name features or values the pool does not have, or are malformed."""
+
+
+class DrawRefusedError(LotteryInvalidError):
+    """The draw cannot be made from this input (too few households, a stratum runs out)."""
+
+
+class LotteryNotFoundError(LotteryError):
+    """The register, round, code, pool, distribution or job does not exist."""
+
+    status = 404
+    title = "Not Found"
+
+
+class LotteryConflictError(LotteryError):
+    """The state of the summit's lottery does not allow this now."""
+
+    status = 409
+    title = "Conflict"
+
+
+class PhaseError(LotteryConflictError):
+    """The seed round is not in the phase this needs (a late commitment, an early reveal …)."""
+
+
+class AlreadyDoneError(LotteryConflictError):
+    """This can happen once and has happened (a register, a used code, a drawn panel)."""
+
+
+class NoReserveError(LotteryConflictError):
+    """No reserve of the pool keeps every quota and the household rule."""

@@ -1,0 +1,66 @@
+"""The register extract: import it once per summit (organiser), read its commitment (public)."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from services.core.auth import requires
+from services.core.problem import ProblemSchema
+
+from . import jobs, repo
+from .api import PREFIX, job_location, reading, writing
+from .errors import AlreadyDoneError, LotteryNotFoundError
+from .extract import parse_extract
+from .schemas import (
+    LotteryExtractProblemSchema, LotteryJobSchema, LotteryRegisterImportSchema, LotteryRegisterSchema,
+)
+
+blp = Blueprint("lottery_register", __name__, url_prefix=f"{PREFIX}/register",
+                description="The pseudonymised population-register extract of a summit's lottery")
+
+
+def _public(reg: dict) -> dict:
+    return {k: reg[k] for k in ("register_id", "count", "root", "chunks", "features", "feature_counts",
+                                "committed_seq", "committed_at")}
+
+
+@blp.route("")
+class Register(MethodView):
+    @blp.response(200, LotteryRegisterSchema)
+    @blp.alt_response(404, schema=ProblemSchema)
+    def get(self, summit_id):
+        """The committed register: count, Merkle root and counts per feature value (public; the
+        rows themselves are in the log as `lottery.register.chunk` events)."""
+        with reading(summit_id) as (conn, sid):
+            reg = repo.register(conn, sid)
+            pending = jobs.open_job(conn, sid, "register") if reg is None else None
+        if reg is None:
+            waiting = f" (job {pending} is committing it)" if pending else ""
+            raise LotteryNotFoundError(f"summit {sid} has no register yet{waiting}")
+        return _public(reg)
+
+    @requires("organiser")
+    @blp.arguments(LotteryRegisterImportSchema)
+    @blp.response(202, LotteryJobSchema, headers={"Location": {
+        "description": "the job that commits the register, to poll", "schema": {"type": "string"}}})
+    @blp.alt_response(401, schema=ProblemSchema)
+    @blp.alt_response(403, schema=ProblemSchema)
+    @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(409, schema=ProblemSchema)
+    @blp.alt_response(422, schema=LotteryExtractProblemSchema, content_type="application/problem+json")
+    def post(self, body, summit_id):
+        """Import the register extract (organiser; once per summit). It is checked now: refused
+        whole (422), with every error's line and column, when a column or value looks like
+        personal data. A good extract is committed to the log by a background job (202, with
+        the job to poll): signing a large register takes longer than a request may."""
+        extract = parse_extract(body["csv"])
+        with writing(summit_id) as (tx, sid):
+            if repo.register(tx.conn, sid) is not None:
+                raise AlreadyDoneError(f"summit {sid} already has a register; it cannot be replaced")
+            pending = jobs.open_job(tx.conn, sid, "register")
+            if pending:
+                raise AlreadyDoneError(f"the register of summit {sid} is being committed (job {pending})")
+            job = jobs.enqueue_register(tx.conn, sid, extract.rows, extract.features)
+        job["location"] = job_location(sid, job["job_id"])
+        return job, 202, {"Location": job["location"]}

@@ -1,0 +1,277 @@
+"""Seed rounds (ARCHITECTURE §6, docs/lottery.md): the phase rules, pure.
+
+A round is opened with its parties and two deadlines. Until the commit deadline parties commit
+`SHA-256(value)`; the commit phase ends at that deadline, or as soon as every listed party has
+committed. After it they reveal (until the reveal deadline); a notary's dice rolls and a public
+beacon value (written `<value> @ <source>`) may be added after the commit phase and before the
+first reveal. The round is finalised when every committed party
+has revealed, or after the reveal deadline without the parties that did not reveal. The seed is
+`g1000_proofs.seed.compute_seed` over the contributions in commitment order.
+
+Times are the envelope's `YYYY-MM-DDTHH:MM:SS.mmmZ` strings, which compare correctly as text.
+Every decision takes `now` (the service clock); because the log's `occurred_at` is stamped a
+moment later, `check_recorded` checks the rule again against the time the event actually got.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+
+from g1000_proofs.seed import CommitmentMismatchError, compute_seed, verify_reveal
+
+from services.core.envelope import format_time
+
+from .errors import LotteryInvalidError, PhaseError, RevealMismatchError
+
+PURPOSES = ("invitation", "panel")
+PARTY = re.compile(r"^[a-z][a-z0-9_-]{0,39}\Z")
+HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
+MAX_PARTIES = 20
+STATES = ("committing", "revealing", "ended", "finalized")
+
+
+MAX_ROUND_DAYS = 366
+
+
+def stamp(moment: datetime) -> str:
+    """A time as the log writes it (UTC, milliseconds)."""
+    if moment.tzinfo is None:
+        raise LotteryInvalidError("a time needs its UTC offset")
+    try:
+        utc = moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise LotteryInvalidError(f"{moment.isoformat()} is out of range") from None
+    if utc.year < 2000:
+        raise LotteryInvalidError(f"{moment.isoformat()} is out of range")
+    return format_time(utc)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A commitment (`commitment` set) or a contribution (`value`, `kind` set) as logged."""
+
+    seq: int
+    occurred_at: str
+    party: str
+    commitment: str | None = None
+    value: str | None = None
+    kind: str | None = None
+    source: str | None = None
+
+    def contribution(self) -> dict:
+        """The contribution object exactly as the log records it (the seed hashes this)."""
+        return {"party": self.party, "value": self.value, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class Round:
+    round_id: str
+    purpose: str
+    parties: tuple[str, ...]
+    commit_deadline: str
+    reveal_deadline: str
+    opened_seq: int
+    version: int = 1
+    commitments: tuple[Entry, ...] = ()
+    contributions: tuple[Entry, ...] = ()
+    seed: str | None = None
+    not_revealed: tuple[str, ...] = ()
+    finalized_seq: int | None = None
+
+    @property
+    def first_contribution_seq(self) -> int | None:
+        """Seq of the round's first commitment or contribution (what subjects must precede)."""
+        seqs = [e.seq for e in self.commitments + self.contributions]
+        return min(seqs) if seqs else None
+
+    def commitment_of(self, party: str) -> Entry | None:
+        return next((e for e in self.commitments if e.party == party), None)
+
+    def contribution_of(self, party: str) -> Entry | None:
+        return next((e for e in self.contributions if e.party == party), None)
+
+    def all_committed(self) -> bool:
+        return {e.party for e in self.commitments} == set(self.parties)
+
+    def commit_phase_over(self, now: str) -> bool:
+        """Past the commit deadline, or every listed party has committed."""
+        return now > self.commit_deadline or self.all_committed()
+
+    def has_reveal(self) -> bool:
+        return any(e.kind == "commit-reveal" for e in self.contributions)
+
+    def state(self, now: str) -> str:
+        if self.seed is not None:
+            return "finalized"
+        if not self.commit_phase_over(now):
+            return "committing"
+        return "revealing" if now <= self.reveal_deadline else "ended"
+
+    def void(self, now: str) -> bool:
+        """Past its reveal deadline with nothing to make a seed of: it can never be finalised."""
+        return self.seed is None and now > self.reveal_deadline and not self.contributions
+
+
+# --- decisions: each returns the payload of the event to record, or raises ----------------------
+
+
+def open_payload(round_id: str, purpose: str, parties: list[str], commit_deadline: str,
+                 reveal_deadline: str, now: str) -> dict:
+    if purpose not in PURPOSES:
+        raise LotteryInvalidError(f"purpose must be one of {', '.join(PURPOSES)}")
+    if not 1 <= len(parties) <= MAX_PARTIES or len(set(parties)) != len(parties):
+        raise LotteryInvalidError(f"parties must be 1-{MAX_PARTIES} distinct names")
+    bad = [p for p in parties if not PARTY.match(p)]
+    if bad:
+        raise LotteryInvalidError(f"party names are 1-40 characters of a-z 0-9 _ - starting with a "
+                                  f"letter (organisations or roles, never a person's name): {bad}")
+    if commit_deadline <= now:
+        raise LotteryInvalidError(f"the commit deadline {commit_deadline} is not in the future")
+    latest = stamp(datetime.strptime(now, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+                   + timedelta(days=MAX_ROUND_DAYS))
+    if reveal_deadline > latest:
+        raise LotteryInvalidError(f"the reveal deadline is more than {MAX_ROUND_DAYS} days away")
+    if reveal_deadline <= commit_deadline:
+        raise LotteryInvalidError("the reveal deadline must come after the commit deadline")
+    return {"v": 1, "round_id": round_id, "purpose": purpose, "parties": list(parties),
+            "commit_deadline": commit_deadline, "reveal_deadline": reveal_deadline}
+
+
+def _not_finalized(rnd: Round) -> None:
+    if rnd.seed is not None:
+        raise PhaseError(f"round {rnd.round_id} is finalised")
+
+
+def commit_payload(rnd: Round, party: str, commitment: str, now: str) -> dict:
+    _not_finalized(rnd)
+    if party not in rnd.parties:
+        raise LotteryInvalidError(f"{party!r} is not a party of this round ({', '.join(rnd.parties)})")
+    if not HEX64.match(commitment):
+        raise LotteryInvalidError("a commitment is 64 lowercase hex characters (SHA-256)")
+    if rnd.commitment_of(party):
+        raise PhaseError(f"party {party!r} has already committed")
+    if rnd.commit_phase_over(now):
+        raise PhaseError(f"too late: the commit phase of round {rnd.round_id} ended at {rnd.commit_deadline}")
+    return {"v": 1, "round_id": rnd.round_id, "party": party, "commitment": commitment}
+
+
+def _reveal_window(rnd: Round, now: str) -> None:
+    _not_finalized(rnd)
+    if not rnd.commit_phase_over(now):
+        raise PhaseError(f"too early: the commit phase runs until {rnd.commit_deadline}")
+    if now > rnd.reveal_deadline:
+        raise PhaseError(f"too late: the reveal phase ended at {rnd.reveal_deadline}")
+
+
+def reveal_payload(rnd: Round, party: str, value: str, now: str) -> dict:
+    committed = rnd.commitment_of(party)
+    if committed is None:
+        raise LotteryInvalidError(f"party {party!r} has no commitment in this round")
+    _reveal_window(rnd, now)
+    if rnd.contribution_of(party):
+        raise PhaseError(f"party {party!r} has already revealed")
+    contribution = {"party": party, "value": value, "kind": "commit-reveal"}
+    try:
+        verify_reveal(contribution, committed.commitment)
+    except CommitmentMismatchError as e:
+        raise RevealMismatchError(f"the value does not match the commitment of {party!r}: {e}") from None
+    return {"v": 1, "round_id": rnd.round_id, "contribution": contribution}
+
+
+BEACON_SEPARATOR = " @ "
+
+
+def beacon_value(value: str, source: str) -> str:
+    """The logged value of a beacon contribution: the published value and where to check it."""
+    return f"{value}{BEACON_SEPARATOR}{source}"
+
+
+def public_payload(rnd: Round, kind: str, party: str, value: str, source: str | None, now: str) -> dict:
+    """A notary's dice rolls or a public beacon value (needs no commitment). A beacon's source
+    is part of its logged value (`<value> @ <source>`), so the log alone says where to check it."""
+    if kind not in ("dice", "beacon"):
+        raise LotteryInvalidError("a public contribution is dice or beacon")
+    if not PARTY.match(party):
+        raise LotteryInvalidError("a party name is 1-40 characters of a-z 0-9 _ - starting with a letter")
+    if party in rnd.parties or rnd.contribution_of(party):
+        raise LotteryInvalidError(f"{party!r} is already a party of this round; "
+                                  "each contribution needs its own party name")
+    _reveal_window(rnd, now)
+    if rnd.has_reveal():
+        raise PhaseError("dice and beacon values must come before the first reveal")
+    if (kind == "beacon") != (source is not None):
+        raise LotteryInvalidError("a beacon value names its source; dice have none")
+    if source is not None:
+        if BEACON_SEPARATOR in value:
+            raise LotteryInvalidError(f"a beacon value cannot contain {BEACON_SEPARATOR.strip()!r} between spaces")
+        value = beacon_value(value, source)
+    return {"v": 1, "round_id": rnd.round_id, "contribution": {"party": party, "value": value, "kind": kind}}
+
+
+def seed_contributions(rnd: Round) -> list[dict]:
+    """Contributions in commitment order: revealed parties at the position of their commitment,
+    dice and beacon at the position of the event that recorded them; non-revealers left out."""
+    positioned = []
+    for entry in rnd.contributions:
+        if entry.kind == "commit-reveal":
+            positioned.append((rnd.commitment_of(entry.party).seq, entry))
+        else:
+            positioned.append((entry.seq, entry))
+    return [entry.contribution() for _, entry in sorted(positioned, key=lambda p: p[0])]
+
+
+def finalize_payload(rnd: Round, summit_id: str, now: str) -> dict:
+    _not_finalized(rnd)
+    if not rnd.commit_phase_over(now):
+        raise PhaseError(f"the commit phase runs until {rnd.commit_deadline}")
+    missing = [e.party for e in rnd.commitments if not rnd.contribution_of(e.party)]
+    if missing and now <= rnd.reveal_deadline:
+        raise PhaseError(f"waiting for reveals of {', '.join(missing)} until {rnd.reveal_deadline}")
+    contributions = seed_contributions(rnd)
+    if not contributions:
+        raise PhaseError("the round has no revealed or public contribution: it cannot be finalised")
+    seed = compute_seed(summit_id, contributions).hex()
+    return {"v": 1, "round_id": rnd.round_id, "seed": seed, "contributions": contributions,
+            "not_revealed": missing}
+
+
+def check_recorded(rnd: Round, event_type: str, occurred_at: str) -> None:
+    """The rule again, against the time the log gave the event (a request just at a deadline).
+
+    Raising rolls the request back: nothing is logged that would fail verification."""
+    after_commit = rnd.all_committed() or occurred_at > rnd.commit_deadline
+    if event_type == "lottery.seed.committed" and occurred_at > rnd.commit_deadline:
+        raise PhaseError(f"too late: the commit phase ended at {rnd.commit_deadline}")
+    if event_type == "lottery.seed.contributed":
+        if not after_commit:
+            raise PhaseError(f"too early: the commit phase runs until {rnd.commit_deadline}")
+        if occurred_at > rnd.reveal_deadline:
+            raise PhaseError(f"too late: the reveal phase ended at {rnd.reveal_deadline}")
+
+
+def apply(rnd: Round, event_type: str, payload: dict, seq: int, occurred_at: str) -> Round:
+    """The round after one of its events (to check a sequence of decisions without a database)."""
+    version = rnd.version + 1
+    if event_type == "lottery.seed.committed":
+        entry = Entry(seq, occurred_at, payload["party"], commitment=payload["commitment"])
+        return replace(rnd, version=version, commitments=rnd.commitments + (entry,))
+    if event_type == "lottery.seed.contributed":
+        c = payload["contribution"]
+        source = c["value"].rpartition(BEACON_SEPARATOR)[2] if c["kind"] == "beacon" else None
+        entry = Entry(seq, occurred_at, c["party"], value=c["value"], kind=c["kind"], source=source)
+        return replace(rnd, version=version, contributions=rnd.contributions + (entry,))
+    if event_type == "lottery.seed.finalized":
+        return replace(rnd, version=version, seed=payload["seed"], finalized_seq=seq,
+                       not_revealed=tuple(payload["not_revealed"]))
+    raise ValueError(f"not an event of a seed round: {event_type}")
+
+
+def designated(rounds: list[Round], purpose: str, subject_seq: int, now: str) -> Round | None:
+    """The round a subject committed at `subject_seq` must be drawn with: of the rounds of this
+    purpose whose first contribution comes after the subject, the one whose first contribution
+    came first, skipping void rounds. So the organiser cannot pick among several seeds."""
+    eligible = [r for r in rounds if r.purpose == purpose and r.first_contribution_seq is not None
+                and r.first_contribution_seq > subject_seq and not r.void(now)]
+    return min(eligible, key=lambda r: r.first_contribution_seq, default=None)
