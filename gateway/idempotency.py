@@ -10,13 +10,25 @@ Retry-After. Keys expire after 24 hours; expired rows are deleted opportunistica
 
 Responses the gateway could not get (upstream unreachable or timed out) and 5xx answers are not
 stored: the key is released so that a retry is forwarded again.
+
+Stored answers can hold credentials (a token, check-in codes, invitation codes), so the table
+never holds them readably: the key itself is stored only as its SHA-256, and the answer's headers
+and body are sealed with AES-256-GCM under a key derived (HKDF-SHA256, RFC 5869) from the
+Idempotency-Key and its scope. Only a client that presents the key again can open them; someone
+who reads the database cannot. (So clients should use unguessable keys, e.g. UUIDv4.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from services.core.db import Database
 
@@ -49,6 +61,28 @@ def fingerprint(query: bytes, content_type: str, body: bytes) -> bytes:
         h.update(len(part).to_bytes(8, "big"))
         h.update(part)
     return h.digest()
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode("ascii")).hexdigest()
+
+
+def _cipher(scope: str, method: str, path: str, key: str) -> AESGCM:
+    salt = hashlib.sha256("\n".join((scope, method, path)).encode("utf-8", "surrogateescape")).digest()
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=b"g1000/idempotency/v1").derive(
+        key.encode("ascii"))
+    return AESGCM(derived)
+
+
+def seal(scope: str, method: str, path: str, key: str, headers: dict[str, str], body: bytes) -> bytes:
+    nonce = os.urandom(12)
+    plain = json.dumps({"headers": headers, "body": body.hex()}).encode("ascii")
+    return nonce + _cipher(scope, method, path, key).encrypt(nonce, plain, None)
+
+
+def unseal(scope: str, method: str, path: str, key: str, sealed: bytes) -> tuple[dict[str, str], bytes]:
+    opened = json.loads(_cipher(scope, method, path, key).decrypt(sealed[:12], sealed[12:], None))
+    return opened["headers"], bytes.fromhex(opened["body"])
 
 
 @dataclass(frozen=True)
@@ -94,36 +128,41 @@ class IdempotencyStore:
 
         A new key, an expired one, or one abandoned in flight (its lock ran out) is taken.
         """
-        params = {"scope": scope, "method": method, "path": path, "key": key, "fp": fp,
+        params = {"scope": scope, "method": method, "path": path, "key": _digest(key), "fp": fp,
                   "lock": IN_FLIGHT_LOCK_SECONDS, "ttl": self.ttl}
         with self.db.transaction() as conn:
             if conn.execute(_CLAIM, params).fetchone():
                 return Claim("owner")
-            row = conn.execute(_EXISTING, (scope, method, path, key)).fetchone()
+            row = conn.execute(_EXISTING, (scope, method, path, _digest(key))).fetchone()
         if row is None:  # deleted between the two statements (expiry clean-up): try once more
             return self.claim(scope, method, path, key, fp)
-        old_fp, status, ctype, headers, body = row
+        old_fp, status, ctype, _, sealed = row
         if bytes(old_fp) != fp:
             return Claim("mismatch")
         if status is None:
             return Claim("in_flight")
-        return Claim("replay", Stored(status, ctype, dict(headers or {}), bytes(body or b"")))
+        try:
+            headers, body = unseal(scope, method, path, key, bytes(sealed))
+        except (InvalidTag, ValueError):  # not sealed under this key: cannot be this client's answer
+            return Claim("mismatch")
+        return Claim("replay", Stored(status, ctype, headers, body))
 
     def complete(self, scope: str, method: str, path: str, key: str, status: int,
                  content_type: str | None, headers: dict[str, str], body: bytes) -> None:
         kept = {k: v for k, v in headers.items() if k.lower() not in _NOT_REPLAYED}
+        sealed = seal(scope, method, path, key, kept, body)
         with self.db.transaction() as conn:
             conn.execute(
                 "UPDATE idempotency_keys SET response_status = %s, response_type = %s,"
-                " response_headers = %s, response_body = %s"
+                " response_headers = NULL, response_body = %s"
                 " WHERE scope = %s AND method = %s AND path = %s AND key = %s",
-                (status, content_type, json.dumps(kept), body, scope, method, path, key))
+                (status, content_type, sealed, scope, method, path, _digest(key)))
 
     def release(self, scope: str, method: str, path: str, key: str) -> None:
         """Forget a key whose request got no storable answer, so that a retry is forwarded."""
         with self.db.transaction() as conn:
             conn.execute("DELETE FROM idempotency_keys WHERE scope = %s AND method = %s AND path = %s"
-                         " AND key = %s AND response_status IS NULL", (scope, method, path, key))
+                         " AND key = %s AND response_status IS NULL", (scope, method, path, _digest(key)))
 
     def delete_expired(self, batch: int = 1000) -> int:
         with self.db.transaction() as conn:

@@ -148,3 +148,19 @@ def test_expired_keys_are_taken_over_and_cleaned_up(stack):
     stack.gateway_rows("UPDATE idempotency_keys SET expires_at = now() - interval '1 s' RETURNING 1")
     assert IdempotencyStore(stack.databases[0], 86400).delete_expired() == 1
     assert stack.gateway_rows("SELECT count(*) FROM idempotency_keys")[0][0] == 0
+
+
+def test_stored_answers_hold_no_credentials_in_the_clear(stack):
+    """A replayed POST that made check-in codes returns them again; the table cannot show them."""
+    client = stack.gateway().test_client()
+    summit = client.post("/v1/summits", json=SUMMIT, headers=stack.auth()).get_json()["summit_id"]
+    headers = stack.auth() | {"Idempotency-Key": "4b1d6c1e-8f0a-4c55-9d2b-codes"}
+    first = client.post(f"/v1/summits/{summit}/check-in-codes", json={"count": 2}, headers=headers)
+    again = client.post(f"/v1/summits/{summit}/check-in-codes", json={"count": 2}, headers=headers)
+    assert first.status_code == again.status_code == 201 and first.get_data() == again.get_data()
+    codes = [c["code"] for c in first.get_json()["codes"]]
+    rows = stack.gateway_rows("SELECT key, response_headers, response_body FROM idempotency_keys")
+    stored = repr(rows)
+    assert len(rows) == 1 and "4b1d6c1e" not in stored and rows[0][1] is None
+    assert all(code.encode() not in bytes(rows[0][2]) and code not in stored for code in codes)
+    assert stack.gateway_rows("SELECT count(*) FROM check_in_codes WHERE summit_id = %s", summit) == [(2,)]
