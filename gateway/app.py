@@ -51,6 +51,7 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "trailers", "transfer-encoding", "upgrade", "content-length", "host"}
 SERVICE_NAMES = ("ledger", "lottery", "agenda", "ballot")
 CLEANUP_EVERY_SECONDS = 300.0
+MAX_BODY_BYTES = 64 * 1024 * 1024  # a register extract of 200,000 rows is about 20 MB; larger is 413
 
 
 def load_upstreams(env: dict | None = None) -> dict[str, str]:
@@ -74,7 +75,8 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     db = database or open_gateway_database(settings.database_url)
     app = Flask("gateway")
     app.config.update(API_TITLE="G1000 gateway", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
-                      OPENAPI_URL_PREFIX=None)  # the assembled document is served by openapi_view
+                      OPENAPI_URL_PREFIX=None,  # the assembled document is served by openapi_view
+                      MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
     app.extensions["g1000_gateway_db"] = db
     session = requests.Session()
     session.trust_env = False  # no proxy/.netrc lookups per request: upstreams are given explicitly
