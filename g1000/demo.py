@@ -18,6 +18,7 @@ from typing import Callable
 
 import requests
 
+from .demo_lottery import LotteryDemo
 from .errors import DemoError
 
 TOPICS = [
@@ -71,9 +72,14 @@ class Demo:
                    lambda: self.session.get(self.gateway + topics_path, timeout=5).status_code == 200)
         facilitator = self._call("POST", f"/v1/summits/{summit_id}/tokens", 201,
                                  json={"role": "facilitator", "label": "welkomstbalie"})
+        self._wait("the lottery service to learn of the summit",
+                   lambda: self.session.get(f"{self.gateway}/v1/summits/{summit_id}/lottery/rounds",
+                                            timeout=5).status_code == 200)
+        lottery = LotteryDemo(self._call, self._wait, self.say, summit_id, facilitator["token"]).run()
+        seated = lottery["panel"][:len(TOPICS)]
         codes = self._call("POST", f"/v1/summits/{summit_id}/check-in-codes", 201, token=facilitator["token"],
-                           json={"count": len(TOPICS)})["codes"]
-        self.say(f"a facilitator printed {len(codes)} check-in codes")
+                           json={"participants": seated})["codes"]
+        self.say(f"a facilitator printed check-in codes for {len(codes)} drawn panel members")
         participants = [self._call("POST", "/v1/auth/check-in", 201, json={"code": c["code"]}) for c in codes]
         self.say(f"{len(participants)} participants checked in, each with a participant token")
         for (title, description), participant in zip(TOPICS, participants):
@@ -81,7 +87,7 @@ class Demo:
                        json={"title": title, "description": description})
         self.say(f"participants nominated {len(TOPICS)} topics for the own agenda")
 
-        expected = {"agenda": len(TOPICS)}
+        expected = {"agenda": len(TOPICS), "lottery": lottery["last_seq"]}
         progress: dict = {}
 
         def ledger_has_all() -> bool:
@@ -93,8 +99,11 @@ class Demo:
         self._wait("the ledger to receive every event", ledger_has_all)
         self.say(f"ledger received: {', '.join(f'{k} {v}' for k, v in sorted(progress.items()))}")
         verified = self.verify_log(summit_id, sum(progress.values()))
+        draw = self.verify_draw(summit_id)
         return {"summit_id": summit_id, "topics": len(TOPICS), "participants": len(participants),
-                "ledger_received": dict(sorted(progress.items())), "log": verified}
+                "lottery": {k: v for k, v in lottery.items() if k not in ("panel", "employers", "last_seq")}
+                | {"panel_seats": len(lottery["panel"]), "employer_seats": len(lottery["employers"])},
+                "ledger_received": dict(sorted(progress.items())), "log": verified, "draw": draw}
 
     def verify_log(self, summit_id: str, entries: int) -> dict:
         """Wait for a checkpoint that covers every entry, then run the auditor's verifier on the
@@ -123,6 +132,25 @@ class Demo:
         self.say(f"g1000-verify: log of {report['tree_size']} entries verified"
                  f" ({report['checked']['signatures']} signatures, {report['checked']['checkpoints']} checkpoints)")
         return {"tree_size": report["tree_size"], "verified": True, "log_key": key}
+
+
+    def verify_draw(self, summit_id: str) -> dict:
+        """`g1000-verify draw` through the gateway: every draw recomputed from the log alone."""
+        import contextlib
+        import io
+
+        from g1000_verify.cli import main as verify
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = verify(["draw", "--gateway", self.gateway, "--summit", summit_id, "--json"])
+        report = json.loads(out.getvalue())
+        if code != 0:
+            raise DemoError(f"the draw did not verify: {report.get('failure')}")
+        draw = report["draw"]
+        self.say(f"g1000-verify draw: every draw recomputes from the log ({len(draw['seeds'])} seeds,"
+                 f" {len(draw['draws'])} draws; warnings: {len(draw['warnings'])})")
+        return {"verified": True, "seeds": len(draw["seeds"]), "warnings": draw["warnings"]}
 
 
 def run_demo(gateway: str, token: str, timeout: float = 60.0) -> dict:

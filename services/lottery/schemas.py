@@ -177,7 +177,7 @@ class LotteryInvitationsCreatedSchema(LotteryInvitationsSchema):
 
 
 class LotteryRespondentSchema(_Strict):
-    code = fields.String(required=True, validate=validate.Length(1, 40))
+    code = Text(required=True, single_line=True, validate=validate.Length(1, 40))
     features = _features(load_default=dict, metadata={
         "description": "self-reported coarse features; they complete (and override) the register's"})
     consent = fields.Boolean(required=True)

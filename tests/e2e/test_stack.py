@@ -96,7 +96,12 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     result = json.loads(demo.stdout.strip().splitlines()[-1])
     summit_id = result["summit_id"]
     assert result["ledger_received"]["agenda"] == result["topics"] == 6
-    assert result["log"]["verified"] and result["log"]["tree_size"] == 6 + result["ledger_received"]["ledger"]
+    assert result["log"]["verified"] and result["log"]["tree_size"] == sum(result["ledger_received"].values())
+    # both stages of the lottery ran, and every draw recomputes from the log alone
+    lottery = result["lottery"]
+    assert lottery["invited"] == 360 and 0 < lottery["respondents"] <= 360
+    assert lottery["panel_seats"] == 48 and lottery["employer_seats"] == 5
+    assert result["draw"]["verified"] and result["draw"]["seeds"] == 3
 
     assert result["participants"] == 6
     organiser = admin(["organiser", "--tenant", "Demostad", "--json"], up.data_dir)
