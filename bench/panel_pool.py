@@ -1,0 +1,355 @@
+"""Generated respondent pools for the panel-selection benchmark, skewed the way real ones are.
+
+Why generated: real registration data is personal and cannot be committed, yet the benchmark must
+be repeatable by anyone. Why skewed: a fair-selection algorithm is only tested when the pool does
+not look like the population. In real invitation rounds older, highly educated, politically
+interested people from a few well-off neighbourhoods answer far more often than the young, the
+less educated and the uninterested; the quotas, set from the *population*, then force the panel to
+take almost every scarce respondent and only a few of the over-represented ones. That tension is
+what decides selection probabilities and solver effort, so a uniform pool would flatter everyone.
+
+The model (all shares below are of the population, not of the pool):
+- six features: gender (3 values), age band (6), education (3), neighbourhood (8), interest in
+  politics (3), migration background (2); education and migration background depend on the
+  neighbourhood (its affluence), interest depends on education, as in real registers;
+- each feature value has a response propensity; a resident answers with probability proportional
+  to the product of their propensities (rejection sampling from the population model);
+- one respondent per household, because the invitation draw takes one row per household
+  (ARCHITECTURE §6); a small share (default 2 %) registers from the household of an earlier
+  respondent in the same neighbourhood anyway, so the household rule still has work to do;
+- quotas from the exact population marginals of the model: target = share × panel size, allowed
+  band = target ± max(1, tolerance × target) seats (default tolerance 10 %), rounded outward.
+
+Feasibility is established, not hoped for: a deterministic local search finds one panel that meets
+every quota and the household rule (the *witness*, kept with the pool so anyone can check it with
+`g1000_proofs.draw.check_quotas`). Should the search not find one, the bounds of the quotas still
+violated are widened by one seat and the search goes on; every widening is recorded in the pool.
+
+Everything is driven by `random.Random` seeded with a string naming the size, so a pool is the same
+on every machine and Python version that keeps `random`'s documented seeding (str seeds are
+hashed with SHA-512, independent of PYTHONHASHSEED). Standard library only, plus the draw's `Row`.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from dataclasses import dataclass
+from fractions import Fraction
+
+from g1000_proofs.draw import Row
+
+# The benchmark's sizes: respondents -> panel seats. The last is the G1000 scale.
+SIZES: tuple[tuple[int, int], ...] = ((1_000, 100), (3_000, 150), (4_000, 800))
+
+DEFAULT_TOLERANCE = 0.10  # quota band: target +- max(1, 10 % of target) seats
+DEFAULT_SHARED_HOUSEHOLDS = 0.02  # share of respondents registering from an earlier respondent's home
+
+# feature -> value -> (population share, response propensity), for features without dependencies
+GENDER = {"female": (Fraction(505, 1000), 1.05), "male": (Fraction(485, 1000), 0.95),
+          "diverse": (Fraction(10, 1000), 1.0)}
+AGE = {"16-24": (Fraction(12, 100), 0.45), "25-34": (Fraction(15, 100), 0.65),
+       "35-44": (Fraction(15, 100), 0.85), "45-54": (Fraction(16, 100), 1.0),
+       "55-64": (Fraction(17, 100), 1.3), "65+": (Fraction(25, 100), 1.4)}
+# neighbourhood -> (population share, response propensity, affluence in [-1, 1])
+NEIGHBOURHOODS = {
+    "centre": (Fraction(14, 100), 1.2, 0.3), "harbour": (Fraction(13, 100), 0.7, -0.8),
+    "hill": (Fraction(9, 100), 1.6, 1.0), "north": (Fraction(16, 100), 0.8, -0.5),
+    "old-town": (Fraction(11, 100), 1.4, 0.7), "park": (Fraction(10, 100), 1.3, 0.6),
+    "station": (Fraction(15, 100), 0.6, -0.9), "west": (Fraction(12, 100), 0.9, -0.1),
+}
+EDUCATION_PROPENSITY = {"low": 0.55, "medium": 0.9, "high": 1.7}
+INTEREST_PROPENSITY = {"low": 0.4, "medium": 1.0, "high": 2.0}
+MIGRATION_PROPENSITY = {"no": 1.0, "yes": 0.6}
+# interest in politics given education (rows sum to 1)
+INTEREST_GIVEN_EDUCATION = {
+    "low": {"low": Fraction(45, 100), "medium": Fraction(40, 100), "high": Fraction(15, 100)},
+    "medium": {"low": Fraction(28, 100), "medium": Fraction(50, 100), "high": Fraction(22, 100)},
+    "high": {"low": Fraction(15, 100), "medium": Fraction(45, 100), "high": Fraction(40, 100)},
+}
+FEATURES = ("gender", "age", "education", "neighbourhood", "interest", "migration")
+
+
+def _education_given(neighbourhood: str) -> dict[str, Fraction]:
+    affluence = Fraction(NEIGHBOURHOODS[neighbourhood][2]).limit_denominator(100)
+    high = Fraction(25, 100) + Fraction(12, 100) * affluence
+    low = Fraction(30, 100) - Fraction(14, 100) * affluence
+    return {"low": low, "medium": 1 - low - high, "high": high}
+
+
+def _migration_given(neighbourhood: str) -> dict[str, Fraction]:
+    affluence = Fraction(NEIGHBOURHOODS[neighbourhood][2]).limit_denominator(100)
+    yes = Fraction(26, 100) - Fraction(12, 100) * affluence
+    return {"no": 1 - yes, "yes": yes}
+
+
+def population_shares() -> dict[str, dict[str, Fraction]]:
+    """The exact population marginal of every feature value (what the quotas are set from)."""
+    education: Counter = Counter()
+    migration: Counter = Counter()
+    for name, (share, _, _) in NEIGHBOURHOODS.items():
+        for value, p in _education_given(name).items():
+            education[value] += share * p
+        for value, p in _migration_given(name).items():
+            migration[value] += share * p
+    interest: Counter = Counter()
+    for edu, p_edu in education.items():
+        for value, p in INTEREST_GIVEN_EDUCATION[edu].items():
+            interest[value] += p_edu * p
+    return {
+        "gender": {v: s for v, (s, _) in GENDER.items()},
+        "age": {v: s for v, (s, _) in AGE.items()},
+        "education": dict(education),
+        "neighbourhood": {v: s for v, (s, _, _) in NEIGHBOURHOODS.items()},
+        "interest": dict(interest),
+        "migration": dict(migration),
+    }
+
+
+def _pick(rng: random.Random, shares: dict[str, Fraction]) -> str:
+    u, acc = rng.random(), 0.0
+    for value, share in shares.items():
+        acc += float(share)
+        if u < acc:
+            return value
+    return value  # float rounding at the very top of the range
+
+
+def _resident(rng: random.Random) -> dict[str, str]:
+    """One resident drawn from the population model."""
+    neighbourhood = _pick(rng, {v: s for v, (s, _, _) in NEIGHBOURHOODS.items()})
+    education = _pick(rng, _education_given(neighbourhood))
+    return {
+        "gender": _pick(rng, {v: s for v, (s, _) in GENDER.items()}),
+        "age": _pick(rng, {v: s for v, (s, _) in AGE.items()}),
+        "education": education,
+        "neighbourhood": neighbourhood,
+        "interest": _pick(rng, INTEREST_GIVEN_EDUCATION[education]),
+        "migration": _pick(rng, _migration_given(neighbourhood)),
+    }
+
+
+def _propensity(features: dict[str, str]) -> float:
+    return (GENDER[features["gender"]][1] * AGE[features["age"]][1]
+            * EDUCATION_PROPENSITY[features["education"]] * NEIGHBOURHOODS[features["neighbourhood"]][1]
+            * INTEREST_PROPENSITY[features["interest"]] * MIGRATION_PROPENSITY[features["migration"]])
+
+
+MAX_PROPENSITY = (max(p for _, p in GENDER.values()) * max(p for _, p in AGE.values())
+                  * max(EDUCATION_PROPENSITY.values()) * max(p for _, p, _ in NEIGHBOURHOODS.values())
+                  * max(INTEREST_PROPENSITY.values()) * max(MIGRATION_PROPENSITY.values()))
+
+
+def respondents(count: int, rng: random.Random, shared_households: float) -> tuple[Row, ...]:
+    """`count` respondents: residents accepted with probability propensity / MAX_PROPENSITY."""
+    rows: list[Row] = []
+    by_neighbourhood: dict[str, list[str]] = {}
+    while len(rows) < count:
+        features = _resident(rng)
+        if rng.random() * MAX_PROPENSITY >= _propensity(features):
+            continue
+        index = len(rows)
+        earlier = by_neighbourhood.setdefault(features["neighbourhood"], [])
+        if earlier and rng.random() < shared_households:
+            household = rng.choice(earlier)
+        else:
+            household = f"h{index:05d}"
+            earlier.append(household)
+        rows.append(Row(f"r{index:05d}", household, features))
+    return tuple(rows)
+
+
+def _bounds(target: Fraction, tolerance: float) -> tuple[int, int]:
+    slack = max(Fraction(1), target * Fraction(tolerance).limit_denominator(1000))
+    return max(0, math.floor(target - slack)), math.ceil(target + slack)
+
+
+def population_quotas(panel_size: int, tolerance: float = DEFAULT_TOLERANCE) -> dict[str, dict[str, tuple[int, int]]]:
+    """Quotas as an assembly sets them: population share x seats, +- the tolerance."""
+    return {feature: {value: _bounds(share * panel_size, tolerance) for value, share in sorted(values.items())}
+            for feature, values in population_shares().items()}
+
+
+@dataclass(frozen=True)
+class PanelPool:
+    """One benchmark instance: the respondents, the panel size, the quotas and a feasible panel."""
+
+    seed: str
+    panel_size: int
+    people: tuple[Row, ...]
+    quotas: dict[str, dict[str, tuple[int, int]]]
+    witness: tuple[str, ...]  # pseudonyms of one panel meeting every quota and the household rule
+    widened: tuple[str, ...]  # quota bounds the feasibility search had to widen, as sentences
+
+    @property
+    def label(self) -> str:
+        return f"{len(self.people):,} → {self.panel_size:,}"
+
+    def counts(self) -> dict[str, Counter]:
+        """Respondents per feature value."""
+        return {feature: Counter(row.features[feature] for row in self.people) for feature in self.quotas}
+
+    def distinct_types(self) -> int:
+        """Distinct feature vectors among the respondents (what a type-based algorithm solves over)."""
+        return len({tuple(row.features[f] for f in FEATURES) for row in self.people})
+
+    def shared_households(self) -> int:
+        """Respondents who share their household with another respondent."""
+        sizes = Counter(row.household for row in self.people)
+        return sum(size for size in sizes.values() if size > 1)
+
+
+def make_pool(size: int, panel_size: int, *, seed: str | None = None, tolerance: float = DEFAULT_TOLERANCE,
+              shared_households: float = DEFAULT_SHARED_HOUSEHOLDS) -> PanelPool:
+    """The pool of `size` respondents for a panel of `panel_size`, the same for the same arguments."""
+    if not 0 < panel_size <= size:
+        raise ValueError(f"panel size {panel_size} must be between 1 and the pool size {size}")
+    seed = seed if seed is not None else f"g1000-bench-panel/{size}/{panel_size}"
+    people = respondents(size, random.Random(seed), shared_households)
+    quotas = population_quotas(panel_size, tolerance)
+    witness, widened = feasible_panel(people, panel_size, quotas, random.Random(seed + "/witness"))
+    return PanelPool(seed, panel_size, people, quotas, witness, widened)
+
+
+def feasible_panel(people: tuple[Row, ...], panel_size: int, quotas: dict[str, dict[str, tuple[int, int]]],
+                   rng: random.Random, steps: int = 20_000) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """One panel meeting `quotas` (widened in place where necessary) and one-per-household.
+
+    Local search on the total quota violation: start from `panel_size` people of distinct
+    households, then repeatedly take a violated quota and try a few swaps (a member out, a
+    respondent in) that move it towards its band, keeping the best swap unless it makes things
+    worse. After `steps` fruitless swaps the still-violated bounds are widened by one seat.
+    Returns the panel's pseudonyms (sorted) and the widenings as sentences.
+    """
+    households = {row.household for row in people}
+    if len(households) < panel_size:
+        raise ValueError(f"{len(households)} households cannot fill a panel of {panel_size}")
+    search = _Search(people, quotas, rng)
+    search.start(panel_size)
+    widened: list[str] = []
+    while search.violation():
+        if not search.improve(steps):
+            widened += search.widen_violated()
+    return tuple(sorted(people[i].pseudonym for i in search.panel)), tuple(widened)
+
+
+class _Search:
+    """State of the witness search: who is on the panel, counts per feature value, households."""
+
+    SAMPLES = 24  # swaps tried per step
+
+    def __init__(self, people: tuple[Row, ...], quotas: dict[str, dict[str, tuple[int, int]]],
+                 rng: random.Random) -> None:
+        self.people, self.quotas, self.rng = people, quotas, rng
+        self.with_value = {(f, v): [i for i, row in enumerate(people) if row.features[f] == v]
+                           for f, values in quotas.items() for v in values}
+        self.panel: set[int] = set()
+        self.counts: dict[str, Counter] = {f: Counter() for f in quotas}
+        self.on_panel_households: Counter = Counter()
+
+    def start(self, panel_size: int) -> None:
+        order = list(range(len(self.people)))
+        self.rng.shuffle(order)
+        for i in order:
+            if len(self.panel) == panel_size:
+                break
+            if not self.on_panel_households[self.people[i].household]:
+                self._add(i)
+
+    def _add(self, i: int) -> None:
+        self.panel.add(i)
+        row = self.people[i]
+        self.on_panel_households[row.household] += 1
+        for f in self.quotas:
+            self.counts[f][row.features[f]] += 1
+
+    def _remove(self, i: int) -> None:
+        self.panel.remove(i)
+        row = self.people[i]
+        self.on_panel_households[row.household] -= 1
+        for f in self.quotas:
+            self.counts[f][row.features[f]] -= 1
+
+    def _excess(self, f: str, v: str, count: int) -> int:
+        low, high = self.quotas[f][v]
+        return max(0, low - count) + max(0, count - high)
+
+    def violated(self) -> list[tuple[str, str, int]]:
+        """(feature, value, signed need): need > 0 means too few members, < 0 too many."""
+        found = []
+        for f, values in self.quotas.items():
+            for v, (low, high) in values.items():
+                count = self.counts[f][v]
+                if count < low:
+                    found.append((f, v, low - count))
+                elif count > high:
+                    found.append((f, v, high - count))
+        return found
+
+    def violation(self) -> int:
+        return sum(abs(need) for _, _, need in self.violated())
+
+    def _delta(self, leaving: int, joining: int) -> int:
+        out, into = self.people[leaving].features, self.people[joining].features
+        delta = 0
+        for f in self.quotas:
+            if out[f] == into[f]:
+                continue
+            a, b = self.counts[f][out[f]], self.counts[f][into[f]]
+            delta += (self._excess(f, out[f], a - 1) - self._excess(f, out[f], a)
+                      + self._excess(f, into[f], b + 1) - self._excess(f, into[f], b))
+        return delta
+
+    def _household_ok(self, leaving: int, joining: int) -> bool:
+        home = self.people[joining].household
+        taken = self.on_panel_households[home]
+        return taken == 0 or (taken == 1 and self.people[leaving].household == home)
+
+    def improve(self, steps: int) -> bool:
+        """Swap until no quota is violated (True) or `steps` swaps did not help (False)."""
+        members_cache: list[int] | None = None
+        fruitless = 0
+        while fruitless < steps:
+            violated = self.violated()
+            if not violated:
+                return True
+            f, v, need = self.rng.choice(violated)
+            if members_cache is None:
+                members_cache = list(self.panel)
+            if need < 0:
+                outgoing = [i for i in members_cache if self.people[i].features[f] == v]
+            best: tuple[int, int, int] | None = None
+            for _ in range(self.SAMPLES):
+                if need > 0:  # bring someone with f=v in, send someone without it out
+                    joining = self.rng.choice(self.with_value[(f, v)])
+                    leaving = self.rng.choice(members_cache)
+                    if joining in self.panel or self.people[leaving].features[f] == v:
+                        continue
+                else:  # send someone with f=v out, bring someone without it in
+                    leaving = self.rng.choice(outgoing)
+                    joining = self.rng.randrange(len(self.people))
+                    if joining in self.panel or self.people[joining].features[f] == v:
+                        continue
+                if not self._household_ok(leaving, joining):
+                    continue
+                delta = self._delta(leaving, joining)
+                if best is None or delta < best[0]:
+                    best = (delta, leaving, joining)
+            if best is None or best[0] > 0:
+                fruitless += 1
+                continue
+            delta, leaving, joining = best
+            self._remove(leaving)
+            self._add(joining)
+            members_cache = None
+            fruitless = 0 if delta < 0 else fruitless + 1
+        return False
+
+    def widen_violated(self) -> list[str]:
+        notes = []
+        for f, v, need in self.violated():
+            low, high = self.quotas[f][v]
+            self.quotas[f][v] = (low - 1, high) if need > 0 else (low, high + 1)
+            notes.append(f"{f}={v}: [{low}, {high}] widened to {list(self.quotas[f][v])}")
+        return notes
