@@ -34,12 +34,6 @@ from tests.helpers import count, open_test_summit, runtime_for
 pytestmark = pytest.mark.integration
 
 TENANT = "Teststad"  # the municipality open_test_summit charters
-# The LEXIMIN selection (services/lottery/selection) is written beside the service; until its
-# package is in the tree, the tests that run the real computation wait for it (job mechanics
-# are tested with a stand-in in test_lottery_jobs.py).
-needs_selection = pytest.mark.skipif(
-    not (Path(jobs.__file__).parent / "selection" / "__init__.py").exists(),
-    reason="services/lottery/selection (find_distribution) is not in the tree yet")
 AGES = ("16-29", "30-59", "60+")
 HOODS = ("centrum", "noord", "zuid")
 
@@ -250,7 +244,6 @@ def verify_lottery_log(events: list, summit: str) -> dict:
 # --- the flow -----------------------------------------------------------------------------------
 
 
-@needs_selection
 def test_two_stage_lottery_recomputes_from_the_log_and_the_ledger_appends_it(lottery):
     lot = lottery
     invited = register_and_invite(lot)

@@ -15,7 +15,7 @@ from g1000_proofs.draw import check_households, check_quotas, next_reserve, row_
 
 from services.lottery import jobs
 from tests.helpers import count, running, wait_until
-from tests.integration.test_lottery_flow import audit, lottery, needs_selection, quick_round  # noqa: F401
+from tests.integration.test_lottery_flow import audit, lottery, quick_round  # noqa: F401
 
 pytestmark = pytest.mark.integration
 
@@ -103,7 +103,6 @@ def test_job_fails_when_its_pool_changed_or_after_too_many_attempts(lottery, sta
     assert job_state(lot, job)["error"]["kind"] == "gave_up"
 
 
-@needs_selection
 def test_infeasible_quotas_end_the_job_with_a_diagnosis(lottery):
     lot = lottery
     nominate(lot, "government", "f", "f", "f", "m")
