@@ -184,6 +184,7 @@ def parse_extract(text: str) -> Extract:
                                    errors=[CellError(1, None, "file too large").as_json()])
     text = text.removeprefix("\ufeff")
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    names: list[str] = []  # stays empty when the header line itself is not valid CSV
     try:
         header = next(reader, None)
         if not header:
@@ -194,7 +195,7 @@ def parse_extract(text: str) -> Extract:
         # columns the rows cannot be read at all
         rows = _rows(reader, names, errors) if all(c in names for c in REQUIRED) else []
     except csv.Error as e:
-        errors.add(reader.line_num, None, f"not valid CSV: {e}")
+        errors.add(max(1, reader.line_num), None, f"not valid CSV: {e}")
         rows = []
     if not errors.items and not rows:
         errors.add(2, None, "the extract has no rows")

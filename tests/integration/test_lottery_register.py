@@ -95,3 +95,12 @@ def test_unknown_summit_is_404(lottery):
     assert lottery.client.get(lottery.url("/register", other)).status_code == 404
     r = lottery.client.post(lottery.url("/register", other), json={"csv": extract_csv(3)}, headers=lottery.auth())
     assert r.status_code == 404 and r.content_type == "application/problem+json"
+
+
+@pytest.mark.parametrize("csv_text", ['"', 'pseudonym,household,age\n"p1,h1,x\n', '"a\nb'])
+def test_a_header_or_row_that_is_not_csv_is_a_row_error(lottery, csv_text):
+    """Found by schemathesis: a lone quote in the header line was a 500."""
+    response = lottery.post("/register", {"csv": csv_text})
+    assert response.status_code == 422 and response.content_type == "application/problem+json"
+    errors = response.get_json()["errors"]
+    assert errors and all(e["line"] >= 1 for e in errors)
