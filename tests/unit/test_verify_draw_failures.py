@@ -528,3 +528,117 @@ def test_the_first_failure_wins():
     invitees = lot.items[invitations][1]["invitees"]
     tamper(lot, invitations, invitees=invitees[::-1])
     fails(lot, invitations, "invitations")
+
+
+# --- No choosing among seeds or distributions ----------------------------------------------------
+
+
+def finished_round(lot: Lottery, round_id: str, purpose: str, values: dict[str, str]):
+    """A round whose parties all commit and reveal, then finalised."""
+    return lot.seed_round(round_id, purpose, values)
+
+
+def test_register_committed_between_a_rounds_commitment_and_its_first_reveal():
+    """The subject must precede the round's first *commitment*, not only its first reveal."""
+    lot = Lottery()
+    r = lot.open_round("r", "invitation", ["a", "b"])
+    first = lot.commit(r, "a", "value a")
+    lot.register(register_rows(10))
+    lot.commit(r, "b", "value b")
+    lot.after_commit_phase(r)
+    lot.reveal(r, "a")
+    lot.reveal(r, "b")
+    lot.finalize(r)
+    bad = lot.invite(r, 3)
+    fails(lot, bad, "commit_order", "after seed round r had started (its first commitment, "
+          f"entry {lot.index(first)})")
+
+
+def test_invitation_draw_must_use_the_first_round_after_the_register():
+    """Two finalised invitation rounds after the register: drawing with the second is seed
+    shopping, even though the register precedes both."""
+    lot = Lottery()
+    lot.register(register_rows(20))
+    finished_round(lot, "first", "invitation", PARTIES_1)
+    second = finished_round(lot, "second", "invitation", PARTIES_2)
+    bad = lot.invite(second, 4)
+    fails(lot, bad, "designated_round", "must be drawn with seed round first, the first "
+          "invitation round to start after it", "not with round second", "choosing among seeds")
+
+
+def test_a_round_started_before_the_register_does_not_count_and_a_void_round_is_skipped():
+    lot = Lottery()
+    # started before the register: not eligible for it (and cannot draw it)
+    early = lot.open_round("early", "invitation", ["a"])
+    lot.commit(early, "a", "va")
+    lot.register(register_rows(20))
+    # a round that gets one commitment and no contribution by its reveal deadline is void
+    void = lot.open_round("void", "invitation", ["a", "b"])
+    lot.commit(void, "a", "va")
+    lot.t = void.reveal_deadline + 1
+    # a panel round in between is of another purpose
+    finished_round(lot, "panel-round", "panel", {"x": "vx"})
+    good = finished_round(lot, "good", "invitation", PARTIES_1)
+    lot.invite(good, 4)
+    result = lot.verify()
+    assert result.failure is None, result.failure
+    assert result.draws[0]["round_id"] == "good"
+
+
+def test_a_round_that_is_not_void_yet_is_designated():
+    """Before its reveal deadline a started round may still be finalised: it stays designated."""
+    lot = Lottery()
+    lot.register(register_rows(20))
+    pending = lot.open_round("pending", "invitation", ["a", "b"], reveal_window=10_000_000)
+    lot.commit(pending, "a", "va")
+    later = finished_round(lot, "later", "invitation", PARTIES_1)
+    bad = lot.invite(later, 4)
+    fails(lot, bad, "designated_round", "must be drawn with seed round pending")
+
+
+def two_distributions() -> tuple[Lottery, object]:
+    lot, pool = through_respondents()
+    panels = valid_panels(pool, 4, QUOTAS, 6)
+    lot.distribution("d1", "respondents", 4, QUOTAS, panels[:3], [1, 2, 3])
+    lot.distribution("d2", "respondents", 4, QUOTAS, panels[3:], [3, 2, 1])
+    r = finished_round(lot, "round-panel", "panel", PARTIES_2)
+    return lot, r
+
+
+def test_the_panel_is_drawn_from_the_pools_last_distribution():
+    lot, r = two_distributions()
+    lot.draw_panel("d2", r)
+    result = lot.verify()
+    assert result.failure is None, result.failure
+    lot, r = two_distributions()
+    bad = lot.draw_panel("d1", r)
+    second = find(lot, "lottery.distribution.committed", distribution_id="d2")
+    fails(lot, bad, "designated_distribution", "must be drawn from distribution d2 (entry "
+          f"{lot.index(second)}), the pool's last distribution committed before seed round "
+          "round-panel started", "choosing among distributions")
+
+
+def test_another_pools_distribution_does_not_supersede():
+    lot, pool = through_respondents()
+    panels = valid_panels(pool, 4, QUOTAS, 3)
+    lot.distribution("d", "respondents", 4, QUOTAS, panels, [1, 2, 3])
+    by_name = {row[0]: row for row in lot.rows}
+    for pseudonym in lot.invitees[1::2]:
+        lot.add_member("employers", by_name[pseudonym])
+    other = valid_panels(lot.pools["employers"], 4, QUOTAS, 2)
+    lot.distribution("e", "employers", 4, QUOTAS, other, [1, 1])
+    r = finished_round(lot, "round-panel", "panel", PARTIES_2)
+    lot.draw_panel("d", r)
+    lot.draw_panel("e", r)
+    result = lot.verify()
+    assert result.failure is None, result.failure
+
+
+def test_a_replacement_uses_the_panel_draws_round():
+    lot, r = panel_stage()
+    lot.draw_panel("d", r)
+    d = lot.distributions["d"]
+    other = finished_round(lot, "round-other", "panel", PARTIES_1)
+    bad = lot.replace("d", other, d.panel[0])
+    fails(lot, bad, "designated_round", "the replacement uses seed round round-other, but the "
+          "panel of distribution d was drawn with round round-panel")

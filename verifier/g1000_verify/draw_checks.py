@@ -277,6 +277,7 @@ class _Round:
     revealed: dict[str, dict] = field(default_factory=dict)     # party -> contribution
     contributors: set[str] = field(default_factory=set)
     first_contribution: int | None = None
+    first_event: int | None = None      # first commitment or contribution: when the round starts
     first_reveal: int | None = None
     finalized_at: int | None = None
     seed: bytes | None = None
@@ -285,6 +286,7 @@ class _Round:
 @dataclass
 class _Distribution:
     distribution_id: str
+    pool_name: str = ""
     chunks: int = 0
     panels: list[list[str]] = field(default_factory=list)
     committed_at: int | None = None
@@ -293,6 +295,7 @@ class _Distribution:
     quotas: dict = field(default_factory=dict)
     weights: list[int] = field(default_factory=list)
     drawn_at: int | None = None
+    round_id: str = ""
     panel: list[str] = field(default_factory=list)         # current panel (after replacements)
     ever_on_panel: set[str] = field(default_factory=set)
 
@@ -371,6 +374,8 @@ class _Replay:
                             f"contribution (entry {r.first_contribution})")
         r.commitments[party] = (self.index, p["commitment"])
         r.order.append(("commit", party))
+        if r.first_event is None:
+            r.first_event = self.index
         self.counts["commitments"] += 1
 
     def on_contributed(self, p: dict, at: str) -> None:
@@ -416,6 +421,8 @@ class _Replay:
         r.contributors.add(party)
         if r.first_contribution is None:
             r.first_contribution = self.index
+        if r.first_event is None:
+            r.first_event = self.index
 
     def on_finalized(self, p: dict, at: str) -> None:
         self.check = "seed"
@@ -471,6 +478,30 @@ class _Replay:
                             f"contribution to seed round {r.round_id} (entry "
                             f"{r.first_contribution}): the seed could be known before it",
                             "commit_order")
+
+    def designated_round(self, what: str, purpose: str, committed_at: int, r: _Round,
+                         at: str) -> None:
+        """No choosing among seeds: a subject committed at entry ``s`` is drawn with the round
+        of its purpose that started first after ``s`` (its first commitment or contribution),
+        leaving out void rounds (past their reveal deadline at this entry with no contribution,
+        so they can never be finalised)."""
+        if r.first_event is None or r.first_event <= committed_at:
+            raise self.fail(f"{what} was committed at entry {committed_at}, after seed round "
+                            f"{r.round_id} had started (its first commitment, entry "
+                            f"{r.first_event}): a subject must precede every commitment of the "
+                            "round that draws it", "commit_order")
+        eligible = [x for x in self.rounds.values()
+                    if x.purpose == purpose and x.first_event is not None
+                    and x.first_event > committed_at
+                    and not (x.finalized_at is None and at > x.reveal_deadline
+                             and not x.contributors)]
+        first = min(eligible, key=lambda x: x.first_event, default=None)
+        if first is not None and first.round_id != r.round_id:
+            raise self.fail(f"{what} (entry {committed_at}) must be drawn with seed round "
+                            f"{first.round_id}, the first {purpose} round to start after it "
+                            f"(entry {first.first_event}), not with round {r.round_id} (started "
+                            f"at entry {r.first_event}): choosing among seeds",
+                            "designated_round")
 
     # Register and invitations -----------------------------------------------------------------
 
@@ -544,6 +575,8 @@ class _Replay:
             raise self.fail(f"register {p['register_id']} is not committed before this draw")
         r = self.final_round(p["round_id"], "invitation", "invitations")
         self.subject_before_round(f"register {self.register_id}", self.register_committed_at, r)
+        self.designated_round(f"register {self.register_id}", "invitation",
+                              self.register_committed_at, r, at)
         try:
             drawn = invitation_draw(r.seed, self.register_rows, p["n"],
                                     stratify_by=p["stratify_by"])
@@ -674,6 +707,7 @@ class _Replay:
                 raise self.fail(f"distribution {did}: panel {i} breaks the household rule: "
                                 f"{'; '.join(problems)}")
         d.committed_at = self.index
+        d.pool_name = p["pool"]
         d.pool, d.pool_order = by_name, pool
         d.quotas, d.weights = p["quotas"], list(weights)
         self.counts["distributions"] += 1
@@ -693,6 +727,18 @@ class _Replay:
                             f"entry {d.drawn_at})")
         r = self.final_round(p["round_id"], "panel", "panel_draw")
         self.subject_before_round(f"distribution {d.distribution_id}", d.committed_at, r)
+        self.designated_round(f"distribution {d.distribution_id}", "panel", d.committed_at, r, at)
+        latest = max((x for x in self.distributions.values()
+                      if x.pool_name == d.pool_name and x.committed_at is not None
+                      and x.committed_at < r.first_event),
+                     key=lambda x: x.committed_at)
+        if latest is not d:
+            raise self.fail(f"the panel of pool {d.pool_name} must be drawn from distribution "
+                            f"{latest.distribution_id} (entry {latest.committed_at}), the pool's "
+                            f"last distribution committed before seed round {r.round_id} started "
+                            f"(entry {r.first_event}), not from distribution "
+                            f"{d.distribution_id} (entry {d.committed_at}): choosing among "
+                            "distributions", "designated_distribution")
         index = panel_draw(r.seed, d.distribution_id, d.weights)
         if p["index"] != index:
             raise self.fail(f"distribution {d.distribution_id}: the draw gives panel {index}, "
@@ -704,6 +750,7 @@ class _Replay:
             raise self.fail(f"distribution {d.distribution_id}: the drawn members are not panel "
                             f"{index} (they are {where})")
         d.drawn_at = self.index
+        d.round_id = r.round_id
         d.panel = list(p["members"])
         d.ever_on_panel = set(d.panel)
         self.counts["panel_draws"] += 1
@@ -718,7 +765,11 @@ class _Replay:
             raise self.fail(f"distribution {d.distribution_id} has no drawn panel to replace a "
                             "member of")
         r = self.final_round(p["round_id"], "panel", "replacement")
-        self.subject_before_round(f"distribution {d.distribution_id}", d.committed_at, r)
+        if r.round_id != d.round_id:
+            raise self.fail(f"the replacement uses seed round {r.round_id}, but the panel of "
+                            f"distribution {d.distribution_id} was drawn with round {d.round_id}: "
+                            "replacements use the panel draw's seed (no choosing among seeds)",
+                            "designated_round")
         dropped = p["dropped"]
         if dropped not in d.panel:
             raise self.fail(f"{dropped!r} is not on the panel of distribution "
