@@ -53,10 +53,13 @@ from .types import TypeTable
 __all__ = ["TypeDistribution", "exact_leximin", "find_type_distribution", "relaxed_leximin"]
 
 # Tolerances (probabilities are in [0, 1]).  HiGHS' simplex runs with feasibility tolerances of
-# 1e-9 (tighter made warm-started re-solves misreport infeasibility); a type fixed at level f
-# keeps the row ``>= f - FIX_EPS`` so that round-off never makes a later LP infeasible; a
-# lottery "attains" levels when no type is more than ACCEPT_TOL below its level.
-FIX_EPS = 1e-7  # HiGHS's primal feasibility tolerance: with 1e-9 a later level's LP could turn infeasible
+# 1e-9.  A type fixed at level f keeps the row ``>= f - slack`` so that round-off never makes a
+# later LP infeasible; the slack starts at FIX_EPS and, should a later LP still come out
+# infeasible (HiGHS can misjudge by a hair after many warm-started changes), every fixed row is
+# relaxed tenfold and the LP solved again, up to MAX_SLACK.  A lottery "attains" the levels when
+# no type is more than the slack used plus ACCEPT_TOL below its level.
+FIX_EPS = 1e-9
+MAX_SLACK = 1e-6
 PRICE_TOL = 1e-10    # a column must improve the master LP by more than this to be added
 DUAL_FIX_TOL = 1e-6  # a type is fixed when its dual exceeds this (the unfixed duals sum to 1)
 ACCEPT_TOL = 5e-9
@@ -70,8 +73,8 @@ class TypeDistribution:
 
     ``compositions[j]`` (int64 vector over types) has probability ``weights[j]`` (floats,
     summing to 1); ``levels[t]`` is the LEXIMIN probability of each member of type ``t``;
-    ``achieved[t]`` what the lottery gives (``>= levels[t] - ACCEPT_TOL``); ``minimum`` the
-    optimal smallest probability.
+    ``achieved[t]`` what the lottery gives (``>= levels[t] - tolerance``: the slack kept on
+    fixed levels plus ``ACCEPT_TOL``); ``minimum`` the optimal smallest probability.
     """
 
     compositions: np.ndarray
@@ -79,6 +82,7 @@ class TypeDistribution:
     levels: np.ndarray
     achieved: np.ndarray
     minimum: float
+    tolerance: float
     stats: dict = field(default_factory=dict)
 
 
@@ -89,7 +93,8 @@ def relaxed_leximin(table: TypeTable, *, deadline: float | None = None
                     ) -> tuple[np.ndarray, np.ndarray, dict] | None:
     """LEXIMIN over ``Q``: ``(levels, u, stats)``, or ``None`` when ``Q`` is empty.
 
-    ``u`` is the final LP's expected member count per type (``u_t / n_t >= levels_t``).
+    ``u`` is the last LP's expected member count per type (``u_t / n_t >= levels_t - slack``,
+    ``stats["relaxed_slack"]``).
     Compact LP: columns ``u_t`` in ``[0, n_t]`` and ``z``; the composition rows; one row
     ``u_t / n_t - z >= 0`` per type, turned into ``u_t / n_t >= level`` when fixed.
     """
@@ -115,6 +120,7 @@ def relaxed_leximin(table: TypeTable, *, deadline: float | None = None
     fixed = np.zeros(n, dtype=bool)
     levels = np.zeros(n)
     rounds = 0
+    slack = FIX_EPS
     while not fixed.all():
         if deadline is not None and time.monotonic() >= deadline:
             raise TimeoutError("time limit reached in the relaxed LEXIMIN")
@@ -122,6 +128,11 @@ def relaxed_leximin(table: TypeTable, *, deadline: float | None = None
         rounds += 1
         if status == highspy.HighsModelStatus.kInfeasible and rounds == 1:
             return None
+        while status == highspy.HighsModelStatus.kInfeasible and slack < MAX_SLACK:
+            slack *= 10.0  # see the note on tolerances above
+            for t in np.flatnonzero(fixed):
+                h.changeRowBounds(r_count + int(t), levels[t] - slack, highspy.kHighsInf)
+            status = run_lp(h)
         if status != highspy.HighsModelStatus.kOptimal:  # pragma: no cover
             raise RuntimeError(f"relaxed LEXIMIN LP ended with {h.modelStatusToString(status)}")
         solution = h.getSolution()
@@ -132,12 +143,12 @@ def relaxed_leximin(table: TypeTable, *, deadline: float | None = None
             chosen[int(np.argmax(np.where(fixed, -1.0, duals)))] = True
         for t in np.flatnonzero(chosen):
             h.changeCoeff(r_count + int(t), n, 0.0)
-            h.changeRowBounds(r_count + int(t), z - FIX_EPS, highspy.kHighsInf)
+            h.changeRowBounds(r_count + int(t), z - slack, highspy.kHighsInf)
         levels[chosen] = z
         fixed |= chosen
-    run_lp(h)
-    u = np.clip(np.asarray(h.getSolution().col_value)[:n], 0.0, sizes)
-    stats = {"relaxed_rounds": rounds, "seconds_relaxed": round(time.monotonic() - started, 3)}
+        u = np.clip(np.asarray(solution.col_value)[:n], 0.0, sizes)  # meets every fixed row
+    stats = {"relaxed_rounds": rounds, "relaxed_slack": slack,
+             "seconds_relaxed": round(time.monotonic() - started, 3)}
     return levels, u, stats
 
 
@@ -162,6 +173,9 @@ class _Master:
         self.columns: list[np.ndarray] = []
         self.seen: set[bytes] = set()
         self.lp_solves = 0
+        self.slack = FIX_EPS
+        self.levels: np.ndarray | None = None   # set by exact_leximin: rows to relax if needed
+        self.fixed: np.ndarray | None = None
 
     def add(self, compositions: list[np.ndarray]) -> int:
         fresh = []
@@ -196,6 +210,12 @@ class _Master:
         h = self.h
         status = run_lp(h)
         self.lp_solves += 1
+        while (status == highspy.HighsModelStatus.kInfeasible and self.fixed is not None
+               and self.slack < MAX_SLACK):
+            self.slack *= 10.0  # see the note on tolerances above
+            for t in np.flatnonzero(self.fixed):
+                self.set_row(int(t), False, float(self.levels[t]) - self.slack)
+            status = run_lp(h)
         if status != highspy.HighsModelStatus.kOptimal:  # pragma: no cover
             raise RuntimeError(f"master LP ended with {h.modelStatusToString(status)}")
         solution = h.getSolution()
@@ -322,10 +342,12 @@ def exact_leximin(table: TypeTable, program: CompositionProgram, columns: list[n
         if not chosen.any():  # numerically flat duals: fix the largest, always progress
             chosen[int(np.argmax(np.where(fixed, -1.0, duals)))] = True
         for t in np.flatnonzero(chosen):
-            master.set_row(int(t), False, z - FIX_EPS)
+            master.set_row(int(t), False, z - master.slack)
         levels[chosen] = z
         fixed |= chosen
+        master.levels, master.fixed = levels, fixed
     counter["lp_solves"] = master.lp_solves
+    counter["slack"] = master.slack
     return levels, weights, master.columns, counter
 
 
@@ -360,38 +382,43 @@ def find_type_distribution(table: TypeTable, program: CompositionProgram, *,
         stats.update(relaxed_stats)
         columns, weights, mass_left, dstats = decompose(table, point, deadline=deadline)
         stats["decomposition"] = dstats
+        tolerance = stats["relaxed_slack"] + ACCEPT_TOL
         if columns and mass_left <= 1e-6:  # the last composition(s) take the remaining mass
             compositions, weights, achieved = _clean(table, columns, weights)
-            if float(np.min(achieved - levels)) >= -ACCEPT_TOL:
+            if float(np.min(achieved - levels)) >= -tolerance:
                 stats["method"] = "relaxation, decomposition"
-                return _finish(compositions, weights, levels, achieved, stats, started)
+                return _finish(compositions, weights, levels, achieved, tolerance, stats,
+                               started)
         # the greedy decomposition fell short (numerically, or a face without compositions):
         # re-weight its last compositions by LP, then all of them, adding columns only if
         # that is not enough
-        tail = reweight_tail(table, columns, weights, levels)
+        tail = reweight_tail(table, columns, weights, levels - stats["relaxed_slack"])
         if tail is not None:
             compositions, weights, achieved = _clean(table, columns, tail)
-            if float(np.min(achieved - levels)) >= -ACCEPT_TOL:
+            if float(np.min(achieved - levels)) >= -tolerance:
                 stats["method"] = "relaxation, decomposition, re-weighting"
-                return _finish(compositions, weights, levels, achieved, stats, started)
-        z, weights, columns, counter = attain(table, program, levels, columns,
-                                              deadline=deadline)
+                return _finish(compositions, weights, levels, achieved, tolerance, stats,
+                               started)
+        z, weights, columns, counter = attain(table, program, levels - stats["relaxed_slack"],
+                                              columns, deadline=deadline)
         stats["attain"] = counter
         if z >= -ACCEPT_TOL:
             compositions, weights, achieved = _clean(table, columns, weights)
             stats["method"] = "relaxation, column generation"
-            return _finish(compositions, weights, levels, achieved, stats, started)
+            return _finish(compositions, weights, levels, achieved, tolerance, stats, started)
     # the relaxed levels are not attainable: LEXIMIN by column generation proper
     levels, weights, columns, counter = exact_leximin(table, program, columns, deadline=deadline)
     stats["exact"] = counter
     stats["method"] = "column generation"
     compositions, weights, achieved = _clean(table, columns, weights)
-    return _finish(compositions, weights, levels, achieved, stats, started)
+    return _finish(compositions, weights, levels, achieved, counter["slack"] + ACCEPT_TOL, stats,
+                   started)
 
 
-def _finish(compositions, weights, levels, achieved, stats, started) -> TypeDistribution:
+def _finish(compositions, weights, levels, achieved, tolerance, stats, started
+            ) -> TypeDistribution:
     stats["compositions"] = len(weights)
     stats["max_level_shortfall"] = float(max(0.0, np.max(levels - achieved)))
     stats["seconds_leximin"] = round(time.monotonic() - started, 3)
     return TypeDistribution(compositions, weights, levels, achieved, float(np.min(levels)),
-                            stats)
+                            float(tolerance), stats)

@@ -19,14 +19,16 @@ Method (all weights are exact integers):
    they had; exact integers scaled by ``n_t``; ties to the earlier id).  This rotates a type's
    members through the copies.
 4. Members, polished: for each type still out of balance, repeatedly take its most and least
-   covered members ``a`` and ``b`` and move ``a``'s seat on the copy whose weight is closest to
-   half their gap (among the copies with ``a`` and without ``b``) to ``b`` -- each move strictly
-   narrows the gap.
-5. If a type is still out of balance, its heaviest partial copies are split further (into
-   ``n_t / gcd(n_t, x_t)`` copies when that is affordable, which balances the type exactly
-   within the copy, else into 2), within the ``max_panels`` budget, and steps 3-4 are
-   repeated for the types out of balance (the others keep their seats).
-   Identical panels are merged at the end.
+   covered members ``a`` and ``b`` and hand one of ``a``'s seats to ``b`` (or swap a seat of
+   each), choosing the copies that bring the gap closest to zero -- each move strictly
+   narrows it.
+5. If a type is still out of balance, copies are split unevenly to balance it exactly: with
+   gap ``g`` between its most and least covered members ``a`` and ``b``, a copy with ``a``
+   and without ``b`` gives ``g // 2`` of its weight to a new copy in which ``b`` sits instead
+   of ``a`` (the other types' seats are repeated, so they do not change).  Each split costs one
+   panel, within the ``max_panels`` budget.
+
+Identical panels are merged at the end, and the panels are listed in code-point order.
 
 A person's exact probability is (sum of the weights of their panels) / ``total_weight``; it
 differs from the type-level probability by the weight rounding (about ``sqrt(#compositions) /
@@ -35,15 +37,13 @@ total_weight``) plus the remaining imbalance; both are reported.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .types import TypeTable
 
 __all__ = ["PanelSet", "build_panels", "largest_remainder"]
 
-_MAX_ROUNDS = 40
+_MAX_ROUNDS = 8
 
 
 def largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
@@ -101,15 +101,13 @@ class _Pieces:
         rows = np.arange(len(self.comp)) if rows is None else rows
         return rows[np.lexsort((rows, -self.weight[rows]))]
 
-    def split(self, p: int, factor: int) -> None:
-        parts = _split(int(self.weight[p]), min(factor, int(self.weight[p])))
-        if len(parts) < 2:
-            return
-        self.weight[p] = parts[0]
-        k = len(parts) - 1
-        self.comp = np.concatenate([self.comp, np.full(k, self.comp[p])])
-        self.weight = np.concatenate([self.weight, np.array(parts[1:], dtype=np.int64)])
-        self.seats = np.concatenate([self.seats, np.repeat(self.seats[p:p + 1], k, axis=0)])
+    def split_off(self, p: int, part: int) -> int:
+        """Split ``part`` of copy ``p``'s weight into a new copy with the same seats; its row."""
+        self.weight[p] -= part
+        self.comp = np.concatenate([self.comp, self.comp[p:p + 1]])
+        self.weight = np.concatenate([self.weight, np.array([part], dtype=np.int64)])
+        self.seats = np.concatenate([self.seats, self.seats[p:p + 1]])
+        return len(self.comp) - 1
 
 
 def _split(weight: int, copies: int) -> list[int]:
@@ -135,24 +133,6 @@ def _greedy_all(layout: _Layout, pieces: _Pieces) -> None:
             row[order[rank < need[order]]] = True
         deficit[row] -= w * n_of[row]
         pieces.seats[p] = row
-
-
-def _greedy_type(layout: _Layout, pieces: _Pieces, t: int) -> None:
-    """Step 3 again for type ``t`` alone (after its compositions were split)."""
-    lo, hi = int(layout.start[t]), int(layout.start[t + 1])
-    n = hi - lo
-    x = pieces.compositions[pieces.comp, t]
-    rows = pieces.order(np.flatnonzero((x > 0) & (x < n)))
-    deficit = np.zeros(n, dtype=np.int64)
-    members = np.arange(n)
-    for p in rows.tolist():
-        w, need = int(pieces.weight[p]), int(x[p])
-        deficit += w * need
-        chosen = np.lexsort((members, -deficit))[:need]
-        row = np.zeros(n, dtype=bool)
-        row[chosen] = True
-        pieces.seats[p, lo:hi] = row
-        deficit[chosen] -= w * n
 
 
 def _polish(layout: _Layout, pieces: _Pieces, t: int, gap_goal: float) -> None:
@@ -208,6 +188,14 @@ def _polish(layout: _Layout, pieces: _Pieces, t: int, gap_goal: float) -> None:
     block[rows] = sub
 
 
+def _gaps(layout: _Layout, pieces: _Pieces) -> np.ndarray:
+    """Per type: most minus least covered member, in weight units."""
+    cover = pieces.weight @ pieces.seats
+    high = np.maximum.reduceat(cover, layout.start[:-1])
+    low = np.minimum.reduceat(cover, layout.start[:-1])
+    return high - low
+
+
 def _imbalance(layout: _Layout, pieces: _Pieces, total: int) -> np.ndarray:
     """Per type: the largest |coverage - type average| of a member, as a probability."""
     cover = pieces.weight @ pieces.seats
@@ -241,26 +229,29 @@ def build_panels(table: TypeTable, compositions: np.ndarray, weights: np.ndarray
                              max_panels)
     pieces = _Pieces(compositions, int_weights, copies, len(layout.ids))
     _greedy_all(layout, pieces)
-    goal = tolerance * total_weight
-    worst = _imbalance(layout, pieces, total_weight)
-    bad = np.flatnonzero(worst > tolerance)
+    # a type's members may differ by at most ``goal`` weight units: the tolerance, and never
+    # more than the number of compositions (so never more than the number of panels)
+    goal = max(1, min(int(tolerance * total_weight), len(int_weights)))
+    gaps = _gaps(layout, pieces)
+    bad = np.flatnonzero(gaps > goal)
     rounds = 0
     while len(bad):
         for t in bad.tolist():
             _polish(layout, pieces, t, goal)
-        worst = _imbalance(layout, pieces, total_weight)
-        bad = np.flatnonzero(worst > tolerance)
+        gaps = _gaps(layout, pieces)
+        bad = np.flatnonzero(gaps > goal)
         rounds += 1
         budget = max_panels - len(pieces)
         if not len(bad) or budget <= 0 or rounds > _MAX_ROUNDS:
             break
-        splits = _plan_splits(layout, pieces, bad, worst, budget)
-        if not splits:
+        added = 0
+        for t in bad[np.argsort(-gaps[bad], kind="stable")].tolist():
+            added += _split_and_move(layout, pieces, t, goal, budget - added)
+        if not added:
             break
-        for p, factor in splits:
-            pieces.split(p, factor)
-        for t in bad.tolist():
-            _greedy_type(layout, pieces, t)
+        gaps = _gaps(layout, pieces)
+        bad = np.flatnonzero(gaps > goal)
+    worst = _imbalance(layout, pieces, total_weight)
     merged: dict[tuple[str, ...], int] = {}
     for p in range(len(pieces)):
         panel = tuple(sorted(layout.ids[i] for i in np.flatnonzero(pieces.seats[p])))
@@ -272,6 +263,7 @@ def build_panels(table: TypeTable, compositions: np.ndarray, weights: np.ndarray
         "panels": len(panels),
         "dropped_compositions": dropped,
         "max_imbalance": float(worst.max(initial=0.0)),
+        "max_type_gap": int(gaps.max(initial=0)),
     }
     return PanelSet(panels, [merged[p] for p in panels], stats)
 
@@ -292,25 +284,32 @@ def _initial_copies(compositions, int_weights, probabilities, sizes, total, max_
     return copies
 
 
-def _plan_splits(layout: _Layout, pieces: _Pieces, bad, worst, budget) -> list[tuple[int, int]]:
-    """Step 5: (copy, factor) for the two heaviest partial copies of each bad type.
+def _split_and_move(layout: _Layout, pieces: _Pieces, t: int, gap_goal: float, budget: int
+                    ) -> int:
+    """Step 5 for type ``t``: balance its members exactly by splitting copies; copies added.
 
-    The factor is ``n_t / gcd(n_t, x_t)`` when that is affordable -- step 3 then gives every
-    member of the type the same share of the copy -- else 2.
+    While the most and least covered members ``a`` and ``b`` differ by more than the goal,
+    the lightest copy with ``a`` and without ``b`` that weighs more than half their gap ``g``
+    gives ``g // 2`` of its weight to a new copy in which ``b`` sits instead of ``a``.  The
+    other types keep their seats (the new copy repeats them), so only ``t`` changes.
     """
-    chosen: dict[int, int] = {}
-    used = 0
-    affordable = max(6, budget // (4 * len(bad)))  # extra copies for one exact split
-    for t in bad[np.argsort(-worst[bad], kind="stable")].tolist():
-        n = int(layout.sizes[t])
-        x = pieces.compositions[pieces.comp, t]
-        partial = pieces.order(np.flatnonzero((x > 0) & (x < n) & (pieces.weight > 1)))
-        for p in partial[:2].tolist():
-            exact = n // math.gcd(n, int(x[p]))
-            factor = max(chosen.get(p, 1), exact if exact - 1 <= affordable else 2)
-            extra = factor - chosen.get(p, 1)
-            if extra <= 0 or used + extra > budget:
-                continue
-            chosen[p] = factor
-            used += extra
-    return sorted(chosen.items())
+    lo, hi = int(layout.start[t]), int(layout.start[t + 1])
+    added = 0
+    for _ in range(4 * (hi - lo)):
+        if added >= budget:
+            break
+        cover = pieces.weight @ pieces.seats[:, lo:hi]
+        a, b = int(np.argmax(cover)), int(np.argmin(cover))
+        gap = int(cover[a] - cover[b])
+        part = gap // 2
+        if gap <= gap_goal or part < 1:
+            break
+        rows = np.flatnonzero(pieces.seats[:, lo + a] & ~pieces.seats[:, lo + b]
+                              & (pieces.weight > part))
+        if not len(rows):
+            break
+        p = int(rows[np.lexsort((rows, pieces.weight[rows]))[0]])
+        new = pieces.split_off(p, part)
+        pieces.seats[new, lo + a], pieces.seats[new, lo + b] = False, True
+        added += 1
+    return added
