@@ -20,7 +20,7 @@ from fractions import Fraction
 
 from g1000_proofs import jcs, merkle
 from g1000_proofs.draw import (
-    DrawImpossibleError, DrawInputError, Row, check_households, check_quotas,
+    DrawImpossibleError, DrawInputError, PanelChecker, Row,
     invitation_draw, next_reserve, panel_draw, register_commitment,
 )
 
@@ -276,14 +276,14 @@ def distribution_events(summit_id: str, distribution_id: str, pool: str, panel_s
                         quotas: dict, members: Sequence[Row], panels: Sequence[tuple[str, ...]],
                         weights: Sequence[int]) -> list[NewEvent]:
     """`lottery.distribution.panels` chunks and `committed`, after checking every panel."""
-    by_id = {m.pseudonym: m for m in members}
+    checker = PanelChecker(members, quotas)
     if not panels or sum(weights) > MAX_SAFE_INTEGER:
         raise InvalidDistributionError("no panels, or weights beyond 2**53 - 1")
     for i, panel in enumerate(panels):
-        rows = [by_id.get(p) for p in panel]
-        if len(panel) != panel_size or None in rows or list(panel) != sorted(set(panel)):
+        if (len(panel) != panel_size or any(p not in checker for p in panel)
+                or list(panel) != sorted(set(panel))):
             raise InvalidDistributionError(f"panel {i} is not {panel_size} distinct pool members")
-        broken = check_quotas(rows, quotas) + check_households(rows)
+        broken = checker.quotas(panel) + checker.households(panel)
         if broken:
             raise InvalidDistributionError(f"panel {i} breaks the rules: {broken[:3]}")
     count, members_root = register_commitment(members)

@@ -96,7 +96,7 @@ from .errors import ProofError
 __all__ = [
     "DOMAIN_INVITE", "DOMAIN_PANEL", "DOMAIN_RESERVE", "SEED_SIZE",
     "DrawError", "DrawImpossibleError", "DrawInputError", "DuplicatePseudonymError",
-    "NotEnoughHouseholdsError", "QuotaSpecError", "RegisterMismatchError",
+    "NotEnoughHouseholdsError", "PanelChecker", "QuotaSpecError", "RegisterMismatchError",
     "StratumExhaustedError", "Row", "R", "apportion", "canonical_row", "check_households",
     "check_quotas", "invitation_draw", "invitation_order", "next_reserve", "panel_draw",
     "register_commitment", "reserve_order", "row_from_json", "verify_register",
@@ -475,6 +475,36 @@ def check_households(panel: Iterable[Row]) -> list[str]:
         by_household.setdefault(row.household, []).append(row.pseudonym)
     return [f"household {household}: {len(names)} members ({', '.join(sorted(names))})"
             for household, names in sorted(by_household.items()) if len(names) > 1]
+
+
+class PanelChecker:
+    """:func:`check_quotas` and :func:`check_households` for many panels of one pool.
+
+    A distribution holds hundreds of panels of up to ~1,000 members each; checking them one call
+    at a time validates every row again for every panel it sits on.  Here the pool's rows and the
+    quota table are validated once; :meth:`quotas` and :meth:`households` then take a panel as
+    pseudonyms of pool members and give exactly what the two functions give for its rows
+    (same sentences, same order).  Raises :class:`DrawInputError` for a bad pool (including a
+    pseudonym twice), :class:`QuotaSpecError` for a bad table, ``KeyError`` for a name that is
+    not in the pool (callers check membership first, to say so in their own words).
+    """
+
+    def __init__(self, pool: Iterable[Row], quotas: Mapping) -> None:
+        self.spec = _check_quotas_spec(quotas)
+        self.rows = {row.pseudonym: row for row in _check_rows("pool", pool, allow_empty=True)}
+
+    def __contains__(self, pseudonym: object) -> bool:
+        return pseudonym in self.rows
+
+    def quotas(self, panel: Iterable[str]) -> list[str]:
+        return _violations(_tally((self.rows[name] for name in panel), self.spec), self.spec)
+
+    def households(self, panel: Iterable[str]) -> list[str]:
+        by_household: dict[str, list[str]] = {}
+        for name in panel:
+            by_household.setdefault(self.rows[name].household, []).append(name)
+        return [f"household {household}: {len(names)} members ({', '.join(sorted(names))})"
+                for household, names in sorted(by_household.items()) if len(names) > 1]
 
 
 def next_reserve(seed: bytes, reserves: Iterable[Row], panel: Iterable[Row], quotas: Mapping,

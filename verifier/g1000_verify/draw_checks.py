@@ -37,9 +37,8 @@ from typing import Any
 from g1000_proofs import jcs, merkle
 from g1000_proofs.draw import (
     DrawError,
+    PanelChecker,
     Row,
-    check_households,
-    check_quotas,
     invitation_draw,
     next_reserve,
     panel_draw,
@@ -684,7 +683,7 @@ class _Replay:
                             f"{p['members_root']}")
         by_name = {row.pseudonym: row for row in pool}
         try:
-            check_quotas([], p["quotas"])
+            checker = PanelChecker(pool, p["quotas"])
         except DrawError as exc:
             raise self.fail(f"distribution {did}: the quotas are malformed: {exc}") from None
         self.check = "panels"
@@ -697,12 +696,11 @@ class _Replay:
             if outside:
                 raise self.fail(f"distribution {did}: panel {i} has {outside[0]!r}, who is not "
                                 f"a member of pool {p['pool']}")
-            rows = [by_name[name] for name in panel]
-            problems = check_quotas(rows, p["quotas"])
+            problems = checker.quotas(panel)
             if problems:
                 raise self.fail(f"distribution {did}: panel {i} breaks the quotas: "
                                 f"{'; '.join(problems)}")
-            problems = check_households(rows)
+            problems = checker.households(panel)
             if problems:
                 raise self.fail(f"distribution {did}: panel {i} breaks the household rule: "
                                 f"{'; '.join(problems)}")

@@ -7,8 +7,8 @@ people into types (:mod:`.types`), check the quotas can be met (:mod:`.pricing`,
 Flanigan, Gölz, Gupta, Hennig, Procaccia, "Fair algorithms for selecting citizens' assemblies",
 Nature 596, 2021, solved with HiGHS), turn it into panels with integer weights
 (:mod:`.panels`) -- and then checks every panel with the *same* functions the auditor's
-verifier uses, :func:`g1000_proofs.draw.check_quotas` and
-:func:`g1000_proofs.draw.check_households`, before anything is returned.  No I/O, no database,
+verifier uses (:class:`g1000_proofs.draw.PanelChecker`, the quota and household checks of
+``check_quotas``/``check_households`` with the rows validated once), before anything is returned.  No I/O, no database,
 deterministic: the same input in any order gives the same output.
 """
 
@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from types import MappingProxyType
 
-from g1000_proofs.draw import Row, check_households, check_quotas
+from g1000_proofs.draw import PanelChecker, Row
 
 from .diagnosis import diagnose_problem
 from .errors import InfeasibleQuotasError, SelectionInputError, SelectionTimeoutError
@@ -128,10 +128,9 @@ def _verify_panels(problem: Problem, panels: list[tuple[str, ...]], weights: lis
 
     (An explicit raise, not ``assert``, so it also runs under ``python -O``.)
     """
-    quotas = problem.quota_table()
     features = problem.features
-    rows = {p.id: Row(p.id, problem.households[p.id], {f: p.features[f] for f in features})
-            for p in problem.people}
+    checker = PanelChecker([Row(p.id, problem.households[p.id], {f: p.features[f] for f in features})
+                            for p in problem.people], problem.quota_table())
     if sum(weights) != total_weight or any(w <= 0 for w in weights) or len(weights) != len(
             panels):
         raise AssertionError("panel weights are not positive integers summing to total_weight")
@@ -141,8 +140,7 @@ def _verify_panels(problem: Problem, panels: list[tuple[str, ...]], weights: lis
         if len(panel) != problem.panel_size or len(set(panel)) != len(panel) or list(
                 panel) != sorted(panel):
             raise AssertionError(f"panel of {len(panel)} is not {problem.panel_size} sorted ids")
-        members = [rows[pid] for pid in panel]
-        problems = check_quotas(members, quotas) + check_households(members)
+        problems = checker.quotas(panel) + checker.households(panel)
         if problems:
             raise AssertionError("internal error, a panel breaks the rules: "
                                  + "; ".join(problems))
