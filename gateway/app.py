@@ -122,9 +122,10 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
             return None
         match = policy.match(request.method, request.path) if request.path.startswith("/v1/") else None
         g.match = match
-        claims, refusal = _authenticate(verifier, credentials, clock)
-        verdict = limiter.hit(f"token:{claims.token_id}" if claims else f"addr:{request.remote_addr or 'unknown'}",
-                              claims is not None, clock())
+        with db.transaction() as conn:  # one pooled connection and one commit for both
+            claims, refusal = _authenticate(verifier, credentials, clock, conn)
+            verdict = limiter.hit(f"token:{claims.token_id}" if claims else f"addr:{request.remote_addr or 'unknown'}",
+                                  claims is not None, clock(), conn)
         g.verdict = verdict
         if not verdict.allowed:
             return problem(429, "Too Many Requests",
@@ -271,7 +272,7 @@ def token_signer(settings: GatewaySettings):
     return signer
 
 
-def _authenticate(verifier: TokenVerifier, credentials: Credentials, clock) -> tuple:
+def _authenticate(verifier: TokenVerifier, credentials: Credentials, clock, conn) -> tuple:
     """(claims, None) for a live token; (None, None) without one; (None, 401 problem) otherwise."""
     token = bearer(request.headers.get("Authorization"))
     if token is None:
@@ -281,7 +282,7 @@ def _authenticate(verifier: TokenVerifier, credentials: Credentials, clock) -> t
         claims = verifier.verify(token, clock())
     except TokenError as e:
         return None, problem(401, "Unauthorized", str(e), headers=challenge)
-    if not credentials.is_live(claims.token_id):
+    if not credentials.is_live(claims.token_id, conn):
         return None, problem(401, "Unauthorized", "the token has been revoked", headers=challenge)
     return claims, None
 

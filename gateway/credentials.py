@@ -151,11 +151,14 @@ class Credentials:
             self._insert(conn, claims, old.token_id, row[0])
         return IssuedToken(issue(self.signer, claims), claims)
 
-    def is_live(self, token_id: str) -> bool:
-        """Recorded and not revoked (signature and expiry are the verifier's part)."""
-        with self.db.transaction() as conn:
-            row = conn.execute("SELECT revoked_at IS NULL FROM issued_tokens WHERE token_id = %s",
-                               (token_id,)).fetchone()
+    def is_live(self, token_id: str, conn=None) -> bool:
+        """Recorded and not revoked (signature and expiry are the verifier's part); in ``conn``'s
+        transaction when given (the gateway asks together with counting the request)."""
+        if conn is None:
+            with self.db.transaction() as conn:
+                return self.is_live(token_id, conn)
+        row = conn.execute("SELECT revoked_at IS NULL FROM issued_tokens WHERE token_id = %s",
+                           (token_id,)).fetchone()
         return bool(row and row[0])
 
     def record(self, token_id: str) -> TokenRecord | None:

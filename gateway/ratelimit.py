@@ -2,6 +2,8 @@
 
 One statement per request (`INSERT … ON CONFLICT DO UPDATE … RETURNING`) counts the request in
 the gateway's database, so every gunicorn worker and every gateway replica shares the counters.
+The table is unlogged (migration 0004): counting writes no WAL and its commit does not wait for a
+flush to disk; a database crash forgets the counters, which only starts every client's window anew.
 The window index comes from the gateway's clock (injectable, so tests control time). Answers
 carry the `RateLimit` / `RateLimit-Policy` fields of draft-ietf-httpapi-ratelimit-headers, and a
 refused request is 429 problem+json (RFC 9457) with `Retry-After`: seconds until the window resets.
@@ -50,11 +52,15 @@ class RateLimiter:
         self.per_address = per_address
         self.window = window_seconds
 
-    def hit(self, bucket: str, authenticated: bool, now: float) -> Verdict:
-        """Count one request of `bucket` at time `now` (seconds since the epoch)."""
+    def hit(self, bucket: str, authenticated: bool, now: float, conn=None) -> Verdict:
+        """Count one request of `bucket` at time `now` (seconds since the epoch), in `conn`'s
+        transaction when given."""
         limit = self.per_token if authenticated else self.per_address
         window_start = int(now // self.window) * self.window
-        with self.db.transaction() as conn:
+        if conn is None:
+            with self.db.transaction() as conn:
+                hits, start = conn.execute(_COUNT, (bucket, window_start)).fetchone()
+        else:
             hits, start = conn.execute(_COUNT, (bucket, window_start)).fetchone()
         reset = max(1, math.ceil(start + self.window - now))
         return Verdict("token" if authenticated else "address", limit, limit - hits, reset, self.window)

@@ -112,3 +112,9 @@ def test_proxy_hops_must_be_small(stack):
     with pytest.raises(ConfigError, match="G1000_TRUSTED_PROXY_HOPS"):
         load_gateway_settings({"G1000_DATABASE_URL": "postgresql://localhost/x", "G1000_DATA_DIR": "/d",
                                "G1000_TRUSTED_PROXY_HOPS": "many"})
+
+
+def test_counters_are_unlogged_so_counting_waits_for_no_disk_flush(stack):
+    """Durability would cost a WAL flush per request and buy nothing (migration 0004)."""
+    assert stack.gateway_rows("SELECT relpersistence FROM pg_class WHERE relname = 'rate_counters'") == [("u",)]
+    assert stack.gateway_rows("SELECT relpersistence FROM pg_class WHERE relname = 'idempotency_keys'") == [("p",)]
