@@ -75,9 +75,8 @@ from services.core.config import SERVICES
 
 from .cpu import TICK, CpuSnapshot, CpuUse, _processes
 from .cpu import snapshot as cpu_snapshot
-from .harness import worker
 from .infra import CHARTER, BenchError, Sandbox, Servers, sandbox, url_with_database
-from .ledger import Latencies, append_all, log_probe, stack_settings
+from .ledger import Latencies, append_all, log_probe, log_workers
 from .profiling import ProfileResult, round_trips, top_functions
 
 GATEWAY_TARGET = "gateway.app:create_app()"
@@ -334,14 +333,9 @@ def fill_log(box: Sandbox, summit_id: str, p: GatewayParams) -> tuple[int, int]:
     """Append `log_entries` agenda events and let the relay and the ledger's consumer (g1000 worker
     processes) carry them into the log until a checkpoint covers all of it; returns (log size,
     checkpoint size). The workers are stopped before anything is timed."""
-    env = stack_settings(box)
     with log_probe(box, summit_id) as probe:
         genesis = probe.size()
-        with worker(box, "relay", "agenda", env) as relay, worker(box, "consume", "ledger", env) as consumer:
-            def alive() -> None:
-                relay.ensure_alive()
-                consumer.ensure_alive()
-
+        with log_workers(box) as alive:
             if p.log_entries:
                 append_all(box, summit_id, p.log_entries, p.log_batch, progress=lambda _: None, every=alive)
             size = genesis + p.log_entries

@@ -308,6 +308,20 @@ def log_probe(box: Sandbox, summit_id: str) -> Iterator[LogProbe]:
         probe.close()
 
 
+@contextlib.contextmanager
+def log_workers(box: Sandbox) -> Iterator[Callable[[], None]]:
+    """The agenda's relay and the ledger's consume worker (`g1000 worker` child processes, with
+    the settings `g1000 up` gives them), carrying agenda events into the log; yields a check that
+    raises if either has died, for the waits in between."""
+    env = stack_settings(box)
+    with worker(box, "relay", "agenda", env) as relay, worker(box, "consume", "ledger", env) as consumer:
+        def alive() -> None:
+            relay.ensure_alive()
+            consumer.ensure_alive()
+
+        yield alive
+
+
 class Sampler:
     """Samples the log's size (and the appender's progress and the load) every SAMPLE_SECONDS."""
 
@@ -383,14 +397,9 @@ def relation_sizes(box: Sandbox) -> dict[str, int]:
 def measure_ingest(box: Sandbox, summit_id: str, p: LedgerParams) -> IngestResult:
     """Build the log end to end; the sandbox (and the log) stay for the proofs and the export."""
     agenda = box.runtime("agenda")
-    env = stack_settings(box)
     with log_probe(box, summit_id) as probe:
         genesis = probe.size()
-        with worker(box, "relay", "agenda", env) as relay, worker(box, "consume", "ledger", env) as consumer:
-            def alive() -> None:
-                relay.ensure_alive()
-                consumer.ensure_alive()
-
+        with log_workers(box) as alive:
             agenda.store.append(summit_id, nominations(summit_id, 1))  # warm-up: event 1 of N
             probe.wait_for_size(genesis + 1, alive)
             began, cpu_began, wal_began = time.perf_counter(), snapshot(), probe.wal_bytes()

@@ -119,16 +119,24 @@ def code_version(repo: Path) -> str:
     return f"git {commit}" + (" + uncommitted changes" if dirty else "")
 
 
-def describe(database_url: str, *, broker: str, database: str) -> dict[str, str]:
-    """The machine and software lines of the report, as label -> value."""
+def host(started: datetime | None = None) -> dict[str, str]:
+    """The lines every report's machine table starts with: date (``started``, else now), CPU,
+    cores, RAM, OS, Python."""
     ram = memory_gib()
     return {
-        "date (UTC)": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+        "date (UTC)": (started or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "CPU": cpu_model(),
         "cores": f"{os.cpu_count()} (usable by this process: {len(os.sched_getaffinity(0))})",
         "RAM": f"{ram:.1f} GiB" if ram is not None else "unknown",
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),
+    }
+
+
+def describe(database_url: str, *, broker: str, database: str) -> dict[str, str]:
+    """The machine and software lines of the report, as label -> value."""
+    return {
+        **host(),
         "PostgreSQL": f"{postgres_version(database_url)} ({database})",
         "broker": broker,
         "kafka-python": package_version("kafka-python"),

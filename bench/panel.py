@@ -35,20 +35,19 @@ import importlib.util
 import json
 import math
 import os
-import platform
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
 from g1000_proofs.draw import check_households, check_quotas
 
-from .machine import cpu_model, memory_gib, package_version
+from .machine import host, package_version
 from .panel_pool import SIZES, PanelPool, make_pool
 from .report import machine_table
 from .stats import Samples, percentile
@@ -339,14 +338,8 @@ def prob(value: float) -> str:
 
 def machine(started: datetime, load_start: str, load_end: str, code: str) -> dict[str, str]:
     """The machine table of the section (no servers here, so not machine.describe)."""
-    ram = memory_gib()
     return {
-        "date (UTC)": started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M"),
-        "CPU": cpu_model(),
-        "cores": f"{os.cpu_count()} (usable by this process: {len(os.sched_getaffinity(0))})",
-        "RAM": f"{ram:.1f} GiB" if ram is not None else "unknown",
-        "OS": f"{platform.system()} {platform.release()}",
-        "Python": platform.python_version(),
+        **host(started),
         "reference": f"{REFERENCE} {package_version(REFERENCE)} (mip {package_version('mip')},"
                      f" cbcbox {package_version('cbcbox')})",
         "highspy / numpy / scipy": " / ".join(package_version(p) for p in ("highspy", "numpy", "scipy")),
