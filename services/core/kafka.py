@@ -8,6 +8,7 @@ request in flight, so a retry can never reorder a summit's events.
 from __future__ import annotations
 
 import logging
+import socket
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
@@ -72,7 +73,25 @@ def make_consumer(bootstrap: str, group_id: str, topics: list[str], *,
         raise UnavailableError(f"cannot reach the Kafka broker at {bootstrap}: {e}") from None
 
 
+def _accepts_connections(bootstrap: str, timeout: float = 2.0) -> bool:
+    """Whether any bootstrap address accepts a TCP connection (closed at once)."""
+    for address in bootstrap.split(","):
+        host, _, port = address.strip().rpartition(":")
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+                return True
+        except (OSError, ValueError):
+            continue
+    return False
+
+
 def broker_reachable(bootstrap: str) -> bool:
+    """A broker answers the Kafka protocol (lists topics) at ``bootstrap``.
+
+    A TCP check comes first: kafka-python's admin client leaves sockets open when it cannot
+    connect at all, and readiness probes ask every few seconds during an outage."""
+    if not _accepts_connections(bootstrap):
+        return False
     try:
         admin = KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2_000,
                                  bootstrap_timeout_ms=2_000, client_id="g1000-ready")
