@@ -563,8 +563,9 @@ def throughput_plan(p: GatewayParams) -> list[tuple[int, str]]:
 
 
 STEPS = (
-    ("limiter", "rate limit: count the request (`RateLimiter.hit`, one statement, one durable commit)"),
-    ("token-record", "token record: is it live? (`Credentials.is_live`, one read)"),
+    ("limiter", "rate limit: count the request (`RateLimiter.hit`, one statement and its commit, unlogged table)"),
+    ("token-record", "token record: is it live? (`Credentials.is_live`, one read; the gateway makes it in the"
+                     " counter's transaction)"),
     ("token-signature", "token signature and claims (`TokenVerifier.verify`, Ed25519, no I/O)"),
     ("idempotency", "Idempotency-Key: claim + store the answer (`IdempotencyStore`, two durable commits)"),
 )

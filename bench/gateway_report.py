@@ -65,7 +65,7 @@ def parameters(res: GatewayResult) -> str:
         " command line of g1000/stack.py `_spawn_web`), with the environment `g1000 up` gives its children,"
         f" in a sandbox of its own (databases, topics, keys) on the servers below; {served}. The gateway's"
         " rate limits are set to 1,000,000 per minute, so the limiter counts every request (one database"
-        " statement with a durable commit, part of the overhead measured) and refuses none (every answer was"
+        " statement on an unlogged table, part of the overhead measured) and refuses none (every answer was"
         " checked);",
         f"- set-up (untimed): the summit is chartered through the ledger's REST API; {p.log_entries:,} agenda"
         " events are appended and carried into its log by the agenda's outbox relay and the ledger's"
@@ -142,9 +142,9 @@ def latency_notes(res: GatewayResult) -> str:
             " server (neither forwards it). What the gateway does for each kind (from gateway/app.py): every `/v1`"
             " request is matched"
             " against the access matrix and counted by the rate limiter (one `INSERT … ON CONFLICT DO UPDATE`"
-            " on its database, committed, so it waits for PostgreSQL's WAL flush: see the machine table for how the"
-            " database runs);"
-            " a request with a token also has its signature checked (Ed25519) and its record read (revoked?);"
+            " on an unlogged table of its database, so the commit writes no WAL and waits for no flush);"
+            " a request with a token also has its signature checked (Ed25519) and its record read (revoked?),"
+            " in the same transaction as the count;"
             " a summit-scoped write also needs the summit's municipality (asked of the ledger once, then kept"
             " by each gateway worker); a POST with an Idempotency-Key claims the key before forwarding and"
             " stores the answer after (two more durable commits). Then the request is forwarded over a"
@@ -333,13 +333,12 @@ def latency_pace(res: GatewayResult) -> str:
             f" {ms(read.gateway.p(50))} ms through the gateway at the median ({signed(_overhead(read))} ms,"
             f" {read.gateway.p(50) / read.direct.p(50):.1f} ×; at p99 {signed(_overhead(read, 99))} ms). The ledger"
             " does the same work on both paths. The gateway adds its own CPU (gunicorn and Flask for the incoming"
-            f" request{floor}; the forwarding client; the statement) and the rate limiter's counter, a commit"
-            " that waits for PostgreSQL's WAL flush, on every read, anonymous public ones included. At the"
-            " medians (the commit timed alone, the CPU from the gateway's processes in the same runs): "
-            + _decompose(read, {"the counter's commit": limiter}) + "." + _latency_load(res) + " "
-            + ("The counter's commit is the largest single part here." if limiter > cpu else
-               "The gateway's CPU is the larger part here; the commit's share grows with the disk's flush latency"
-               " (compare the p90 and p99 of the step table)."))
+            f" request{floor}; the forwarding client) and the rate limiter's counter (a statement and its commit,"
+            " on an unlogged table) on every read, anonymous public ones included. At the"
+            " medians (the counter timed alone, the CPU from the gateway's processes in the same runs): "
+            + _decompose(read, {"the counter": limiter}) + "." + _latency_load(res) + " "
+            + ("The counter is the largest single part here." if limiter > cpu else
+               "The gateway's CPU is the larger part here."))
         if proof:
             text.append(f"A log read (inclusion proof) pays about the same, {signed(_overhead(proof))} ms"
                         f" ({proof.gateway.p(50) / proof.direct.p(50):.1f} ×) at the median.")
@@ -348,10 +347,10 @@ def latency_pace(res: GatewayResult) -> str:
             f"An organiser's write takes {ms(write.direct.p(50))} ms direct (the agenda's own commit of the event)"
             f" and {signed(_overhead(write))} ms more through the gateway"
             f" ({write.gateway.p(50) / write.direct.p(50):.1f} ×): "
-            + _decompose(write, {"the counter's commit": step["limiter"], "the token's record": step["token-record"]})
+            + _decompose(write, {"the counter": step["limiter"], "the token's record": step["token-record"]})
             + ". With an Idempotency-Key, as careful clients send it, the overhead is"
             f" {signed(_overhead(keyed))} ms ({keyed.gateway.p(50) / keyed.direct.p(50):.1f} ×): "
-            + _decompose(keyed, {"the counter's commit": step["limiter"], "the token's record": step["token-record"],
+            + _decompose(keyed, {"the counter": step["limiter"], "the token's record": step["token-record"],
                                  "claiming the key and storing the answer (two commits)": step["idempotency"]})
             + ". The more the gateway waits on PostgreSQL and hands work between processes, the more it loses"
             " to a machine whose cores are busy with other work.")
