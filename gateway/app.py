@@ -22,6 +22,7 @@ import uuid
 from typing import Callable
 
 import requests
+import urllib3
 from flask import Flask, Response, g, request
 
 from services.core.db import Database
@@ -80,6 +81,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     app.extensions["g1000_gateway_db"] = db
     session = requests.Session()
     session.trust_env = False  # no proxy/.netrc lookups per request: upstreams are given explicitly
+    forwarding = urllib3.PoolManager(num_pools=8, maxsize=16)  # keep-alive connections per service
     limiter = RateLimiter(db, per_token=settings.rate_limit_per_token,
                           per_address=settings.rate_limit_per_address, window_seconds=settings.rate_window_seconds)
     keys = IdempotencyStore(db, settings.idempotency_ttl_seconds)
@@ -212,7 +214,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         if service is None or service not in upstreams:
             return problem(404, "Not Found", f"no such resource: {request.path}")
         g.upstream = service
-        response, outcome = _forward(session, upstreams[service], timeout, metrics)
+        response, outcome = _forward(forwarding, upstreams[service], timeout, metrics)
         g.upstream_outcome = outcome
         return response
 
@@ -351,9 +353,12 @@ def _settle_idempotency(keys: IdempotencyStore, response: Response) -> None:
         keys.release(*scope)
 
 
-def _forward(session: requests.Session, base: str, timeout: float, metrics: Metrics) -> tuple[Response, str]:
+def _forward(pool: urllib3.PoolManager, base: str, timeout: float, metrics: Metrics) -> tuple[Response, str]:
     """The service's answer and "answered", or the gateway's 504 / 502 problem and "timeout" /
-    "unreachable"."""
+    "unreachable".
+
+    urllib3 directly, not requests: a forwarded request needs no sessions, cookies, hooks or
+    redirects, and requests' layers were most of the forwarding CPU (bench: gateway profile)."""
     headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     headers["X-Request-Id"] = request.environ["g1000.request_id"]
     headers["X-Forwarded-For"] = request.remote_addr or ""
@@ -361,23 +366,35 @@ def _forward(session: requests.Session, base: str, timeout: float, metrics: Metr
     attempts = 3 if request.method == "GET" else 1
     for attempt in range(attempts):
         try:
-            upstream = session.request(
+            upstream = pool.request(
                 request.method, base + request.full_path.rstrip("?"), headers=headers,
-                data=request.get_data(), timeout=timeout, allow_redirects=False,
+                body=request.get_data() or None, timeout=urllib3.Timeout(connect=timeout, read=timeout),
+                retries=False, redirect=False,
             )
             break
-        except requests.Timeout:
-            metrics.upstream_errors.labels(service, "timeout").inc()
-            if attempt == attempts - 1:
-                return problem(504, "Gateway Timeout", "the service did not answer in time"), "timeout"
-        except requests.RequestException:
+        except urllib3.exceptions.NewConnectionError:  # refused: a subclass of ConnectTimeoutError
             metrics.upstream_errors.labels(service, "unreachable").inc()
             if attempt == attempts - 1:
                 return problem(502, "Bad Gateway", "the service is not reachable"), "unreachable"
-    if upstream.status_code >= 500:
+        except urllib3.exceptions.TimeoutError:
+            metrics.upstream_errors.labels(service, "timeout").inc()
+            if attempt == attempts - 1:
+                return problem(504, "Gateway Timeout", "the service did not answer in time"), "timeout"
+        except urllib3.exceptions.HTTPError:
+            metrics.upstream_errors.labels(service, "unreachable").inc()
+            if attempt == attempts - 1:
+                return problem(502, "Bad Gateway", "the service is not reachable"), "unreachable"
+    if upstream.status >= 500:
         metrics.upstream_errors.labels(service, "status_5xx").inc()
-    out = Response(upstream.content, status=upstream.status_code)
-    for key, value in upstream.headers.items():
-        if key.lower() not in HOP_BY_HOP and key.lower() != "content-encoding":
+    out = Response(upstream.data, status=upstream.status)
+    copied: set[str] = set()
+    for key, value in upstream.headers.items():  # a repeated header comes once per value
+        lower = key.lower()
+        if lower in HOP_BY_HOP or lower == "content-encoding":
+            continue
+        if lower in copied:
+            out.headers.add(key, value)
+        else:
             out.headers[key] = value
+            copied.add(lower)
     return out, "answered"

@@ -81,3 +81,52 @@ def test_multiprocess_mode_aggregates_workers(tmp_path):
                for _ in range(2)]
     assert 'gateway_requests_total{method="GET",route="/v1/summits",status="200"} 1.0' in outputs[0]
     assert 'gateway_requests_total{method="GET",route="/v1/summits",status="200"} 2.0' in outputs[1]
+
+
+def test_forwarding_copies_status_body_and_repeated_headers(stack):
+    """What the service answers reaches the client unchanged: status, body, each value of a
+    repeated header, and the request's body, query and id reach the service."""
+    import http.server
+    import threading
+
+    seen = {}
+
+    class Upstream(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen["path"] = self.path
+            seen["body"] = self.rfile.read(int(self.headers["Content-Length"]))
+            seen["request_id"] = self.headers["X-Request-Id"]
+            body = b'{"answer": 42}'
+            self.send_response(418)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Link", '</a>; rel="first"')
+            self.send_header("Link", '</b>; rel="next"')
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Upstream)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        stack.gateway()
+        from gateway.app import create_app
+
+        upstream = f"http://127.0.0.1:{server.server_address[1]}"
+        app = create_app(dict(stack.upstreams, ledger=upstream), env=stack.env, database=stack.databases[0])
+        response = app.test_client().post("/v1/summits?x=1", data=b'{"q": 1}',
+                                          headers={"Authorization": f"Bearer {stack.token}",
+                                                   "Content-Type": "application/json",
+                                                   "X-Request-Id": "req-forward-1"})
+        assert response.status_code == 418
+        assert response.get_data() == b'{"answer": 42}'
+        assert response.headers.getlist("Link") == ['</a>; rel="first"', '</b>; rel="next"']
+        assert response.headers.getlist("Content-Type") == ["application/json"]
+        assert seen == {"path": "/v1/summits?x=1", "body": b'{"q": 1}', "request_id": "req-forward-1"}
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
