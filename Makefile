@@ -3,14 +3,21 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+BENCH_STAMP := $(VENV)/.installed-bench
 
 .PHONY: install run test fuzz bench clean
 
 $(STAMP): pyproject.toml verifier/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ./verifier -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e ./verifier -e '.[test]'
 	touch $(STAMP)
+
+# The benchmarks' reference (sortition-algorithms with cvxpy, scipy, python-mip) is big and only
+# `make bench` needs it.
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
 
 install: $(STAMP)
 
@@ -33,7 +40,7 @@ fuzz: install
 	G1000_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) G1000_FUZZ_SEED=$(FUZZ_SEED) \
 		$(BIN)/python -m pytest tests/integration/test_gateway_schemathesis.py --timeout=0
 
-bench: install
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench.run
 
 clean:
