@@ -139,3 +139,75 @@ def test_panel_draws_reproduce_bit_for_bit(members, spec, data):
         tamper(lot, drawn, index=other, members=sorted(panels[other]))
         failure = lot.verify().failure
         assert (failure.check, failure.index) == ("panel_draw", lot.index(drawn))
+
+
+# --- The designated round: the service and the verifier apply one rule -------------------------
+
+
+def _service_rounds(lot: Lottery) -> list:
+    """The seed rounds as the lottery service keeps them, rebuilt from the builder's events."""
+    from services.lottery import rounds as service_rounds
+
+    from .test_verify_draw import at
+
+    found: dict = {}
+    for seq, (type_, payload, t) in enumerate(lot.items, start=1):
+        if type_ == "lottery.seed.round_opened":
+            found[payload["round_id"]] = service_rounds.Round(
+                payload["round_id"], payload["purpose"], tuple(payload["parties"]),
+                payload["commit_deadline"], payload["reveal_deadline"], seq)
+        elif type_.startswith("lottery.seed."):
+            rid = payload["round_id"]
+            found[rid] = service_rounds.apply(found[rid], type_, payload, seq, at(t))
+    return list(found.values())
+
+
+@PROPS
+@given(fates=st.lists(st.sampled_from(["final", "void", "pending", "panel"]), min_size=1,
+                      max_size=5),
+       register_at=st.integers(0, 5))
+def test_verifier_accepts_exactly_the_round_the_service_designates(fates, register_at):
+    """Rounds of several fates before and after the register (finalised; void: a commitment and
+    nothing more until its reveal deadline passed; pending: the same, deadline still ahead; a
+    finalised round of the other purpose). Drawing with any finalised invitation round, the
+    verifier accepts exactly the one the service's own rule (services/lottery/rounds.py
+    ``designated``) picks."""
+    import copy
+
+    from services.lottery import rounds as service_rounds
+
+    from .test_verify_draw import at, register_rows
+
+    lot = Lottery()
+    candidates = []
+    for i, fate in enumerate(fates + [None]):
+        if i == min(register_at, len(fates)):
+            lot.register(register_rows(16))
+            register_seq = len(lot.items)  # the register's `committed` entry
+        if fate is None:
+            break
+        rid = f"round-{i}-{fate}"
+        if fate in ("final", "panel"):
+            r = lot.seed_round(rid, "panel" if fate == "panel" else "invitation",
+                               {"gemeente": f"g{i}", "krant": f"k{i}"})
+            if fate == "final":
+                candidates.append(r)
+        else:
+            window = 20_000 if fate == "void" else 1_800_000
+            r = lot.open_round(rid, "invitation", ["gemeente", "krant"], commit_window=5_000,
+                               reveal_window=window)
+            lot.commit(r, "gemeente", f"g{i}")
+            if fate == "void":
+                lot.t = r.reveal_deadline + 1
+    assume(candidates)
+    for r in candidates:
+        trial = copy.deepcopy(lot)
+        position = trial.invite(trial.rounds[r.round_id], 4)
+        designated = service_rounds.designated(_service_rounds(trial), "invitation", register_seq,
+                                               at(trial.items[position][2]))
+        failure = trial.verify().failure
+        if designated is not None and designated.round_id == r.round_id:
+            assert failure is None, failure
+        else:
+            assert failure is not None and failure.index == trial.index(position), failure
+            assert failure.check in ("designated_round", "commit_order"), failure
