@@ -157,22 +157,30 @@ def own_servers(place: Path) -> Iterator[Servers]:
         shutil.rmtree(place, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def measured_servers(place: Path, measured: dict[str, str]) -> Iterator[tuple[Servers, dict[str, str]]]:
+    """Own servers and the machine table of the section measured on them: the load average when
+    the block starts and ends, then the code line."""
+    with own_servers(place) as srv:
+        machine = describe(srv.database_url, broker=srv.broker, database=srv.database)
+        machine["load average at start"] = load_average()
+        yield srv, machine
+        machine["load average at end"] = load_average()
+    machine["code"] = code_line(measured)
+
+
 def pipeline_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) -> None:
     began = time.monotonic()
     print("bench: Ed25519 ceiling", file=sys.stderr)
     ceiling = run_ceiling(seconds=args.verify_seconds, repeat=args.repeat)
     params = PipelineParams(args.events, args.single_events, args.batch, args.repeat)
-    with own_servers(root / "pipeline") as srv:
-        machine = describe(srv.database_url, broker=srv.broker, database=srv.database)
-        machine["load average at start"] = load_average()
+    with measured_servers(root / "pipeline", measured) as (srv, machine):
         print(f"bench: pipeline, N={params.events}, {params.repeat} repetitions", file=sys.stderr)
         pipeline = run_pipeline(srv, root, params)
         profiles = []
         if args.profile_events:
             print("bench: profiled run", file=sys.stderr)
             profiles = profile_stages(srv, root, min(args.profile_events, args.events), args.batch)
-        machine["load average at end"] = load_average()
-    machine["code"] = code_line(measured)
     write_sections(args.out, {
         "pipeline": pipeline_section(pipeline, ceiling, profiles, machine),
         "ed25519-ceiling": ceiling_section(ceiling, machine),
@@ -191,12 +199,8 @@ def ledger_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) -
                           capacity_events=args.ledger_capacity_events, profile_events=args.ledger_profile_events,
                           inclusion_proofs=args.ledger_proofs, consistency_proofs=args.ledger_proofs,
                           ceiling_seconds=args.verify_seconds, ceiling_repeat=args.repeat)
-    with own_servers(root / "ledger") as srv:
-        machine = describe(srv.database_url, broker=srv.broker, database=srv.database)
-        machine["load average at start"] = load_average()
+    with measured_servers(root / "ledger", measured) as (srv, machine):
         result = run_ledger(srv, root, params)
-        machine["load average at end"] = load_average()
-    machine["code"] = code_line(measured)
     write_sections(args.out, {"ledger": ledger_section(result, machine)})
     ver = result.verifier
     print(
@@ -212,12 +216,8 @@ def gateway_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) 
     """The gateway's overhead against calling the services directly, on servers of its own."""
     began = time.monotonic()
     params = GatewayParams(requests=args.gateway_requests, throughput_seconds=args.gateway_seconds)
-    with own_servers(root / "gateway") as srv:
-        machine = describe(srv.database_url, broker=srv.broker, database=srv.database)
-        machine["load average at start"] = load_average()
+    with measured_servers(root / "gateway", measured) as (srv, machine):
         result = run_gateway(srv, root, params)
-        machine["load average at end"] = load_average()
-    machine["code"] = code_line(measured)
     write_sections(args.out, {"gateway": gateway_section(result, machine)})
     print(f"{gateway_summary(result)}; written to {args.out}")
     print(f"bench: gateway benchmark took {time.monotonic() - began:.0f} s", file=sys.stderr)
