@@ -146,7 +146,7 @@ def relaxed_leximin(table: TypeTable, *, deadline: float | None = None
             h.changeRowBounds(r_count + int(t), z - slack, highspy.kHighsInf)
         levels[chosen] = z
         fixed |= chosen
-        u = np.clip(np.asarray(solution.col_value)[:n], 0.0, sizes)  # meets every fixed row
+    u = np.clip(np.asarray(solution.col_value)[:n], 0.0, sizes)  # the last LP: meets every fixed row
     stats = {"relaxed_rounds": rounds, "relaxed_slack": slack,
              "seconds_relaxed": round(time.monotonic() - started, 3)}
     return levels, u, stats
