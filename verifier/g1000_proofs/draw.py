@@ -469,7 +469,10 @@ def check_quotas(panel: Iterable[Row], quotas: Mapping) -> list[str]:
 
 def check_households(panel: Iterable[Row]) -> list[str]:
     """One sentence per household with more than one member on ``panel``; ``[]`` when fine."""
-    members = _check_rows("panel", panel, allow_empty=True)
+    return _household_violations(_check_rows("panel", panel, allow_empty=True))
+
+
+def _household_violations(members: Iterable[Row]) -> list[str]:
     by_household: dict[str, list[str]] = {}
     for row in members:
         by_household.setdefault(row.household, []).append(row.pseudonym)
@@ -500,11 +503,7 @@ class PanelChecker:
         return _violations(_tally((self.rows[name] for name in panel), self.spec), self.spec)
 
     def households(self, panel: Iterable[str]) -> list[str]:
-        by_household: dict[str, list[str]] = {}
-        for name in panel:
-            by_household.setdefault(self.rows[name].household, []).append(name)
-        return [f"household {household}: {len(names)} members ({', '.join(sorted(names))})"
-                for household, names in sorted(by_household.items()) if len(names) > 1]
+        return _household_violations(self.rows[name] for name in panel)
 
 
 def next_reserve(seed: bytes, reserves: Iterable[Row], panel: Iterable[Row], quotas: Mapping,
