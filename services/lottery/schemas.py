@@ -176,11 +176,22 @@ class LotteryInvitationsCreatedSchema(LotteryInvitationsSchema):
     codes = fields.List(fields.Nested(LotteryInvitationCodeSchema))
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean and nothing else: marshmallow's Boolean takes "true", "1", 1, "yes" and "on",
+    and 1 == True in Python, so a consent given by accident of coercion would count (finding L5)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
 class LotteryRespondentSchema(_Strict):
     code = Text(required=True, single_line=True, validate=validate.Length(1, 40))
     features = _features(load_default=dict, metadata={
         "description": "self-reported coarse features; they complete (and override) the register's"})
-    consent = fields.Boolean(required=True)
+    consent = StrictBoolean(required=True, metadata={
+        "description": "the JSON boolean true, exactly: strings and numbers are no consent"})
 
 
 class LotteryMemberSchema(Schema):
