@@ -306,7 +306,8 @@ def load_mapping(path: Path) -> Mapping:
     try:
         doc = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as e:
-        raise ConfigError(f"the mapping file {path} is not valid {'JSON' if path.suffix == '.json' else 'TOML'}: {e}") from None
+        kind = "JSON" if path.suffix == ".json" else "TOML"
+        raise ConfigError(f"the mapping file {path} is not valid {kind}: {e}") from None
     return parse_mapping(doc)
 
 

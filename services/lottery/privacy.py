@@ -90,9 +90,9 @@ def _are(n: int) -> str:
 
 
 def _sizes(shortfall: Shortfall, noun: str, per: str = "with") -> str:
-    if per == "with":
-        return ", ".join(f"{n} with {_n(s, noun)}" for s, n in sorted(shortfall.by_size.items()))
-    return ", ".join(f"{n} in a composition of {_n(s, noun)}" for s, n in sorted(shortfall.by_size.items()))
+    """"2 with 1 row, 1 with 3 rows" (per="with") or "30 in a composition of 1 household" ("in")."""
+    pattern = "{n} with {size}" if per == "with" else "{n} in a composition of {size}"
+    return ", ".join(pattern.format(n=n, size=_n(s, noun)) for s, n in sorted(shortfall.by_size.items()))
 
 
 def _shortfall(sizes: Iterable[int], k: int, weight_by_size: bool = False) -> Shortfall:

@@ -70,8 +70,9 @@ class Register(MethodView):
         """Import the register extract (organiser; once per summit). It is checked now: refused
         whole (422), with every error's line and column, when a column or value looks like
         personal data, or when its published features would single out a resident or a
-        household (k-anonymity; the problem's `k_anonymity` member has the counts). A good extract is committed to the log by a background job (202, with
-        the job to poll): signing a large register takes longer than a request may."""
+        household (k-anonymity; the problem's `k_anonymity` member has the counts). A good
+        extract is committed to the log by a background job (202, with the job to poll):
+        signing a large register takes longer than a request may."""
         extract = parse_extract(body["csv"])
         require_k_anonymous(extract, runtime().config.register_k_anonymity)
         with writing(summit_id) as (tx, sid):
