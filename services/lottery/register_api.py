@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.core.auth import requires
+from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
 
 from . import jobs, repo
