@@ -1,4 +1,4 @@
-"""Command line of the G1000 backend: `g1000 up | demo | admin | worker`.
+"""Command line of the G1000 backend: `g1000 up | demo | admin | register | worker`.
 
 Every failure that is the user's or the environment's (bad configuration, a database or broker
 that cannot be reached) ends in one line `g1000: error: …` and a non-zero exit code, never a
@@ -52,6 +52,18 @@ def _parser() -> argparse.ArgumentParser:
     revoke = admin_sub.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("token_id")
     revoke.add_argument("--data-dir", type=Path, default=Path(".g1000"), help="a local stack's state directory")
+
+    register = sub.add_parser("register", help="the municipality's register extract, prepared locally")
+    register_sub = register.add_subparsers(dest="register_command", required=True)
+    prepare = register_sub.add_parser(
+        "prepare", help="raw extract + mapping → the opaque CSV to upload and the private mapping to keep")
+    prepare.add_argument("raw", type=Path, help="the raw extract (CSV; may hold names, addresses, BSN, birth dates)")
+    prepare.add_argument("--mapping", type=Path, required=True, help="mapping file (TOML, or .json), see docs/lottery.md")
+    prepare.add_argument("--out", type=Path, required=True, help="the file to upload (POST /register)")
+    prepare.add_argument("--private", type=Path, required=True,
+                         help="pseudonym → raw line, written 0600; keep it, never upload it")
+    prepare.add_argument("--k", type=int, default=5, help="k-anonymity threshold (the service's, default 5)")
+    prepare.add_argument("--force", action="store_true", help="overwrite the output files")
 
     worker = sub.add_parser("worker", help="run a service's outbox relay or consumer")
     worker.add_argument("kind", choices=("relay", "consume"))
@@ -117,6 +129,21 @@ def _admin(args) -> int:
     return 0
 
 
+def _register(args) -> int:
+    from .register_prepare import PrepareRefused, run
+
+    try:
+        done = run(args.raw, args.mapping, args.out, args.private, args.k, args.force)
+    except PrepareRefused as e:
+        for line in e.lines:
+            print(f"g1000: error: {line}", file=sys.stderr)
+        print("g1000: nothing was written", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{done.rows} residents in {done.households} households written to {args.out} (upload it);"
+          f" the private mapping is in {args.private} (mode 0600: keep it, never upload it)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=os.environ.get("G1000_LOG_LEVEL", "INFO"),
@@ -129,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             return _demo(args)
         if args.command == "admin":
             return _admin(args)
+        if args.command == "register":
+            return _register(args)
         from .worker import run_worker
 
         return run_worker(args.kind, args.service)

@@ -38,19 +38,34 @@ def _pick(rng: random.Random, shares: dict[str, float]) -> str:
     return rng.choices(list(shares), weights=list(shares.values()))[0]
 
 
-def population_csv(size: int = POPULATION, seed: int = 1000) -> str:
-    """A pseudonymised register extract: random pseudonyms, households of one to four, coarse
-    features only (no names, addresses or birth dates)."""
+def population_csv(size: int = POPULATION, seed: int = 1000, k: int = 5) -> str:
+    """A pseudonymised register extract that passes the k-anonymity check of the import
+    (services/lottery/privacy.py): coarse features only, households of one to four drawn from a
+    catalogue of household kinds (neighbourhood and members' age band and gender), each kind
+    lived in by at least k households, so no household's composition singles it out. Pseudonyms
+    and household ids are fresh 128-bit random hex and the rows are in pseudonym order, so
+    nothing in the file says in which order the municipality keeps its register. The features
+    come from the fixed seed (every demo sees the same town); the ids are new each time."""
     rng = random.Random(seed)
-    lines = ["pseudonym,household,age_band,gender,neighbourhood"]
-    i = household = 0
-    while i < size:
-        household += 1
+    # the fallback kind comes first and at least k times, so any remainder can join it
+    fallback = ("noord", (("45-64", "vrouw"),))
+    homes: list[tuple[str, tuple]] = [fallback] * k
+    left = size - k
+    while left > 0:
         hood = _pick(rng, NEIGHBOURHOODS)
-        for _ in range(min(size - i, rng.choice((1, 1, 2, 2, 3, 4)))):
-            lines.append(f"r{i:05d},hh{household:05d},{_pick(rng, AGE_BANDS)},{_pick(rng, GENDERS)},{hood}")
-            i += 1
-    return "\n".join(lines) + "\n"
+        members = tuple(sorted((_pick(rng, AGE_BANDS), _pick(rng, GENDERS))
+                               for _ in range(rng.choice((1, 1, 2, 2, 3, 4)))))
+        copies = rng.randint(k, k + 3)
+        if copies * len(members) > left:
+            homes += [fallback] * left
+            break
+        homes += [(hood, members)] * copies
+        left -= copies * len(members)
+    lines = []
+    for hood, members in homes:
+        household = secrets.token_hex(16)
+        lines += [f"{secrets.token_hex(16)},{household},{age},{gender},{hood}" for age, gender in members]
+    return "\n".join(["pseudonym,household,age_band,gender,neighbourhood", *sorted(lines)]) + "\n"
 
 
 def quotas_for(counts: dict[str, dict[str, int]], shares: dict[str, dict[str, int]], panel: int,

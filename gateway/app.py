@@ -26,6 +26,7 @@ import urllib3
 from flask import Flask, Response, g, request
 
 from services.core.db import Database
+from services.core import jsonbody
 from services.core.errors import ConfigError, TransientError
 from services.core.problem import ProblemApi, problem
 from services.core.signing import load_or_create_signer, write_public_key
@@ -78,6 +79,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     app.config.update(API_TITLE="G1000 gateway", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
                       OPENAPI_URL_PREFIX=None,  # the assembled document is served by openapi_view
                       MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
+    jsonbody.install(app)
     app.extensions["g1000_gateway_db"] = db
     session = requests.Session()
     session.trust_env = False  # no proxy/.netrc lookups per request: upstreams are given explicitly

@@ -15,9 +15,10 @@ from datetime import datetime, timezone
 import marshmallow as ma
 from flask import current_app, g
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
 from services.core.fields import Text
+from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
 
 from .credentials import (DEFAULT_CODE_TTL_SECONDS, Credentials, CredentialError, UnknownCodeError,

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 
+from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
 from services.core.auth import requires
 from services.core.runtime import runtime

@@ -32,6 +32,8 @@ class ServiceConfig:
     topic_prefix: str = "g1000"
     partitions: int = 3
     max_poll_interval_ms: int = 5_000
+    # lottery: the k of the k-anonymity check of what a register publishes (services/lottery/privacy.py)
+    register_k_anonymity: int = 5
 
     @property
     def topic_names(self) -> dict[str, str]:
@@ -116,4 +118,5 @@ def load_config(service: str, env: dict | None = None) -> ServiceConfig:
         topic_prefix=prefix,
         partitions=_int(env, "G1000_KAFKA_PARTITIONS", 3, 1, 64),
         max_poll_interval_ms=_int(env, "G1000_MAX_POLL_INTERVAL_MS", 5_000, 1_000, 300_000),
+        register_k_anonymity=_int(env, "G1000_REGISTER_K_ANONYMITY", 5, 2, 100),
     )

@@ -33,12 +33,15 @@ class ProblemSchema(ma.Schema):
 
 
 def problem(status: int, title: str, detail: str | None = None, *, errors: dict | None = None,
-            headers: dict | None = None) -> Response:
+            headers: dict | None = None, extensions: dict | None = None) -> Response:
+    """`extensions`: further members (RFC 9457 §3.2) a refusal documents, e.g. `k_anonymity`."""
     body: dict = {"type": "about:blank", "title": title, "status": status}
     if detail:
         body["detail"] = detail
     if errors:
         body["errors"] = errors
+    for key, value in (extensions or {}).items():
+        body.setdefault(key, value)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
     for key, value in (headers or {}).items():
         response.headers[key] = value

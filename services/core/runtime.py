@@ -18,6 +18,7 @@ from typing import Callable
 import marshmallow as ma
 from flask import Blueprint, Flask, current_app, request
 
+from . import jsonbody
 from .auth import TokenKey
 from .config import ServiceConfig
 from .consumer import BatchHandler, EventConsumer, Handler
@@ -94,6 +95,7 @@ def create_service_app(runtime: Runtime) -> Flask:
         API_TITLE=f"G1000 {spec.title}", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
     )
+    jsonbody.install(app)
     app.extensions["g1000_runtime"] = runtime
     app.extensions["g1000_token_key"] = TokenKey(runtime.config.token_public_key_file)
     spec.configure_app(runtime, app)

@@ -8,13 +8,14 @@ import json
 
 from flask import Response, current_app, stream_with_context
 from flask.views import MethodView
-from flask_smorest import Blueprint, abort
+from flask_smorest import abort
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from g1000_proofs.merkle import consistency_proof, inclusion_proof
 from g1000_proofs.tree_shape import consistency_proof_nodes, inclusion_proof_nodes
 from services.core.canonical import parse_json_object
 from services.core.errors import CanonicalizationError
+from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
 from services.core.runtime import runtime
 

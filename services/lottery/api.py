@@ -66,7 +66,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(LotteryError)
     def _lottery_error(e: LotteryError):
-        return problem(e.status, e.title, e.message, errors=e.errors)
+        return problem(e.status, e.title, e.message, errors=e.errors, extensions=e.extensions)
 
 
 def blueprints() -> list:

@@ -7,6 +7,7 @@ refused request never changes state::
     LotteryError
     +-- LotteryInvalidError (422)          the request is well formed but not acceptable
     |   +-- ExtractRejectedError           the register CSV has errors (line/column list)
+    |   |   +-- KAnonymityError            its published features single people out (counts)
     |   +-- RevealMismatchError            a revealed value does not match its commitment
     |   +-- QuotaError                     quotas that do not fit the pool
     |   +-- DrawRefusedError               the draw contract cannot draw from this input
@@ -26,10 +27,12 @@ class LotteryError(Exception):
     status = 400
     title = "Bad Request"
 
-    def __init__(self, message: str, *, errors: list | dict | None = None) -> None:
+    def __init__(self, message: str, *, errors: list | dict | None = None,
+                 extensions: dict | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.errors = errors
+        self.extensions = extensions   # further problem members, e.g. `k_anonymity`
 
 
 class LotteryInvalidError(LotteryError):
@@ -41,6 +44,11 @@ class LotteryInvalidError(LotteryError):
 
 class ExtractRejectedError(LotteryInvalidError):
     """The register extract has errors; `errors` lists them as {line, column, message}."""
+
+
+class KAnonymityError(ExtractRejectedError):
+    """The register would single people out; `extensions["k_anonymity"]` holds the counts
+    (services/lottery/privacy.py), never the values of a combination."""
 
 
 class RevealMismatchError(LotteryInvalidError):

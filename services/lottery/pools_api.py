@@ -4,9 +4,9 @@ draw and replacements of drop-outs."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.core.auth import requires
+from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
 from services.core.store import NewEvent
 

@@ -3,21 +3,38 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.core.auth import requires
+from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
+from services.core.runtime import runtime
 
 from . import jobs, repo
 from .api import PREFIX, job_location, reading, writing
-from .errors import AlreadyDoneError, LotteryNotFoundError
+from .errors import AlreadyDoneError, KAnonymityError, LotteryNotFoundError
 from .extract import parse_extract
+from .privacy import check as k_anonymity
 from .schemas import (
     LotteryExtractProblemSchema, LotteryJobSchema, LotteryRegisterImportSchema, LotteryRegisterSchema,
 )
 
 blp = Blueprint("lottery_register", __name__, url_prefix=f"{PREFIX}/register",
                 description="The pseudonymised population-register extract of a summit's lottery")
+
+
+def require_k_anonymous(extract, k: int) -> None:
+    """Refuse (422) a register whose published rows would single out a resident or a household.
+    Today every feature is published in `lottery.register.chunk` beside the household id, so all
+    of them are checked together."""
+    report = k_anonymity(extract.rows, extract.features, k)
+    if report.ok:
+        return
+    messages = report.messages()
+    raise KAnonymityError(
+        f"the register would single people out (k-anonymity with k = {k}): " + "; ".join(messages)
+        + ". Coarsen the feature bands (or merge small values) and import again; nothing was stored",
+        errors=[{"line": 1, "column": None, "message": m} for m in messages],
+        extensions={"k_anonymity": report.as_json()})
 
 
 def _public(reg: dict) -> dict:
@@ -52,9 +69,12 @@ class Register(MethodView):
     def post(self, body, summit_id):
         """Import the register extract (organiser; once per summit). It is checked now: refused
         whole (422), with every error's line and column, when a column or value looks like
-        personal data. A good extract is committed to the log by a background job (202, with
-        the job to poll): signing a large register takes longer than a request may."""
+        personal data, or when its published features would single out a resident or a
+        household (k-anonymity; the problem's `k_anonymity` member has the counts). A good
+        extract is committed to the log by a background job (202, with the job to poll):
+        signing a large register takes longer than a request may."""
         extract = parse_extract(body["csv"])
+        require_k_anonymous(extract, runtime().config.register_k_anonymity)
         with writing(summit_id) as (tx, sid):
             if repo.register(tx.conn, sid) is not None:
                 raise AlreadyDoneError(f"summit {sid} already has a register; it cannot be replaced")

@@ -57,6 +57,11 @@ class LotteryExtractProblemSchema(Schema):
     errors = fields.Raw(metadata={"oneOf": [
         {"type": "array", "items": _CELL_ERROR},
         {"type": "object", "additionalProperties": {}, "description": "field-level validation messages"}]})
+    k_anonymity = fields.Raw(metadata={"type": "object", "description": (
+        "Only when the register would single people out: `k`, `features` (the published names) and, "
+        "for each check (`rows`: combinations shared by fewer than k rows; `households`: combinations "
+        "found in fewer than k households; `compositions`: households whose member composition fewer "
+        "than k households share), `below_k` and `by_size` [{`size`, `count`}]. Counts only, never values.")})
 
 
 class LotteryRegisterSchema(Schema):

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from services.core.auth import requires
+from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
 from services.core.store import NewEvent
 

@@ -104,3 +104,38 @@ def test_a_header_or_row_that_is_not_csv_is_a_row_error(lottery, csv_text):
     assert response.status_code == 422 and response.content_type == "application/problem+json"
     errors = response.get_json()["errors"]
     assert errors and all(e["line"] >= 1 for e in errors)
+
+
+def test_a_register_that_singles_people_out_is_refused_with_counts_only(lottery, service_env):
+    """H3: the published rows (household id and every feature) must be k-anonymous, with the k
+    the service is configured with (default 5); the refusal says how many fall short, not which."""
+    from dataclasses import replace
+
+    from services.core.config import load_config
+
+    lot = lottery
+    configured = load_config("lottery", service_env).register_k_anonymity   # the fixture lowered it
+    lot.rt.config = replace(lot.rt.config, register_k_anonymity=configured)
+    assert lot.rt.config.register_k_anonymity == 5
+    lines = ["pseudonym,household,age_band,gender,neighbourhood"]
+    for i in range(40):   # 40 one-person households, 5 of each (age, gender, neighbourhood) …
+        lines.append(f"p{i:03d},h{i:03d},{AGE[i % 4]},{'fm'[(i // 4) % 2]},noord")
+    ok = "\n".join(lines) + "\n"
+    bad = ok + "p900,h900,65+,x,zuid\np901,h901,16-29,f,zuid\np902,h901,16-29,f,zuid\n"   # … and two who stand out
+    r = lot.post("/register", {"csv": bad})
+    assert r.status_code == 422 and r.content_type == "application/problem+json"
+    body = r.get_json()
+    assert body["k_anonymity"]["k"] == 5
+    assert body["k_anonymity"]["features"] == ["age_band", "gender", "neighbourhood"]
+    assert body["k_anonymity"]["rows"] == {"below_k": 2, "by_size": [{"size": 1, "count": 1}, {"size": 2, "count": 1}]}
+    assert body["k_anonymity"]["households"]["below_k"] == 2
+    assert body["k_anonymity"]["compositions"] == {"below_k": 2, "by_size": [{"size": 1, "count": 2}]}
+    assert {"line": 1, "column": None, "message": "2 combinations of (age_band, gender, neighbourhood) are "
+            "shared by fewer than 5 rows: 1 with 1 row, 1 with 2 rows"} in body["errors"]
+    for value in ("zuid", "p900", "h901", "65+"):
+        assert value not in r.get_data(as_text=True)
+    assert nothing_stored(lot)
+    assert lot.post("/register", {"csv": ok}).status_code == 202
+
+
+AGE = ("16-29", "30-44", "45-64", "65+")

@@ -283,3 +283,10 @@ def test_unknown_service(env, service):
 def test_unknown_service_is_reported_before_the_environment(tmp_path):
     message = _error("voting", {})
     assert "unknown service" in message
+
+
+def test_register_k_anonymity_defaults_to_5_and_is_bounded(env):
+    assert load_config("lottery", env).register_k_anonymity == 5
+    assert load_config("lottery", {**env, "G1000_REGISTER_K_ANONYMITY": "12"}).register_k_anonymity == 12
+    for bad in ("1", "101", "five"):
+        assert "G1000_REGISTER_K_ANONYMITY" in _error("lottery", {**env, "G1000_REGISTER_K_ANONYMITY": bad})

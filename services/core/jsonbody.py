@@ -1,0 +1,121 @@
+"""The one parser for request bodies in JSON, used by every service and the gateway.
+
+Python's `json` module accepts what an anonymous caller can use to make a request fail inside the
+app rather than at its edge: nesting 20,000 deep (RecursionError), an integer of 6,000 digits
+(ValueError from int()'s digit limit, and quadratic work below it), and duplicate object keys (the
+last one silently wins, so two readers of the same bytes may disagree). This parser refuses all
+three, and NaN / Infinity, with `BodyJSONError` (a ValueError), which the apps answer as 400
+problem+json without logging a traceback.
+
+Two doors lead to a request's JSON and both go through `parse_body`: flask-smorest's
+`@blp.arguments` (webargs) when the blueprint is this module's `Blueprint`, and Flask's
+`request.get_json()` once `install(app)` has set the app's JSON provider.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import flask_smorest
+from flask import Flask
+from flask.json.provider import DefaultJSONProvider
+from webargs import core
+from webargs.flaskparser import FlaskParser, is_json_request
+
+MAX_DEPTH = 64  # arrays and objects inside each other; the deepest request schema needs 4
+MAX_INTEGER_DIGITS = 40  # more than a 128-bit integer; every integer field is far smaller
+
+
+class BodyJSONError(ValueError):
+    """A request body that is not JSON this service accepts."""
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+    obj: dict = {}
+    for key, value in pairs:
+        if key in obj:
+            raise BodyJSONError(f"duplicate key {key!r} in a JSON object")
+        obj[key] = value
+    return obj
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INTEGER_DIGITS:
+        raise BodyJSONError(f"an integer has more than {MAX_INTEGER_DIGITS} digits")
+    return int(text)
+
+
+def _no_constant(name: str):
+    raise BodyJSONError(f"{name} is not JSON")
+
+
+def _check_depth(value: Any) -> None:
+    """Iteratively, so a deep value cannot exhaust the stack here either."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        children = item.values() if isinstance(item, dict) else item
+        if depth > MAX_DEPTH:
+            raise BodyJSONError(f"JSON nested more than {MAX_DEPTH} deep")
+        pending.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+
+
+def parse_body(data: bytes | str) -> Any:
+    """The value of a request body, or BodyJSONError (also for bytes that are not UTF-8)."""
+    try:
+        text = data.decode("utf-8") if isinstance(data, (bytes, bytearray)) else data
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_int=_bounded_int,
+                           parse_constant=_no_constant)
+    except BodyJSONError:
+        raise
+    except RecursionError:
+        raise BodyJSONError(f"JSON nested more than {MAX_DEPTH} deep") from None
+    except UnicodeDecodeError:
+        raise BodyJSONError("the body is not UTF-8") from None
+    except ValueError as e:  # json.JSONDecodeError and the like
+        raise BodyJSONError(f"not valid JSON: {e}") from None
+    if isinstance(value, (dict, list)):
+        _check_depth(value)
+    return value
+
+
+class BodyParser(FlaskParser):
+    """webargs' Flask parser with `parse_body` for `location="json"`; a refused body is 400."""
+
+    def _raw_load_json(self, req):
+        if not is_json_request(req):
+            return core.missing
+        data = req.get_data(cache=True)
+        if not data:
+            return core.missing
+        return parse_body(data)
+
+    def load_json(self, req, schema):
+        try:
+            return self._raw_load_json(req)
+        except BodyJSONError as e:
+            flask_smorest.abort(400, messages={"json": [str(e)]}, message=str(e))
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """flask-smorest's Blueprint whose `@arguments` parse JSON with `parse_body`. Every service
+    and the gateway declare their blueprints with this one."""
+
+    ARGUMENTS_PARSER = BodyParser()
+
+
+class BodyJSONProvider(DefaultJSONProvider):
+    """The app's JSON provider: `request.get_json()` (and `flask.json.loads`) use `parse_body`."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        return parse_body(s)
+
+
+def install(app: Flask) -> None:
+    """Route the app's `request.get_json()` through `parse_body`."""
+    app.json = BodyJSONProvider(app)
+
+
+__all__ = ["BodyJSONError", "Blueprint", "BodyParser", "MAX_DEPTH", "MAX_INTEGER_DIGITS", "install",
+           "parse_body"]
