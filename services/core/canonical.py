@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Callable
 
 import rfc8785
 
@@ -78,6 +78,24 @@ def canonical_bytes(value: Any) -> bytes:
         raise CanonicalizationError(f"cannot canonicalise: {e}") from None
 
 
+
+def refusing_duplicate_keys(error: Callable[[str], Exception]) -> Callable[[list[tuple[str, Any]]], dict]:
+    """A `json.loads` object_pairs_hook that builds the object and raises `error(key)` for a key
+    seen twice: the one duplicate-key rule of the canonical parser and the request-body parser."""
+
+    def hook(pairs: list[tuple[str, Any]]) -> dict:
+        obj: dict = {}
+        for key, item in pairs:
+            if key in obj:
+                raise error(key)
+            obj[key] = item
+        return obj
+
+    return hook
+
+
+_refuse_duplicates = refusing_duplicate_keys(lambda key: CanonicalizationError(f"duplicate key {key!r}"))
+
 def parse_json_object(data: bytes, *, reject_duplicates: bool = True) -> dict:
     """Parse bytes that must hold one JSON object; duplicate keys are rejected (RFC 8785 §3.1).
 
@@ -85,16 +103,8 @@ def parse_json_object(data: bytes, *, reject_duplicates: bool = True) -> dict:
     then require the bytes to equal their canonical form, which no duplicate can survive.
     """
 
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-        obj: dict = {}
-        for key, item in pairs:
-            if key in obj:
-                raise CanonicalizationError(f"duplicate key {key!r}")
-            obj[key] = item
-        return obj
-
     try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=no_duplicates if reject_duplicates else None)
+        value = json.loads(data.decode("utf-8"), object_pairs_hook=_refuse_duplicates if reject_duplicates else None)
     except (UnicodeDecodeError, ValueError) as e:
         raise CanonicalizationError(f"not valid UTF-8 JSON: {e}") from None
     except RecursionError:

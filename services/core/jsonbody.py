@@ -23,6 +23,8 @@ from flask.json.provider import DefaultJSONProvider
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
+from .canonical import refusing_duplicate_keys
+
 MAX_DEPTH = 64  # arrays and objects inside each other; the deepest request schema needs 4
 MAX_INTEGER_DIGITS = 40  # more than a 128-bit integer; every integer field is far smaller
 
@@ -31,13 +33,7 @@ class BodyJSONError(ValueError):
     """A request body that is not JSON this service accepts."""
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
-    obj: dict = {}
-    for key, value in pairs:
-        if key in obj:
-            raise BodyJSONError(f"duplicate key {key!r} in a JSON object")
-        obj[key] = value
-    return obj
+_no_duplicates = refusing_duplicate_keys(lambda key: BodyJSONError(f"duplicate key {key!r} in a JSON object"))
 
 
 def _bounded_int(text: str) -> int:
