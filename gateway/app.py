@@ -45,6 +45,7 @@ from .observability import Metrics, access_line, access_logger
 from .openapi import SpecCache, SpecConflictError, SpecUnavailableError
 from .ratelimit import RateLimiter
 from .routes import EXEMPT_PATHS, service_for
+from .seats import Seats
 from .settings import GatewaySettings, load_gateway_settings
 from .summits import SummitDirectory
 
@@ -90,6 +91,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     signer = token_signer(settings)
     credentials = Credentials(db, signer, ttl_seconds=settings.token_ttl_seconds, clock=clock)
     app.extensions["g1000_credentials"] = credentials
+    app.extensions["g1000_seats"] = Seats(session, upstreams["lottery"])
     verifier = TokenVerifier(signer.public_key)
     policy = Policy()
     directory = SummitDirectory(session, upstreams["ledger"])

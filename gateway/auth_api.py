@@ -20,8 +20,8 @@ from flask_smorest import Blueprint, abort
 from services.core.fields import Text
 from services.core.problem import ProblemSchema
 
-from .credentials import (DEFAULT_CODE_TTL_SECONDS, Credentials, CredentialError, UnknownCodeError,
-                          UnknownTokenError, UsedCodeError)
+from .credentials import (DEFAULT_CODE_TTL_SECONDS, Credentials, CredentialError, LiveCodeError,
+                          UnknownCodeError, UnknownTokenError, UsedCodeError)
 
 auth = Blueprint("auth", __name__, url_prefix="/v1/auth", description="Tokens: check-in, refresh, revocation")
 summit_credentials = Blueprint("credentials", __name__, url_prefix="/v1/summits/<uuid:summit_id>",
@@ -92,16 +92,14 @@ class StaffTokenCreateSchema(ma.Schema):
 
 
 class CodesCreateSchema(ma.Schema):
-    count = ma.fields.Integer(strict=True, validate=ma.validate.Range(1, MAX_CODES_PER_REQUEST),
-                              metadata={"description": "make this many codes for new pseudonymous participants"})
-    participants = ma.fields.List(ma.fields.String(validate=ma.validate.Regexp(_SUBJECT)),
+    participants = ma.fields.List(ma.fields.String(validate=ma.validate.Regexp(_SUBJECT)), required=True,
                                   validate=ma.validate.Length(1, MAX_CODES_PER_REQUEST),
-                                  metadata={"description": "or one code for each of these participant ids"})
+                                  metadata={"description": "one code for each of these pseudonyms; each must be"
+                                                           " seated (on a drawn panel of the summit, after"
+                                                           " replacements) and have no live code yet"})
 
     @ma.validates_schema
-    def _one_of(self, data, **kwargs):
-        if ("count" in data) == ("participants" in data):
-            raise ma.ValidationError("give either count or participants", "_schema")
+    def _distinct(self, data, **kwargs):
         if "participants" in data and len(set(data["participants"])) != len(data["participants"]):
             raise ma.ValidationError("participant ids must be distinct", "participants")
 
@@ -220,12 +218,26 @@ class CheckInCodes(MethodView):
     @summit_credentials.response(201, CodesSchema)
     @summit_credentials.alt_response(401, schema=ProblemSchema)
     @summit_credentials.alt_response(403, schema=ProblemSchema)
+    @summit_credentials.alt_response(409, schema=ProblemSchema)
+    @summit_credentials.alt_response(422, schema=ProblemSchema)
     def post(self, body, summit_id):
-        """Make one-time check-in codes to print on invitations (shown once; only their hashes are kept)."""
+        """Make one-time check-in codes for seated participants (shown once; only their hashes
+        are kept).
+
+        Only for pseudonyms the log shows seated (on a drawn panel, after replacements; 422
+        names the others), and one live code per participant (409 while one is unused)."""
         c = g.claims
-        participants = body.get("participants") or [f"p-{uuid.uuid4().hex[:16]}" for _ in range(body["count"])]
-        made = credentials().create_codes(summit_id=str(summit_id), tenant=g.summit_tenant,
-                                          created_by=c.token_id, participants=participants)
+        participants = body["participants"]
+        seated = current_app.extensions["g1000_seats"].seated(str(summit_id))
+        unseated = [p for p in participants if p not in seated]
+        if unseated:
+            abort(422, message=f"{len(unseated)} of these pseudonyms are not seated at this summit",
+                  errors={"json": {"participants": [f"not seated: {p}" for p in unseated[:100]]}})
+        try:
+            made = credentials().create_codes(summit_id=str(summit_id), tenant=g.summit_tenant,
+                                              created_by=c.token_id, participants=participants)
+        except LiveCodeError as e:
+            abort(409, message=str(e))
         expires = credentials().clock() + DEFAULT_CODE_TTL_SECONDS
         return {"summit_id": summit_id, "expires_at": _iso(int(expires)),
                 "codes": [{"code": code, "participant": p} for code, p in made]}

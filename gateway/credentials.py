@@ -49,6 +49,15 @@ class UnknownTokenError(CredentialError):
     pass
 
 
+class LiveCodeError(CredentialError):
+    """A participant already has a live (unused, unexpired) check-in code for the summit."""
+
+    def __init__(self, participants: list[str]):
+        self.participants = participants
+        super().__init__(f"{len(participants)} participant(s) already have a live check-in code: "
+                         + ", ".join(participants[:20]) + ("…" if len(participants) > 20 else ""))
+
+
 def new_code() -> str:
     raw = "".join(secrets.choice(CROCKFORD) for _ in range(CODE_CHARS))
     return "-".join(raw[i:i + 4] for i in range(0, CODE_CHARS, 4))
@@ -184,10 +193,21 @@ class Credentials:
 
     def create_codes(self, *, summit_id: str, tenant: str, created_by: str, participants: list[str],
                      ttl_seconds: int = DEFAULT_CODE_TTL_SECONDS) -> list[tuple[str, str]]:
-        """One code per participant subject; returns (code, participant) pairs, shown only once."""
+        """One code per participant subject; returns (code, participant) pairs, shown only once.
+
+        A participant has at most one live code per summit: LiveCodeError (and no code made)
+        when any of them still has an unused, unexpired one. Makers of one summit take turns (a
+        transaction-scoped advisory lock), so two concurrent requests cannot both make one."""
         made = [(new_code(), p) for p in participants]
         expires = _ts(self.clock() + ttl_seconds)
         with self.db.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 10))", (f"codes:{summit_id}",))
+            live = conn.execute(
+                "SELECT DISTINCT participant FROM check_in_codes WHERE summit_id = %s AND participant = ANY(%s)"
+                " AND used_at IS NULL AND expires_at > %s ORDER BY participant",
+                (summit_id, list(participants), _ts(self.clock()))).fetchall()
+            if live:
+                raise LiveCodeError([r[0] for r in live])
             with conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO check_in_codes (code_sha256, summit_id, tenant, participant, created_by,"
@@ -196,7 +216,10 @@ class Credentials:
         return made
 
     def redeem(self, code: str) -> IssuedToken:
-        """Exchange a check-in code for a participant token, once."""
+        """Exchange a check-in code for a participant token, once.
+
+        One live participant token per person per summit: checking in again (with a new code,
+        e.g. after a lost phone) revokes the participant's earlier tokens of that summit."""
         digest = code_digest(code)
         now = _ts(self.clock())
         with self.db.transaction() as conn:
@@ -208,6 +231,9 @@ class Credentials:
             if row[3] is not None:
                 raise UsedCodeError("this check-in code has already been used; ask a facilitator for a new one")
             claims = self._claims("participant", row[1], row[2], str(row[0]), None)
+            conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = 'check-in'"
+                         " WHERE summit_id = %s AND subject = %s AND role = 'participant' AND revoked_at IS NULL",
+                         (row[0], row[2]))
             self._insert(conn, claims, "check-in", "")
             conn.execute("UPDATE check_in_codes SET used_at = %s, token_id = %s WHERE code_sha256 = %s",
                          (now, claims.token_id, digest))
