@@ -89,7 +89,8 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
                           per_address=settings.rate_limit_per_address, window_seconds=settings.rate_window_seconds)
     keys = IdempotencyStore(db, settings.idempotency_ttl_seconds)
     signer = token_signer(settings)
-    credentials = Credentials(db, signer, ttl_seconds=settings.token_ttl_seconds, clock=clock)
+    credentials = Credentials(db, signer, ttl_seconds=settings.token_ttl_seconds,
+                              chain_seconds=settings.token_chain_seconds, clock=clock)
     app.extensions["g1000_credentials"] = credentials
     app.extensions["g1000_seats"] = Seats(session, upstreams["lottery"])
     verifier = TokenVerifier(signer.public_key)
@@ -129,8 +130,9 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         match = policy.match(request.method, request.path) if request.path.startswith("/v1/") else None
         g.match = match
         with db.transaction() as conn:  # one pooled connection and one commit for both
-            claims, refusal = _authenticate(verifier, credentials, clock, conn)
-            verdict = limiter.hit(f"token:{claims.token_id}" if claims else f"addr:{request.remote_addr or 'unknown'}",
+            claims, chain, refusal = _authenticate(verifier, credentials, clock, conn)
+            # a token's bucket is its refresh chain: refreshing does not buy a fresh budget
+            verdict = limiter.hit(f"token:{chain}" if claims else f"addr:{request.remote_addr or 'unknown'}",
                                   claims is not None, clock(), conn)
         g.verdict = verdict
         if not verdict.allowed:
@@ -279,18 +281,20 @@ def token_signer(settings: GatewaySettings):
 
 
 def _authenticate(verifier: TokenVerifier, credentials: Credentials, clock, conn) -> tuple:
-    """(claims, None) for a live token; (None, None) without one; (None, 401 problem) otherwise."""
+    """(claims, chain id, None) for a live token; (None, None, None) without one; (None, None, 401
+    problem) otherwise."""
     token = bearer(request.headers.get("Authorization"))
     if token is None:
-        return None, None
+        return None, None, None
     challenge = {"WWW-Authenticate": 'Bearer realm="g1000", error="invalid_token"'}
     try:
         claims = verifier.verify(token, clock())
     except TokenError as e:
-        return None, problem(401, "Unauthorized", str(e), headers=challenge)
-    if not credentials.is_live(claims.token_id, conn):
-        return None, problem(401, "Unauthorized", "the token has been revoked", headers=challenge)
-    return claims, None
+        return None, None, problem(401, "Unauthorized", str(e), headers=challenge)
+    chain = credentials.is_live(claims.token_id, conn)
+    if chain is None:
+        return None, None, problem(401, "Unauthorized", "the token has been revoked", headers=challenge)
+    return claims, chain, None
 
 
 def _caller() -> str:

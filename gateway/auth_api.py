@@ -20,8 +20,8 @@ from flask_smorest import Blueprint, abort
 from services.core.fields import Text
 from services.core.problem import ProblemSchema
 
-from .credentials import (DEFAULT_CODE_TTL_SECONDS, Credentials, CredentialError, LiveCodeError,
-                          UnknownCodeError, UnknownTokenError, UsedCodeError)
+from .credentials import (DEFAULT_CODE_TTL_SECONDS, ChainEndedError, Credentials, CredentialError,
+                          LiveCodeError, UnknownCodeError, UnknownTokenError, UsedCodeError)
 
 auth = Blueprint("auth", __name__, url_prefix="/v1/auth", description="Tokens: check-in, refresh, revocation")
 summit_credentials = Blueprint("credentials", __name__, url_prefix="/v1/summits/<uuid:summit_id>",
@@ -91,6 +91,12 @@ class StaffTokenCreateSchema(ma.Schema):
                                     metadata={"description": "lifetime (default: the role's)"})
 
 
+class RevokeQuerySchema(ma.Schema):
+    cascade = ma.fields.Boolean(load_default=False, truthy={"true"}, falsy={"false"},
+                                metadata={"description": "also revoke every token issued by this token's refresh"
+                                                         " chain, transitively (`true` or `false`)"})
+
+
 class CodesCreateSchema(ma.Schema):
     participants = ma.fields.List(ma.fields.String(validate=ma.validate.Regexp(_SUBJECT)), required=True,
                                   validate=ma.validate.Length(1, MAX_CODES_PER_REQUEST),
@@ -142,10 +148,14 @@ class Refresh(MethodView):
     @auth.response(201, TokenSchema)
     @auth.alt_response(401, schema=ProblemSchema)
     def post(self):
-        """A fresh token with the same rights; the presented one is revoked."""
+        """A fresh token with the same rights; the presented one is revoked.
+
+        A refresh chain ends at an absolute lifetime from its first token (organiser 7 days by
+        default): the fresh token expires no later, and afterwards refresh is 401. The fresh
+        token shares the old one's rate-limit budget."""
         try:
             return _token_body(credentials().refresh(g.claims))
-        except UnknownTokenError as e:
+        except (UnknownTokenError, ChainEndedError) as e:
             abort(401, message=str(e))
 
 
@@ -162,15 +172,18 @@ class WhoAmI(MethodView):
 
 @auth.route("/tokens/<uuid:token_id>")
 class Token(MethodView):
+    @auth.arguments(RevokeQuerySchema, location="query")
     @auth.response(200, TokenRecordSchema)
     @auth.alt_response(401, schema=ProblemSchema)
     @auth.alt_response(403, schema=ProblemSchema)
     @auth.alt_response(404, schema=ProblemSchema)
-    def delete(self, token_id):
+    def delete(self, query, token_id):
         """Revoke a token.
 
         Your own (log out); an organiser any token of its municipality; a facilitator the
-        participant tokens of its summit.
+        participant tokens of its summit. With `?cascade=true` also the tokens it issued (and
+        its refresh chain's predecessors issued), transitively: revoking an organiser this way
+        ends its facilitators and auditors too.
         """
         c = g.claims
         target = credentials().record(str(token_id))
@@ -184,7 +197,7 @@ class Token(MethodView):
             abort(403, message="you may revoke your own token; organisers those of their municipality;"
                                " facilitators the participant tokens of their summit")
         try:
-            return credentials().revoke(target.token_id, c.token_id).as_json()
+            return credentials().revoke(target.token_id, c.token_id, cascade=query["cascade"]).as_json()
         except CredentialError as e:
             abort(404, message=str(e))
 

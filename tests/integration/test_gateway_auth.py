@@ -6,6 +6,7 @@ Real ledger and agenda services behind a real gateway on its own database (gatew
 from __future__ import annotations
 
 import time
+from datetime import datetime, timezone
 
 from tests.integration.gateway_support import SUMMIT, Clock
 
@@ -260,3 +261,71 @@ def test_an_oversized_body_is_413_problem_json(stack):
                            headers=stack.auth())
     assert response.status_code == 413 and response.content_type == "application/problem+json"
     assert stack.gate.posts == 0
+
+
+def test_a_refresh_chain_ends_at_its_absolute_lifetime(stack):
+    """Issue 10, L4: refreshing cannot renew a token forever."""
+    clock = Clock(time.time())
+    start = int(clock.now)
+    client = stack.gateway(clock=clock, G1000_TOKEN_CHAIN_ORGANISER="7200").test_client()
+    token = stack.issue(clock=clock)
+    for _ in range(2):
+        fresh = client.post("/v1/auth/refresh", headers=bearer(token))
+        assert fresh.status_code == 201, fresh.get_data(as_text=True)
+        token = fresh.get_json()["token"]
+        who = client.get("/v1/auth/whoami", headers=bearer(token)).get_json()
+        assert who["expires_at"] == datetime.fromtimestamp(start + 7200, timezone.utc).isoformat()
+        clock.now += 3000
+    clock.now = start + 7200 - 30
+    ended = client.post("/v1/auth/refresh", headers=bearer(token))
+    assert ended.status_code == 401 and "chain ended" in ended.get_json()["detail"]
+    assert ended.content_type == "application/problem+json"
+    # the refused refresh revoked nothing; the token lives out its (capped) lifetime
+    assert client.get("/v1/auth/whoami", headers=bearer(token)).status_code == 200
+    clock.now = start + 7200
+    assert client.get("/v1/auth/whoami", headers=bearer(token)).status_code == 401
+
+
+def test_refresh_does_not_reset_the_rate_limit_budget(stack):
+    clock = Clock(time.time())
+    client = stack.gateway(clock=clock, G1000_RATE_LIMIT_PER_MINUTE="3").test_client()
+    token = stack.issue(clock=clock)
+    assert client.get("/v1/auth/whoami", headers=bearer(token)).status_code == 200
+    fresh = client.post("/v1/auth/refresh", headers=bearer(token))
+    assert fresh.status_code == 201
+    renewed = bearer(fresh.get_json()["token"])
+    assert client.get("/v1/auth/whoami", headers=renewed).status_code == 200   # the 3rd of 3
+    limited = client.get("/v1/auth/whoami", headers=renewed)
+    assert limited.status_code == 429 and "Retry-After" in limited.headers
+    again = client.post("/v1/auth/refresh", headers=renewed)
+    assert again.status_code == 429
+
+
+def test_revoking_an_organiser_can_revoke_what_it_issued(stack):
+    client = stack.gateway().test_client()
+    summit = new_summit(client, stack.token)
+
+    def issued_by_a_refreshed_organiser():
+        organiser = stack.issue(subject="org-cascade")
+        first = staff(client, organiser, summit)
+        auditor = staff(client, organiser, summit, role="auditor")
+        renewed = client.post("/v1/auth/refresh", headers=bearer(organiser)).get_json()
+        second = staff(client, renewed["token"], summit)
+        grandchild = client.post("/v1/auth/refresh", headers=bearer(second["token"])).get_json()
+        return renewed, [first["token"], auditor["token"], grandchild["token"]]
+
+    def alive(token: str) -> bool:
+        return client.get("/v1/auth/whoami", headers=bearer(token)).status_code == 200
+
+    # without cascade (the default) the tokens it issued stay
+    kept, children = issued_by_a_refreshed_organiser()
+    assert client.delete(f"/v1/auth/tokens/{kept['token_id']}", headers=stack.auth()).status_code == 200
+    assert not alive(kept["token"]) and all(alive(t) for t in children)
+    # with cascade=true they go with it: issued before or after its refresh, and what those issued
+    gone, children = issued_by_a_refreshed_organiser()
+    path = f"/v1/auth/tokens/{gone['token_id']}"
+    assert client.delete(path + "?cascade=yes", headers=stack.auth()).status_code == 422
+    revoked = client.delete(path + "?cascade=true", headers=stack.auth())
+    assert revoked.status_code == 200 and revoked.get_json()["revoked_at"]
+    assert not alive(gone["token"]) and not any(alive(t) for t in children)
+    assert alive(stack.token)
