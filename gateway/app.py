@@ -376,14 +376,14 @@ def _forward(pool: urllib3.PoolManager, base: str, timeout: float, metrics: Metr
                if k.lower() not in HOP_BY_HOP and k.lower() != VOUCH_HEADER.lower()}
     headers["X-Request-Id"] = request.environ["g1000.request_id"]
     claims = g.get("claims")
-    headers[VOUCH_HEADER] = sign_vouch(signer, method=request.method,
-                                       target=target_of(request.path, request.query_string),
-                                       body=request.get_data(), token_id=claims.token_id if claims else None,
-                                       now=time.time())
+    target = target_of(request.path, request.query_string)
     headers["X-Forwarded-For"] = request.remote_addr or ""
     service = g.get("upstream") or "unknown"
     attempts = 3 if request.method == "GET" else 1
     for attempt in range(attempts):
+        # a fresh vouch per attempt: a GET retried after a timeout may have reached the service
+        headers[VOUCH_HEADER] = sign_vouch(signer, method=request.method, target=target, body=request.get_data(),
+                                           token_id=claims.token_id if claims else None, now=time.time())
         try:
             upstream = pool.request(
                 request.method, base + request.full_path.rstrip("?"), headers=headers,
