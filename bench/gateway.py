@@ -430,8 +430,9 @@ class Requests:
     """The request of kind `kind` number `i`: identical on both paths (a write differs only in the
     topic's title and its Idempotency-Key)."""
 
-    def __init__(self, summit_id: str, token: str, proof_size: int, seed: int):
+    def __init__(self, summit_id: str, token: str, proof_size: int, seed: int, signer=None, token_id=None):
         self.summit_id, self.token, self.proof_size = summit_id, token, proof_size
+        self.signer, self.token_id = signer, token_id  # to vouch for writes sent directly, as the gateway does
         self.rng = random.Random(seed)
         self.proof_index: dict[int, int] = {}
 
@@ -447,7 +448,13 @@ class Requests:
         headers = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
         if kind.idempotency:
             headers["Idempotency-Key"] = str(uuid.uuid4())
-        return f"/v1/summits/{self.summit_id}/topics", body, headers
+        path = f"/v1/summits/{self.summit_id}/topics"
+        if self.signer is not None:  # a service acts only on a vouched request; the gateway replaces it
+            from services.core.vouch import HEADER, sign_vouch
+
+            headers[HEADER] = sign_vouch(self.signer, method="POST", target=path, body=body,
+                                         token_id=self.token_id, now=time.time())
+        return path, body, headers
 
 
 def one(client: Client, kind: Kind, path: str, body: bytes | None, headers: dict[str, str]) -> float:
@@ -788,15 +795,17 @@ def run_gateway(servers: Servers, root: Path, p: GatewayParams) -> GatewayResult
             say(f"filling the summit's log with {p.log_entries:,} entries")
             result.log_size, result.checkpoint_size = fill_log(box, result.summit_id, p)
             announce(box, result.summit_id)
-            token = credentials.issue(role="organiser", tenant=CHARTER["municipality"], subject="bench",
-                                      issued_by="bench", label="gateway benchmark").token
+            issued = credentials.issue(role="organiser", tenant=CHARTER["municipality"], subject="bench",
+                                       issued_by="bench", label="gateway benchmark")
+            token = issued.token
         with part("start the services and the gateway under gunicorn"):
             say("starting ledger, lottery, agenda, ballot and the gateway under gunicorn")
             dep = started.enter_context(deployed(box, env, stack))
         result.served = dict(dep.served)
         result.web_settings = gunicorn_options(dep.webs["gateway"].child.args)
         meter = Meter(dep.pids())
-        make = Requests(result.summit_id, token, result.checkpoint_size, p.seed)
+        make = Requests(result.summit_id, token, result.checkpoint_size, p.seed, credentials.signer,
+                        issued.claims.token_id)
         steps = []  # half before the latency runs, half after them: a commit's latency drifts
         with part("the gateway's own steps, in process (before and after the latency runs)"):
             say(f"the gateway's own steps, {p.step_samples // 2:,} times each, in process")

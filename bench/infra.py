@@ -117,9 +117,11 @@ class Sandbox:
         self.logs.mkdir()
         # the token key the gateway would hold; services read its public half from secrets/
         signer = load_or_create_signer(self.data_dir / "secrets" / "tokens.key")
-        self.organiser_token = issue(signer, new_claims(
+        self.token_signer = signer
+        self.organiser_claims = new_claims(
             role="organiser", tenant=CHARTER["municipality"], subject="bench", now=int(time.time()),
-            ttl_seconds=24 * 3600))
+            ttl_seconds=24 * 3600)
+        self.organiser_token = issue(signer, self.organiser_claims)
 
     @property
     def env(self) -> dict[str, str]:
@@ -150,11 +152,19 @@ class Sandbox:
         """
         from services.ledger.app import create_app
 
+        import json
+
+        from services.core.vouch import HEADER, sign_vouch
+
         self.runtime("agenda")
         app = create_app(load_config("ledger", self.env))
+        body = json.dumps(CHARTER).encode()
+        vouch = sign_vouch(self.token_signer, method="POST", target="/v1/summits", body=body,
+                           token_id=self.organiser_claims.token_id, now=time.time())  # as the gateway would
         try:
             response = app.test_client().post(
-                "/v1/summits", json=CHARTER, headers={"Authorization": f"Bearer {self.organiser_token}"})
+                "/v1/summits", data=body, content_type="application/json",
+                headers={"Authorization": f"Bearer {self.organiser_token}", HEADER: vouch})
         finally:
             app.extensions["g1000_runtime"].db.close()
         if response.status_code != 201:

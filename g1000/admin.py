@@ -73,14 +73,14 @@ def create_organiser(env: dict, data_dir: Path, tenant: str, subject: str | None
             "expires_at": c.expires_at}
 
 
-def revoke(env: dict, data_dir: Path, token_id: str) -> dict:
+def revoke(env: dict, data_dir: Path, token_id: str, *, cascade: bool = False) -> dict:
     from gateway.credentials import CredentialError
 
     if not re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", token_id or ""):
         raise ConfigError("the token id is a lowercase UUID (see `token_id` where it was issued)")
     with credentials_at(env, data_dir) as creds:
         try:
-            record = creds.revoke(token_id, "admin")
+            record = creds.revoke(token_id, "admin", cascade=cascade)
         except CredentialError as e:
             raise ConfigError(str(e)) from None
     return record.as_json()

@@ -51,6 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     organiser.add_argument("--data-dir", type=Path, default=Path(".g1000"), help="a local stack's state directory")
     revoke = admin_sub.add_parser("revoke", help="revoke a token by its id")
     revoke.add_argument("token_id")
+    revoke.add_argument("--cascade", action="store_true",
+                        help="also revoke the tokens it (and its refresh chain) issued, transitively")
     revoke.add_argument("--data-dir", type=Path, default=Path(".g1000"), help="a local stack's state directory")
 
     register = sub.add_parser("register", help="the municipality's register extract, prepared locally")
@@ -125,7 +127,7 @@ def _admin(args) -> int:
                   f" {issued['expires_at']} (epoch seconds); revoke with `g1000 admin revoke {issued['token_id']}`",
                   file=sys.stderr)
         return 0
-    print(json.dumps(revoke(dict(os.environ), args.data_dir, args.token_id)))
+    print(json.dumps(revoke(dict(os.environ), args.data_dir, args.token_id, cascade=args.cascade)))
     return 0
 
 

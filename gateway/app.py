@@ -31,6 +31,8 @@ from services.core.errors import ConfigError, TransientError
 from services.core.problem import ProblemApi, problem
 from services.core.signing import load_or_create_signer, write_public_key
 from services.core.tokens import TokenError, TokenVerifier, bearer
+from services.core.vouch import HEADER as VOUCH_HEADER
+from services.core.vouch import sign_vouch, target_of
 
 from . import docs_page
 from .access import Policy, decide
@@ -44,6 +46,7 @@ from .observability import Metrics, access_line, access_logger
 from .openapi import SpecCache, SpecConflictError, SpecUnavailableError
 from .ratelimit import RateLimiter
 from .routes import EXEMPT_PATHS, service_for
+from .seats import Seats
 from .settings import GatewaySettings, load_gateway_settings
 from .summits import SummitDirectory
 
@@ -88,8 +91,10 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
                           per_address=settings.rate_limit_per_address, window_seconds=settings.rate_window_seconds)
     keys = IdempotencyStore(db, settings.idempotency_ttl_seconds)
     signer = token_signer(settings)
-    credentials = Credentials(db, signer, ttl_seconds=settings.token_ttl_seconds, clock=clock)
+    credentials = Credentials(db, signer, ttl_seconds=settings.token_ttl_seconds,
+                              chain_seconds=settings.token_chain_seconds, clock=clock)
     app.extensions["g1000_credentials"] = credentials
+    app.extensions["g1000_seats"] = Seats(session, upstreams["lottery"])
     verifier = TokenVerifier(signer.public_key)
     policy = Policy()
     directory = SummitDirectory(session, upstreams["ledger"])
@@ -127,8 +132,9 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         match = policy.match(request.method, request.path) if request.path.startswith("/v1/") else None
         g.match = match
         with db.transaction() as conn:  # one pooled connection and one commit for both
-            claims, refusal = _authenticate(verifier, credentials, clock, conn)
-            verdict = limiter.hit(f"token:{claims.token_id}" if claims else f"addr:{request.remote_addr or 'unknown'}",
+            claims, chain, refusal = _authenticate(verifier, credentials, clock, conn)
+            # a token's bucket is its refresh chain: refreshing does not buy a fresh budget
+            verdict = limiter.hit(f"token:{chain}" if claims else f"addr:{request.remote_addr or 'unknown'}",
                                   claims is not None, clock(), conn)
         g.verdict = verdict
         if not verdict.allowed:
@@ -216,7 +222,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         if service is None or service not in upstreams:
             return problem(404, "Not Found", f"no such resource: {request.path}")
         g.upstream = service
-        response, outcome = _forward(forwarding, upstreams[service], timeout, metrics)
+        response, outcome = _forward(forwarding, upstreams[service], timeout, metrics, signer)
         g.upstream_outcome = outcome
         return response
 
@@ -277,18 +283,20 @@ def token_signer(settings: GatewaySettings):
 
 
 def _authenticate(verifier: TokenVerifier, credentials: Credentials, clock, conn) -> tuple:
-    """(claims, None) for a live token; (None, None) without one; (None, 401 problem) otherwise."""
+    """(claims, chain id, None) for a live token; (None, None, None) without one; (None, None, 401
+    problem) otherwise."""
     token = bearer(request.headers.get("Authorization"))
     if token is None:
-        return None, None
+        return None, None, None
     challenge = {"WWW-Authenticate": 'Bearer realm="g1000", error="invalid_token"'}
     try:
         claims = verifier.verify(token, clock())
     except TokenError as e:
-        return None, problem(401, "Unauthorized", str(e), headers=challenge)
-    if not credentials.is_live(claims.token_id, conn):
-        return None, problem(401, "Unauthorized", "the token has been revoked", headers=challenge)
-    return claims, None
+        return None, None, problem(401, "Unauthorized", str(e), headers=challenge)
+    chain = credentials.is_live(claims.token_id, conn)
+    if chain is None:
+        return None, None, problem(401, "Unauthorized", "the token has been revoked", headers=challenge)
+    return claims, chain, None
 
 
 def _caller() -> str:
@@ -355,19 +363,29 @@ def _settle_idempotency(keys: IdempotencyStore, response: Response) -> None:
         keys.release(*scope)
 
 
-def _forward(pool: urllib3.PoolManager, base: str, timeout: float, metrics: Metrics) -> tuple[Response, str]:
+def _forward(pool: urllib3.PoolManager, base: str, timeout: float, metrics: Metrics,
+             signer) -> tuple[Response, str]:
     """The service's answer and "answered", or the gateway's 504 / 502 problem and "timeout" /
     "unreachable".
 
     urllib3 directly, not requests: forwarding was the largest share of the gateway's CPU (bench:
     gateway profile), and a forwarded request needs none of requests' sessions, cookies, hooks or
-    redirects."""
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    redirects.
+
+    Every forwarded request carries the gateway's vouch (services/core/vouch.py) for exactly this
+    method, path, body and token: the services act on nothing else."""
+    headers = {k: v for k, v in request.headers.items()
+               if k.lower() not in HOP_BY_HOP and k.lower() != VOUCH_HEADER.lower()}
     headers["X-Request-Id"] = request.environ["g1000.request_id"]
+    claims = g.get("claims")
+    target = target_of(request.path, request.query_string)
     headers["X-Forwarded-For"] = request.remote_addr or ""
     service = g.get("upstream") or "unknown"
     attempts = 3 if request.method == "GET" else 1
     for attempt in range(attempts):
+        # a fresh vouch per attempt: a GET retried after a timeout may have reached the service
+        headers[VOUCH_HEADER] = sign_vouch(signer, method=request.method, target=target, body=request.get_data(),
+                                           token_id=claims.token_id if claims else None, now=time.time())
         try:
             upstream = pool.request(
                 request.method, base + request.full_path.rstrip("?"), headers=headers,

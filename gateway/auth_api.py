@@ -21,8 +21,8 @@ from services.core.fields import Text
 from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
 
-from .credentials import (DEFAULT_CODE_TTL_SECONDS, Credentials, CredentialError, UnknownCodeError,
-                          UnknownTokenError, UsedCodeError)
+from .credentials import (DEFAULT_CODE_TTL_SECONDS, ChainEndedError, Credentials, CredentialError,
+                          LiveCodeError, UnknownCodeError, UnknownTokenError, UsedCodeError)
 
 auth = Blueprint("auth", __name__, url_prefix="/v1/auth", description="Tokens: check-in, refresh, revocation")
 summit_credentials = Blueprint("credentials", __name__, url_prefix="/v1/summits/<uuid:summit_id>",
@@ -92,17 +92,21 @@ class StaffTokenCreateSchema(ma.Schema):
                                     metadata={"description": "lifetime (default: the role's)"})
 
 
+class RevokeQuerySchema(ma.Schema):
+    cascade = ma.fields.Boolean(load_default=False, truthy={"true"}, falsy={"false"},
+                                metadata={"description": "also revoke every token issued by this token's refresh"
+                                                         " chain, transitively (`true` or `false`)"})
+
+
 class CodesCreateSchema(ma.Schema):
-    count = ma.fields.Integer(strict=True, validate=ma.validate.Range(1, MAX_CODES_PER_REQUEST),
-                              metadata={"description": "make this many codes for new pseudonymous participants"})
-    participants = ma.fields.List(ma.fields.String(validate=ma.validate.Regexp(_SUBJECT)),
+    participants = ma.fields.List(ma.fields.String(validate=ma.validate.Regexp(_SUBJECT)), required=True,
                                   validate=ma.validate.Length(1, MAX_CODES_PER_REQUEST),
-                                  metadata={"description": "or one code for each of these participant ids"})
+                                  metadata={"description": "one code for each of these pseudonyms; each must be"
+                                                           " seated (on a drawn panel of the summit, after"
+                                                           " replacements) and have no live code yet"})
 
     @ma.validates_schema
-    def _one_of(self, data, **kwargs):
-        if ("count" in data) == ("participants" in data):
-            raise ma.ValidationError("give either count or participants", "_schema")
+    def _distinct(self, data, **kwargs):
         if "participants" in data and len(set(data["participants"])) != len(data["participants"]):
             raise ma.ValidationError("participant ids must be distinct", "participants")
 
@@ -145,10 +149,14 @@ class Refresh(MethodView):
     @auth.response(201, TokenSchema)
     @auth.alt_response(401, schema=ProblemSchema)
     def post(self):
-        """A fresh token with the same rights; the presented one is revoked."""
+        """A fresh token with the same rights; the presented one is revoked.
+
+        A refresh chain ends at an absolute lifetime from its first token (organiser 7 days by
+        default): the fresh token expires no later, and afterwards refresh is 401. The fresh
+        token shares the old one's rate-limit budget."""
         try:
             return _token_body(credentials().refresh(g.claims))
-        except UnknownTokenError as e:
+        except (UnknownTokenError, ChainEndedError) as e:
             abort(401, message=str(e))
 
 
@@ -165,15 +173,18 @@ class WhoAmI(MethodView):
 
 @auth.route("/tokens/<uuid:token_id>")
 class Token(MethodView):
+    @auth.arguments(RevokeQuerySchema, location="query")
     @auth.response(200, TokenRecordSchema)
     @auth.alt_response(401, schema=ProblemSchema)
     @auth.alt_response(403, schema=ProblemSchema)
     @auth.alt_response(404, schema=ProblemSchema)
-    def delete(self, token_id):
+    def delete(self, query, token_id):
         """Revoke a token.
 
         Your own (log out); an organiser any token of its municipality; a facilitator the
-        participant tokens of its summit.
+        participant tokens of its summit. With `?cascade=true` also the tokens it issued (and
+        its refresh chain's predecessors issued), transitively: revoking an organiser this way
+        ends its facilitators and auditors too.
         """
         c = g.claims
         target = credentials().record(str(token_id))
@@ -187,7 +198,7 @@ class Token(MethodView):
             abort(403, message="you may revoke your own token; organisers those of their municipality;"
                                " facilitators the participant tokens of their summit")
         try:
-            return credentials().revoke(target.token_id, c.token_id).as_json()
+            return credentials().revoke(target.token_id, c.token_id, cascade=query["cascade"]).as_json()
         except CredentialError as e:
             abort(404, message=str(e))
 
@@ -221,12 +232,26 @@ class CheckInCodes(MethodView):
     @summit_credentials.response(201, CodesSchema)
     @summit_credentials.alt_response(401, schema=ProblemSchema)
     @summit_credentials.alt_response(403, schema=ProblemSchema)
+    @summit_credentials.alt_response(409, schema=ProblemSchema)
+    @summit_credentials.alt_response(422, schema=ProblemSchema)
     def post(self, body, summit_id):
-        """Make one-time check-in codes to print on invitations (shown once; only their hashes are kept)."""
+        """Make one-time check-in codes for seated participants (shown once; only their hashes
+        are kept).
+
+        Only for pseudonyms the log shows seated (on a drawn panel, after replacements; 422
+        names the others), and one live code per participant (409 while one is unused)."""
         c = g.claims
-        participants = body.get("participants") or [f"p-{uuid.uuid4().hex[:16]}" for _ in range(body["count"])]
-        made = credentials().create_codes(summit_id=str(summit_id), tenant=g.summit_tenant,
-                                          created_by=c.token_id, participants=participants)
+        participants = body["participants"]
+        seated = current_app.extensions["g1000_seats"].seated(str(summit_id))
+        unseated = [p for p in participants if p not in seated]
+        if unseated:
+            abort(422, message=f"{len(unseated)} of these pseudonyms are not seated at this summit",
+                  errors={"json": {"participants": [f"not seated: {p}" for p in unseated[:100]]}})
+        try:
+            made = credentials().create_codes(summit_id=str(summit_id), tenant=g.summit_tenant,
+                                              created_by=c.token_id, participants=participants)
+        except LiveCodeError as e:
+            abort(409, message=str(e))
         expires = credentials().clock() + DEFAULT_CODE_TTL_SECONDS
         return {"summit_id": summit_id, "expires_at": _iso(int(expires)),
                 "codes": [{"code": code, "participant": p} for code, p in made]}

@@ -31,6 +31,9 @@ CODE_CHARS = 16
 DEFAULT_TTL_SECONDS = {"organiser": 8 * 3600, "facilitator": 14 * 3600, "participant": 14 * 3600,
                        "auditor": 24 * 3600}
 DEFAULT_CODE_TTL_SECONDS = 60 * 24 * 3600  # letters go out weeks before the day
+# a refresh chain ends this long after its first token was issued, however often it is refreshed
+DEFAULT_CHAIN_SECONDS = {"organiser": 7 * 86_400, "facilitator": 3 * 86_400, "participant": 3 * 86_400,
+                         "auditor": 7 * 86_400}
 
 
 class CredentialError(Exception):
@@ -47,6 +50,19 @@ class UsedCodeError(CredentialError):
 
 class UnknownTokenError(CredentialError):
     pass
+
+
+class ChainEndedError(CredentialError):
+    """The token's refresh chain has reached its absolute lifetime: a new token must be issued."""
+
+
+class LiveCodeError(CredentialError):
+    """A participant already has a live (unused, unexpired) check-in code for the summit."""
+
+    def __init__(self, participants: list[str]):
+        self.participants = participants
+        super().__init__(f"{len(participants)} participant(s) already have a live check-in code: "
+                         + ", ".join(participants[:20]) + ("…" if len(participants) > 20 else ""))
 
 
 def new_code() -> str:
@@ -110,20 +126,37 @@ def _record(row) -> TokenRecord:
                        row[7], row[8], row[9])
 
 
+_CASCADE = """
+WITH RECURSIVE tree(token_id, tenant) AS (
+    SELECT t.token_id, t.tenant FROM issued_tokens t
+     WHERE t.chain_id = (SELECT chain_id FROM issued_tokens WHERE token_id = %s)
+  UNION
+    SELECT t.token_id, t.tenant FROM issued_tokens t JOIN tree ON t.issued_by = tree.token_id::text
+     AND t.tenant = tree.tenant
+)
+UPDATE issued_tokens SET revoked_at = now(), revoked_by = %s || ':cascade'
+ WHERE token_id IN (SELECT token_id FROM tree) AND revoked_at IS NULL
+"""
+
+
 class Credentials:
     def __init__(self, db: Database, signer: Signer, *, ttl_seconds: dict[str, int] | None = None,
-                 clock: Callable[[], float] = time.time):
+                 chain_seconds: dict[str, int] | None = None, clock: Callable[[], float] = time.time):
         self.db = db
         self.signer = signer
         self.ttl = dict(DEFAULT_TTL_SECONDS, **(ttl_seconds or {}))
+        self.chain = dict(DEFAULT_CHAIN_SECONDS, **(chain_seconds or {}))
         self.clock = clock
 
-    def _insert(self, conn, claims: Claims, issued_by: str, label: str) -> None:
+    def _insert(self, conn, claims: Claims, issued_by: str, label: str,
+                chain: tuple[str, datetime] | None = None) -> None:
+        """Record a token; `chain` (id, start) continues a refresh chain, else it starts its own."""
+        chain_id, started = chain or (claims.token_id, _ts(claims.issued_at))
         conn.execute(
             "INSERT INTO issued_tokens (token_id, role, tenant, summit_id, subject, label, issued_by,"
-            " issued_at, expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            " issued_at, expires_at, chain_id, chain_started_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (claims.token_id, claims.role, claims.tenant, claims.summit_id, claims.subject, label, issued_by,
-             _ts(claims.issued_at), _ts(claims.expires_at)))
+             _ts(claims.issued_at), _ts(claims.expires_at), chain_id, started))
 
     def _claims(self, role: str, tenant: str, subject: str, summit_id: str | None, ttl: int | None) -> Claims:
         if role not in ROLES:
@@ -140,26 +173,38 @@ class Credentials:
         return IssuedToken(issue(self.signer, claims), claims)
 
     def refresh(self, old: Claims) -> IssuedToken:
-        """A fresh token with the same role, tenant, summit and subject; the old one is revoked."""
-        claims = self._claims(old.role, old.tenant, old.subject, old.summit_id, None)
+        """A fresh token with the same role, tenant, summit and subject; the old one is revoked.
+
+        The new token continues the old one's chain: it expires no later than the chain's end
+        (its first token's issue time + the role's chain lifetime), and after that end refresh is
+        refused (ChainEndedError) — only a new issue (the operator, an organiser) starts a chain."""
+        now = int(self.clock())
         with self.db.transaction() as conn:
             row = conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = 'refresh'"
-                               " WHERE token_id = %s AND revoked_at IS NULL RETURNING label",
+                               " WHERE token_id = %s AND revoked_at IS NULL RETURNING label, chain_id, chain_started_at",
                                (old.token_id,)).fetchone()
             if row is None:
                 raise UnknownTokenError("this token is revoked or unknown")
-            self._insert(conn, claims, old.token_id, row[0])
+            label, chain_id, started = row
+            ends = int(started.timestamp()) + self.chain[old.role]
+            if ends - now < 60:  # raising rolls the revocation back: the old token stays usable
+                raise ChainEndedError(f"this {old.role} token's refresh chain ended (at most"
+                                      f" {self.chain[old.role]} s after its first token); get a new token")
+            claims = self._claims(old.role, old.tenant, old.subject, old.summit_id,
+                                  min(self.ttl[old.role], ends - now))
+            self._insert(conn, claims, old.token_id, label, (str(chain_id), started))
         return IssuedToken(issue(self.signer, claims), claims)
 
-    def is_live(self, token_id: str, conn=None) -> bool:
-        """Recorded and not revoked (signature and expiry are the verifier's part); in ``conn``'s
-        transaction when given (the gateway asks together with counting the request)."""
+    def is_live(self, token_id: str, conn=None) -> str | None:
+        """The token's chain id (its rate-limit bucket) while it is recorded and not revoked, else
+        None (signature and expiry are the verifier's part); in ``conn``'s transaction when given
+        (the gateway asks together with counting the request)."""
         if conn is None:
             with self.db.transaction() as conn:
                 return self.is_live(token_id, conn)
-        row = conn.execute("SELECT revoked_at IS NULL FROM issued_tokens WHERE token_id = %s",
+        row = conn.execute("SELECT chain_id FROM issued_tokens WHERE token_id = %s AND revoked_at IS NULL",
                            (token_id,)).fetchone()
-        return bool(row and row[0])
+        return str(row[0]) if row else None
 
     def record(self, token_id: str) -> TokenRecord | None:
         with self.db.transaction() as conn:
@@ -172,11 +217,18 @@ class Credentials:
                                 " ORDER BY issued_at, token_id", (summit_id,)).fetchall()
         return [_record(r) for r in rows]
 
-    def revoke(self, token_id: str, by: str) -> TokenRecord:
-        """Revoke (idempotent: revoking a revoked token changes nothing)."""
+    def revoke(self, token_id: str, by: str, *, cascade: bool = False) -> TokenRecord:
+        """Revoke (idempotent: revoking a revoked token changes nothing).
+
+        With `cascade`, also every token of the same municipality issued by any token of this
+        one's refresh chain, and by those, transitively (an organiser's facilitators and auditors,
+        and their refreshed successors). Participant tokens come from check-in codes, not from a
+        token, and are not included."""
         with self.db.transaction() as conn:
             conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = %s"
                          " WHERE token_id = %s AND revoked_at IS NULL", (by, token_id))
+            if cascade:
+                conn.execute(_CASCADE, (token_id, by))
             row = conn.execute(f"SELECT {_RECORD} FROM issued_tokens WHERE token_id = %s", (token_id,)).fetchone()
         if row is None:
             raise UnknownTokenError(f"no token {token_id}")
@@ -184,10 +236,21 @@ class Credentials:
 
     def create_codes(self, *, summit_id: str, tenant: str, created_by: str, participants: list[str],
                      ttl_seconds: int = DEFAULT_CODE_TTL_SECONDS) -> list[tuple[str, str]]:
-        """One code per participant subject; returns (code, participant) pairs, shown only once."""
+        """One code per participant subject; returns (code, participant) pairs, shown only once.
+
+        A participant has at most one live code per summit: LiveCodeError (and no code made)
+        when any of them still has an unused, unexpired one. Makers of one summit take turns (a
+        transaction-scoped advisory lock), so two concurrent requests cannot both make one."""
         made = [(new_code(), p) for p in participants]
         expires = _ts(self.clock() + ttl_seconds)
         with self.db.transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 10))", (f"codes:{summit_id}",))
+            live = conn.execute(
+                "SELECT DISTINCT participant FROM check_in_codes WHERE summit_id = %s AND participant = ANY(%s)"
+                " AND used_at IS NULL AND expires_at > %s ORDER BY participant",
+                (summit_id, list(participants), _ts(self.clock()))).fetchall()
+            if live:
+                raise LiveCodeError([r[0] for r in live])
             with conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO check_in_codes (code_sha256, summit_id, tenant, participant, created_by,"
@@ -196,7 +259,10 @@ class Credentials:
         return made
 
     def redeem(self, code: str) -> IssuedToken:
-        """Exchange a check-in code for a participant token, once."""
+        """Exchange a check-in code for a participant token, once.
+
+        One live participant token per person per summit: checking in again (with a new code,
+        e.g. after a lost phone) revokes the participant's earlier tokens of that summit."""
         digest = code_digest(code)
         now = _ts(self.clock())
         with self.db.transaction() as conn:
@@ -208,6 +274,9 @@ class Credentials:
             if row[3] is not None:
                 raise UsedCodeError("this check-in code has already been used; ask a facilitator for a new one")
             claims = self._claims("participant", row[1], row[2], str(row[0]), None)
+            conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = 'check-in'"
+                         " WHERE summit_id = %s AND subject = %s AND role = 'participant' AND revoked_at IS NULL",
+                         (row[0], row[2]))
             self._insert(conn, claims, "check-in", "")
             conn.execute("UPDATE check_in_codes SET used_at = %s, token_id = %s WHERE code_sha256 = %s",
                          (now, claims.token_id, digest))

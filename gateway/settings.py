@@ -27,6 +27,7 @@ class GatewaySettings:
     rate_window_seconds: int = RATE_WINDOW_SECONDS
     idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS
     token_ttl_seconds: dict = field(default_factory=dict)  # role -> lifetime (credentials.py has defaults)
+    token_chain_seconds: dict = field(default_factory=dict)  # role -> refresh chain lifetime (likewise)
     # reverse proxies in front of the gateway whose X-Forwarded-For is trusted (0: none; an ingress: 1)
     proxy_hops: int = 0
 
@@ -62,6 +63,7 @@ def load_gateway_settings(env: dict | None = None) -> GatewaySettings:
         database_url=url,
         token_key_file=token_key_file(env),
         token_ttl_seconds=_ttls(env),
+        token_chain_seconds=_ttls(env, "G1000_TOKEN_CHAIN_", 90 * 86_400),
         rate_limit_per_token=per_token,
         rate_limit_per_address=per_address,
         proxy_hops=_proxy_hops(env),
@@ -80,10 +82,10 @@ def token_key_file(env: dict) -> Path:
     return Path(data_dir) / "secrets" / "tokens.key"
 
 
-def _ttls(env: dict) -> dict:
+def _ttls(env: dict, prefix: str = "G1000_TOKEN_TTL_", most: int = 30 * 86_400) -> dict:
     out = {}
     for role in ("organiser", "facilitator", "participant", "auditor"):
-        name = f"G1000_TOKEN_TTL_{role.upper()}"
+        name = f"{prefix}{role.upper()}"
         raw = (env.get(name) or "").strip()
         if not raw:
             continue
@@ -91,8 +93,8 @@ def _ttls(env: dict) -> dict:
             value = int(raw)
         except ValueError:
             raise ConfigError(f"{name}={raw!r} is not an integer (seconds)") from None
-        if not 60 <= value <= 30 * 86_400:
-            raise ConfigError(f"{name}={value} is outside 60..2592000 seconds")
+        if not 60 <= value <= most:
+            raise ConfigError(f"{name}={value} is outside 60..{most} seconds")
         out[role] = value
     return out
 

@@ -29,6 +29,46 @@ def issue_token(env: dict, role: str = "organiser", tenant: str = "Teststad", su
     return issue(signer, claims)
 
 
+class Vouching:
+    """WSGI middleware that vouches for every request as the gateway does (services/core/vouch.py),
+    for tests that call a service app directly. `vouching_client(app, env)` is its test client."""
+
+    def __init__(self, app, signer):
+        self.app = app
+        self.signer = signer
+
+    def __call__(self, environ, start_response):
+        import io
+
+        from services.core.tokens import TokenError, TokenVerifier
+        from services.core.tokens import bearer as bearer_token
+        from services.core.vouch import sign_vouch, target_of
+
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(body)
+        token = bearer_token(environ.get("HTTP_AUTHORIZATION"))
+        token_id = None
+        if token is not None:
+            try:
+                token_id = TokenVerifier(self.signer.public_key).verify(token, time.time()).token_id
+            except TokenError:
+                pass
+        environ["HTTP_G1000_VOUCH"] = sign_vouch(
+            self.signer, method=environ["REQUEST_METHOD"],
+            target=target_of(environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", "")),
+            body=body, token_id=token_id, now=time.time())
+        return self.app(environ, start_response)
+
+
+def vouching_client(app, env: dict):
+    """A test client of a service app whose requests carry the gateway's vouch."""
+    from services.core.signing import load_signer
+
+    app.wsgi_app = Vouching(app.wsgi_app, load_signer(Path(env["G1000_DATA_DIR"]) / "secrets" / "tokens.key"))
+    return app.test_client()
+
+
 def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 

@@ -6,7 +6,7 @@ import uuid
 
 from flask.views import MethodView
 
-from services.core.auth import requires
+from services.core.auth import requires, vouched
 from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
 from services.core.store import NewEvent
@@ -84,6 +84,7 @@ class Invitations(MethodView):
 
 @blp.route("/respondents")
 class Respondents(MethodView):
+    @vouched
     @blp.arguments(LotteryRespondentSchema)
     @blp.response(201, LotteryMemberAddedSchema)
     @blp.alt_response(404, schema=ProblemSchema)
@@ -91,7 +92,8 @@ class Respondents(MethodView):
     @blp.alt_response(422, schema=ProblemSchema)
     def post(self, body, summit_id):
         """An invitee registers as respondent with the code from their letter (public: the code
-        is the credential, usable once) and joins the `respondents` pool."""
+        is the credential, usable once) and joins the `respondents` pool. Only through the
+        gateway (its vouch), so its rate limit and idempotency apply."""
         if body["consent"] is not True:
             raise LotteryInvalidError("taking part needs consent", errors={"consent": ["must be true"]})
         code = normalise_code(body["code"])

@@ -15,7 +15,7 @@ from gateway.database import open_gateway_database
 from gateway.settings import load_gateway_settings
 from services.core.db import database_url
 from services.core.runtime import create_service_app
-from tests.helpers import runtime_for
+from tests.helpers import runtime_for, vouching_client
 
 UNREACHABLE = "http://127.0.0.1:9"
 SUMMIT = {"theme": "Samen leven", "municipality": "Teststad", "date": "2027-03-14",
@@ -99,6 +99,44 @@ class Stack:
                                 (summit_id,)).fetchall()
         for rt in self.others():
             rt.consumer().process([(f"test:{seq}", bytes(body)) for seq, body in rows])
+
+    def seat(self, summit_id: str, n: int = 3, pool: str = "employers") -> list[str]:
+        """Seat `n` nominees of a stakeholder pool: nominate, commit a distribution, run a quick
+        seed round and draw the panel at the lottery (as its organiser would, through a vouching
+        client). Returns the seated pseudonyms; the summit must have been announced."""
+        import hashlib
+        import secrets
+        from datetime import datetime, timedelta, timezone
+
+        from services.lottery import jobs
+
+        lottery = vouching_client(create_service_app(self.lottery), self.env)
+        base, auth = f"/v1/summits/{summit_id}/lottery", self.auth()
+
+        def post(path, body, status):
+            response = lottery.post(base + path, json=body, headers=auth)
+            assert response.status_code == status, response.get_data(as_text=True)
+            return response.get_json()
+
+        members = [{"pseudonym": f"{pool[:3]}-{secrets.token_hex(4)}", "features": {"gender": "f"}} for _ in range(n)]
+        post(f"/pools/{pool}/members", {"members": members}, 201)
+        post(f"/pools/{pool}/distributions", {"panel_size": n, "quotas": {"gender": {"f": [n, n]}}}, 202)
+        jobs.run_once(self.lottery)
+        (dist,) = lottery.get(f"{base}/pools/{pool}/distributions").get_json()["distributions"]
+        stamp = lambda s: (datetime.now(timezone.utc) + timedelta(seconds=s)).isoformat()  # noqa: E731
+        parties = ("gemeente", "notaris")
+        rnd = post("/rounds", {"purpose": "panel", "parties": list(parties), "commit_deadline": stamp(60),
+                               "reveal_deadline": stamp(120)}, 201)
+        values = {p: secrets.token_hex(32) for p in parties}
+        for party in parties:
+            post(f"/rounds/{rnd['round_id']}/commitments",
+                 {"party": party, "commitment": hashlib.sha256(values[party].encode()).hexdigest()}, 201)
+        for party in parties:
+            post(f"/rounds/{rnd['round_id']}/reveals", {"party": party, "value": values[party]}, 201)
+        post(f"/rounds/{rnd['round_id']}/finalize", None, 200)
+        panel = post(f"/pools/{pool}/draws", {"distribution_id": dist["distribution_id"],
+                                              "round_id": rnd["round_id"]}, 201)
+        return panel["members"]
 
     def agenda_count(self, summit_id: str) -> int:
         with self.agenda.db.transaction() as conn:

@@ -154,9 +154,11 @@ def test_stored_answers_hold_no_credentials_in_the_clear(stack):
     """A replayed POST that made check-in codes returns them again; the table cannot show them."""
     client = stack.gateway().test_client()
     summit = client.post("/v1/summits", json=SUMMIT, headers=stack.auth()).get_json()["summit_id"]
+    stack.announce(summit)
+    seated = stack.seat(summit, 2)
     headers = stack.auth() | {"Idempotency-Key": "4b1d6c1e-8f0a-4c55-9d2b-codes"}
-    first = client.post(f"/v1/summits/{summit}/check-in-codes", json={"count": 2}, headers=headers)
-    again = client.post(f"/v1/summits/{summit}/check-in-codes", json={"count": 2}, headers=headers)
+    first = client.post(f"/v1/summits/{summit}/check-in-codes", json={"participants": seated}, headers=headers)
+    again = client.post(f"/v1/summits/{summit}/check-in-codes", json={"participants": seated}, headers=headers)
     assert first.status_code == again.status_code == 201 and first.get_data() == again.get_data()
     codes = [c["code"] for c in first.get_json()["codes"]]
     rows = stack.gateway_rows("SELECT key, response_headers, response_body FROM idempotency_keys")

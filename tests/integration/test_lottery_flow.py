@@ -29,7 +29,7 @@ from services.core.signing import Signer, load_or_create_signer
 from services.core.summits import apply_summit_created
 from services.core.tokens import issue, new_claims
 from services.lottery import jobs
-from tests.helpers import count, open_test_summit, runtime_for
+from tests.helpers import count, open_test_summit, runtime_for, vouching_client
 
 pytestmark = pytest.mark.integration
 
@@ -97,7 +97,7 @@ def lottery(service_env):
     ledger = runtime_for("ledger", service_env)
     summit = open_test_summit(ledger)
     learn_summits(rt, ledger, summit)
-    yield Lottery(rt, ledger, create_service_app(rt).test_client(), summit, signer)
+    yield Lottery(rt, ledger, vouching_client(create_service_app(rt), service_env), summit, signer)
     rt.db.close()
     ledger.db.close()
 
