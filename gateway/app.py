@@ -263,11 +263,7 @@ _TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
 def token_signer(settings: GatewaySettings):
     """The token-signing key (created with mode 0600 on first start) and its public half beside
     it, which the services read (G1000_TOKEN_PUBLIC_KEY_FILE)."""
-    try:
-        signer = load_or_create_signer(settings.token_key_file)
-    except FileExistsError:  # another worker of this gateway created it a moment ago
-        time.sleep(0.2)
-        signer = load_or_create_signer(settings.token_key_file)
+    signer = load_or_create_signer(settings.token_key_file)  # made once, even by racing workers
     public = settings.token_key_file.with_suffix(".pub")
     if not public.exists():
         write_public_key(public, signer.public_key)
