@@ -283,3 +283,19 @@ def test_unknown_service(env, service):
 def test_unknown_service_is_reported_before_the_environment(tmp_path):
     message = _error("voting", {})
     assert "unknown service" in message
+
+
+def test_database_timeouts_default_to_seconds_and_are_configurable(env):
+    """M4: a request waits a bounded time for PostgreSQL; the bounds come from G1000_DB_*."""
+    from services.core.db import DatabaseTimeouts
+
+    assert load_config("ledger", env).db_timeouts == DatabaseTimeouts()
+    assert DatabaseTimeouts().answer_seconds == 6.0
+    timeouts = load_config("ledger", dict(env, G1000_DB_CONNECT_TIMEOUT_S="2", G1000_DB_STATEMENT_TIMEOUT_MS="0",
+                                          G1000_DB_POOL_TIMEOUT_S="4")).db_timeouts
+    assert (timeouts.connect_seconds, timeouts.statement_ms, timeouts.pool_seconds) == (2, 0, 4.0)
+    assert timeouts.answer_seconds is None
+    kwargs = DatabaseTimeouts().connection_kwargs(SERVER_URL + "?options=-c%20search_path%3Dx")
+    assert kwargs["options"] == "-c search_path=x -c statement_timeout=5000"
+    assert kwargs["connect_timeout"] == 3 and kwargs["keepalives"] == 1
+    assert "G1000_DB_STATEMENT_TIMEOUT_MS" in _error("ledger", dict(env, G1000_DB_STATEMENT_TIMEOUT_MS="soon"))
