@@ -74,7 +74,7 @@ def load_or_create_signer(path: Path) -> Signer:
     a service's events.
     """
     if path.exists():
-        return _with_public_key(path, load_signer(path))
+        return load_signer(path)  # as it is: a mounted Secret is read-only
     path.parent.mkdir(parents=True, exist_ok=True)
     signer = Signer.generate()
     pem = signer._key.private_bytes(
@@ -99,8 +99,8 @@ def load_or_create_signer(path: Path) -> Signer:
 
 
 def _with_public_key(path: Path, signer: Signer) -> Signer:
-    """The .pub beside a loaded key, written if it is missing (its creator may have died, or not
-    have got to it yet; the write is atomic and every writer writes the same bytes)."""
+    """The .pub beside the key a race's winner just made, if the winner has not written it yet
+    (the write is atomic and every writer writes the same bytes)."""
     public = path.with_suffix(".pub")
     if not public.exists():
         write_public_key(public, signer.public_key)
