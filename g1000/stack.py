@@ -2,6 +2,7 @@
 
 Layout of the data directory:
     pg/            embedded PostgreSQL cluster (one database per service)
+    postgres.password  its superuser's generated password (0600); no connection without it
     keys/          Ed25519 signing keys of the services (0600) and their public keys
     secrets/       the token-signing key pair and the internal token (0600)
     logs/          one log file per process

@@ -77,7 +77,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     settings name; `clock` (seconds since the epoch) drives the rate-limit windows."""
     upstreams = upstreams or load_upstreams(env)
     settings = settings or load_gateway_settings(env)
-    db = database or open_gateway_database(settings.database_url)
+    db = database or open_gateway_database(settings.database_url, timeouts=settings.db_timeouts)
     app = Flask("gateway")
     app.config.update(API_TITLE="G1000 gateway", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
                       OPENAPI_URL_PREFIX=None,  # the assembled document is served by openapi_view
@@ -271,11 +271,7 @@ _TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
 def token_signer(settings: GatewaySettings):
     """The token-signing key (created with mode 0600 on first start) and its public half beside
     it, which the services read (G1000_TOKEN_PUBLIC_KEY_FILE)."""
-    try:
-        signer = load_or_create_signer(settings.token_key_file)
-    except FileExistsError:  # another worker of this gateway created it a moment ago
-        time.sleep(0.2)
-        signer = load_or_create_signer(settings.token_key_file)
+    signer = load_or_create_signer(settings.token_key_file)  # made once, even by racing workers
     public = settings.token_key_file.with_suffix(".pub")
     if not public.exists():
         write_public_key(public, signer.public_key)

@@ -6,12 +6,12 @@ Opened and migrated like a service database (services/core/db.py), with migratio
 
 from __future__ import annotations
 
-from services.core.db import Database, ensure_database_of
+from services.core.db import Database, DatabaseTimeouts, ensure_database_of
 
 
-def open_gateway_database(url: str, *, pool_size: int = 8) -> Database:
+def open_gateway_database(url: str, *, pool_size: int = 8, timeouts: DatabaseTimeouts | None = None) -> Database:
     ensure_database_of(url)
-    db = Database(url, max_size=pool_size, name="gateway")
+    db = Database(url, max_size=pool_size, name="gateway", timeouts=timeouts)
     db.open()
     db.migrate("gateway")
     return db

@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.core.config import check_database_url
-from services.core.db import database_url
+from services.core.config import check_database_url, database_timeouts
+from services.core.db import DatabaseTimeouts, database_url
 from services.core.errors import ConfigError
 
 RATE_WINDOW_SECONDS = 60
@@ -30,6 +30,7 @@ class GatewaySettings:
     token_chain_seconds: dict = field(default_factory=dict)  # role -> refresh chain lifetime (likewise)
     # reverse proxies in front of the gateway whose X-Forwarded-For is trusted (0: none; an ingress: 1)
     proxy_hops: int = 0
+    db_timeouts: DatabaseTimeouts = DatabaseTimeouts()  # G1000_DB_*, as for the services
 
 
 def _limit(env: dict, name: str, default: int) -> int:
@@ -67,6 +68,7 @@ def load_gateway_settings(env: dict | None = None) -> GatewaySettings:
         rate_limit_per_token=per_token,
         rate_limit_per_address=per_address,
         proxy_hops=_proxy_hops(env),
+        db_timeouts=database_timeouts(env),
     )
 
 

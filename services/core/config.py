@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .db import database_url
+from .db import DatabaseTimeouts, database_url
 from .errors import ConfigError
 
 SERVICES = ("ledger", "lottery", "agenda", "ballot")
@@ -34,6 +34,7 @@ class ServiceConfig:
     max_poll_interval_ms: int = 5_000
     # lottery: the k of the k-anonymity check of what a register publishes (services/lottery/privacy.py)
     register_k_anonymity: int = 5
+    db_timeouts: DatabaseTimeouts = DatabaseTimeouts()
 
     @property
     def topic_names(self) -> dict[str, str]:
@@ -71,6 +72,17 @@ def _token_hash(env: dict, name: str) -> bytes | None:
     if len(token) < 20:
         raise ConfigError(f"{name}: the token in {path} is too short to be a secret")
     return hashlib.sha256(token.encode()).digest()
+
+
+def database_timeouts(env: dict) -> DatabaseTimeouts:
+    """G1000_DB_CONNECT_TIMEOUT_S, G1000_DB_STATEMENT_TIMEOUT_MS (0: none), G1000_DB_POOL_TIMEOUT_S:
+    how long a request may wait for PostgreSQL before it answers 503."""
+    default = DatabaseTimeouts()
+    return DatabaseTimeouts(
+        connect_seconds=_int(env, "G1000_DB_CONNECT_TIMEOUT_S", default.connect_seconds, 1, 300),
+        statement_ms=_int(env, "G1000_DB_STATEMENT_TIMEOUT_MS", default.statement_ms, 0, 3_600_000),
+        pool_seconds=float(_int(env, "G1000_DB_POOL_TIMEOUT_S", int(default.pool_seconds), 1, 300)),
+    )
 
 
 def check_database_url(url: str, variable: str = "G1000_DATABASE_URL") -> str:
@@ -119,4 +131,5 @@ def load_config(service: str, env: dict | None = None) -> ServiceConfig:
         partitions=_int(env, "G1000_KAFKA_PARTITIONS", 3, 1, 64),
         max_poll_interval_ms=_int(env, "G1000_MAX_POLL_INTERVAL_MS", 5_000, 1_000, 300_000),
         register_k_anonymity=_int(env, "G1000_REGISTER_K_ANONYMITY", 5, 2, 100),
+        db_timeouts=database_timeouts(env),
     )

@@ -3,12 +3,19 @@
 Each service owns its own database (`g1000_<service>` on the configured server unless a URL for it
 is given). Migrations are numbered SQL files per component, applied once each, in order, under an
 advisory lock so that several replicas starting together do not race.
+
+No call waits on the database without a bound (DatabaseTimeouts): connecting, every answer the
+server owes (a stalled or frozen server included, which no server-side timeout can bound), and
+waiting for a pooled connection. A connection is checked before it is handed out, so the pool
+drops the stale ones a database restart leaves behind at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import threading
+from dataclasses import dataclass
 from importlib import resources
 from typing import Iterator
 
@@ -22,6 +29,75 @@ from .errors import ConfigError, TransientError, UnavailableError
 log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 0x6731303030  # "g1000": one advisory lock id for every migration run
+CHECK_SECONDS = 2.0  # the pool's check of a connection before handing it out
+
+
+@dataclass(frozen=True)
+class DatabaseTimeouts:
+    """Bounds on every wait for PostgreSQL (services/core/config.py reads them from G1000_DB_*)."""
+
+    connect_seconds: int = 3  # libpq connect_timeout
+    statement_ms: int = 5_000  # server-side statement_timeout; 0: none
+    pool_seconds: float = 3.0  # waiting for a free pooled connection
+    keepalives_idle_seconds: int = 10  # TCP keepalives: a vanished server host is noticed
+
+    @property
+    def answer_seconds(self) -> float | None:
+        """How long the client waits for any answer of the server: the statement timeout plus a
+        margin, so a server that is alive answers with its own error first."""
+        return None if self.statement_ms == 0 else self.statement_ms / 1000 + 1.0
+
+    def connection_kwargs(self, url: str) -> dict:
+        options = conninfo_to_dict(url).get("options") or ""
+        if self.statement_ms:
+            options = f"{options} -c statement_timeout={self.statement_ms}".strip()
+        kwargs = {"connect_timeout": self.connect_seconds, "keepalives": 1,
+                  "keepalives_idle": self.keepalives_idle_seconds, "keepalives_interval": 3,
+                  "keepalives_count": 3}
+        if options:
+            kwargs["options"] = options
+        return kwargs
+
+
+_answer = threading.local()  # a per-thread override of the answer bound (see answer_within)
+
+
+@contextlib.contextmanager
+def answer_within(seconds: float | None) -> Iterator[None]:
+    """Wait at most `seconds` (None: without bound) for the server in this thread meanwhile."""
+    before = getattr(_answer, "seconds", False)
+    _answer.seconds = seconds
+    try:
+        yield
+    finally:
+        _answer.seconds = before
+
+
+class BoundedConnection(psycopg.Connection):
+    """A connection that waits for an answer of the server at most `answer_seconds`.
+
+    A frozen server (SIGSTOP, a stalled disk, a network that drops packets without a reset)
+    enforces no statement timeout and its kernel still acknowledges TCP, so only the client can
+    bound the wait. On expiry the connection is closed (its state is unknown) and the caller gets
+    an OperationalError, which Database.transaction turns into a TransientError (503).
+    """
+
+    answer_seconds: float | None = None
+
+    def wait(self, gen, interval=psycopg.connection._WAIT_INTERVAL, timeout=None):
+        if timeout is None:
+            override = getattr(_answer, "seconds", False)
+            timeout = self.answer_seconds if override is False else override
+        try:
+            return super().wait(gen, interval=interval, timeout=timeout)
+        except psycopg.errors._WaitTimeout:
+            self.pgconn.finish()
+            raise psycopg.OperationalError(f"the database did not answer within {timeout:g} s") from None
+
+
+def _check(conn: psycopg.Connection) -> None:
+    with answer_within(CHECK_SECONDS):
+        ConnectionPool.check_connection(conn)
 
 
 def database_url(server_url: str, dbname: str) -> str:
@@ -63,11 +139,17 @@ def ensure_database_of(url: str) -> None:
 class Database:
     """A pool of connections to one service database."""
 
-    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, name: str = "g1000"):
+    def __init__(self, url: str, *, min_size: int = 1, max_size: int = 8, name: str = "g1000",
+                 timeouts: DatabaseTimeouts | None = None):
         self.url = url
+        self.timeouts = timeouts or DatabaseTimeouts()
+        connection_class = type("BoundedConnection", (BoundedConnection,),
+                                {"answer_seconds": self.timeouts.answer_seconds})
         self.pool = ConnectionPool(
             url, min_size=min_size, max_size=max_size, open=False, name=name,
-            kwargs={"autocommit": False}, timeout=10.0,
+            connection_class=connection_class, check=_check,
+            kwargs={"autocommit": False, **self.timeouts.connection_kwargs(url)},
+            timeout=self.timeouts.pool_seconds,
         )
 
     def open(self, wait_seconds: float = 10.0) -> None:
@@ -90,9 +172,10 @@ class Database:
         except (psycopg.OperationalError, PoolTimeout) as e:
             raise TransientError(f"database unavailable: {_first_line(e)}") from None
 
-    def ping(self) -> bool:
+    def ping(self, seconds: float = 2.0) -> bool:
+        """Whether the database answers; never waits much longer than `seconds`."""
         try:
-            with self.pool.connection(timeout=2.0) as conn:
+            with answer_within(seconds), self.pool.connection(timeout=seconds) as conn:
                 conn.execute("SELECT 1")
                 conn.rollback()
             return True
@@ -102,7 +185,9 @@ class Database:
     def migrate(self, *packages: str) -> list[str]:
         """Apply the migrations of each package (`<package>/migrations/NNNN_*.sql`) not yet applied."""
         applied: list[str] = []
-        with self.transaction() as conn:
+        # Without the bounds of a request: a replica may wait for another one's migrations.
+        with answer_within(None), self.transaction() as conn:
+            conn.execute("SET LOCAL statement_timeout = 0")
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -135,7 +220,12 @@ def _migration_files(package: str) -> list[tuple[int, str, str]]:
         if entry.name.endswith(".sql"):
             version = int(entry.name.split("_", 1)[0])
             found.append((version, entry.name, entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    found.sort()
+    for (version, first, _), (again, second, _) in zip(found, found[1:]):
+        if version == again:
+            # Only one of them would ever be applied, and which one depends on a directory listing.
+            raise RuntimeError(f"{package}: migrations {first} and {second} share version {version}")
+    return found
 
 
 def _first_line(error: BaseException) -> str:

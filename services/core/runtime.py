@@ -76,7 +76,7 @@ class Runtime:
 def bootstrap(spec: ServiceSpec, config: ServiceConfig, *, pool_size: int = 8) -> Runtime:
     """Create the database if needed, apply migrations, load (or create) the signing key."""
     ensure_database_of(config.database_url)
-    db = Database(config.database_url, max_size=pool_size, name=spec.name)
+    db = Database(config.database_url, max_size=pool_size, name=spec.name, timeouts=config.db_timeouts)
     db.open()
     db.migrate(*spec.migrations)
     signer = load_or_create_signer(config.key_file)

@@ -65,21 +65,60 @@ class Signer:
 def load_or_create_signer(path: Path) -> Signer:
     """Load the PEM (PKCS#8) private key at `path`, creating it with mode 0600 if it is absent.
 
+    The key is made once, atomically: it is written and fsynced under a temporary name in the
+    same directory, then hard-linked into place, which fails if the name exists. So no process
+    ever reads half a key, and of processes racing to create it (the web workers of a fresh
+    stack) every loser loads the winner's key.
+
     An existing key file that others can read is refused: a leaked signing key lets anyone forge
     a service's events.
     """
     if path.exists():
-        return load_signer(path)
+        return load_signer(path)  # as it is: a mounted Secret is read-only
     path.parent.mkdir(parents=True, exist_ok=True)
     signer = Signer.generate()
     pem = signer._key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(pem)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:  # another process won the race: its key is the key
+            return _with_public_key(path, load_signer(path))
+    finally:
+        tmp.unlink(missing_ok=True)
+    _fsync_directory(path.parent)
     write_public_key(path.with_suffix(".pub"), signer.public_key)
     return signer
+
+
+def _with_public_key(path: Path, signer: Signer) -> Signer:
+    """The .pub beside the key a race's winner just made, if the winner has not written it yet
+    (the write is atomic and every writer writes the same bytes)."""
+    public = path.with_suffix(".pub")
+    if not public.exists():
+        write_public_key(public, signer.public_key)
+    return signer
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a new directory entry durable (a crash right after must not lose the key's name)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def load_signer(path: Path) -> Signer:
@@ -99,7 +138,7 @@ def load_signer(path: Path) -> Signer:
 
 def write_public_key(path: Path, public_key: bytes) -> None:
     """Write atomically: a reader (a keyring reloading) never sees a half-written file."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
     tmp.write_text(public_key.hex() + "\n")
     os.replace(tmp, path)
 

@@ -11,7 +11,10 @@ import threading
 
 from services.core.config import SERVICES, load_config
 from services.core.errors import CoreError
+from services.core.problem import problem
 from services.core.runtime import Runtime, ServiceSpec, bootstrap, create_service_app
+
+from .errors import DamagedStoreError
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +41,12 @@ def _configure(rt: Runtime, app) -> None:
     settings = load_ledger_settings(rt.config)
     app.extensions["g1000_log_key"] = LogKey.load(settings.log_key_file, settings.log_host)
     app.extensions["g1000_ledger_settings"] = settings
+
+    @app.errorhandler(DamagedStoreError)
+    def _damaged(e: DamagedStoreError):
+        log.error("%s", e)
+        return problem(503, "Log Store Damaged", f"{e}; the operator must restore it from a backup"
+                       " (auditors' copies and checkpoints show what it held)")
 
 
 def _background(rt: Runtime):

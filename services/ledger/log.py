@@ -20,7 +20,7 @@ import psycopg
 from g1000_proofs.merkle import MerkleAccumulator, leaf_hash
 from services.core.envelope import Event
 
-from .errors import LedgerError
+from .errors import DamagedStoreError, LedgerError
 
 ZERO_CHAIN = bytes(32)
 
@@ -218,5 +218,6 @@ def node_at(conn, summit_id: str, level: int, index: int) -> bytes:
         row = conn.execute("SELECT hash FROM log_nodes WHERE summit_id = %s AND level = %s AND idx = %s",
                            (summit_id, level, index)).fetchone()
     if row is None:
-        raise LedgerError(f"log {summit_id} has no node ({level}, {index})")
+        what = f"entry {index}" if level == 0 else f"node ({level}, {index})"
+        raise DamagedStoreError(f"the log store is damaged: {what} of log {summit_id} is missing")
     return bytes(row[0])

@@ -33,6 +33,7 @@ def served_log(service_env):
     settings = load_ledger_settings(ledger.config)
     key = LogKey.load(settings.log_key_file, settings.log_host)
     with ledger.db.transaction() as conn:  # two checkpoints: one midway, one at the end
+        conn.execute("SET LOCAL session_replication_role = replica")  # past the append-only trigger
         conn.execute("DELETE FROM log_checkpoints WHERE summit_id = %s", (summit,))
         conn.execute("UPDATE log_heads SET size = 60 WHERE summit_id = %s", (summit,))
         cut_checkpoint(conn, key, summit)
@@ -77,7 +78,9 @@ def test_untouched_log_verifies_and_receipts_check(served_log):
 
 
 def tamper(ledger, sql: str, *params) -> None:
+    """Change the stored log as a database superuser can: past the append-only triggers."""
     with ledger.db.transaction() as conn:
+        conn.execute("SET LOCAL session_replication_role = replica")
         conn.execute(sql, params)
 
 

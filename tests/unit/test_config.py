@@ -290,3 +290,29 @@ def test_register_k_anonymity_defaults_to_5_and_is_bounded(env):
     assert load_config("lottery", {**env, "G1000_REGISTER_K_ANONYMITY": "12"}).register_k_anonymity == 12
     for bad in ("1", "101", "five"):
         assert "G1000_REGISTER_K_ANONYMITY" in _error("lottery", {**env, "G1000_REGISTER_K_ANONYMITY": bad})
+
+
+def test_database_timeouts_default_to_seconds_and_are_configurable(env):
+    """M4: a request waits a bounded time for PostgreSQL; the bounds come from G1000_DB_*."""
+    from services.core.db import DatabaseTimeouts
+
+    assert load_config("ledger", env).db_timeouts == DatabaseTimeouts()
+    assert DatabaseTimeouts().answer_seconds == 6.0
+    timeouts = load_config("ledger", dict(env, G1000_DB_CONNECT_TIMEOUT_S="2", G1000_DB_STATEMENT_TIMEOUT_MS="0",
+                                          G1000_DB_POOL_TIMEOUT_S="4")).db_timeouts
+    assert (timeouts.connect_seconds, timeouts.statement_ms, timeouts.pool_seconds) == (2, 0, 4.0)
+    assert timeouts.answer_seconds is None
+    kwargs = DatabaseTimeouts().connection_kwargs(SERVER_URL + "?options=-c%20search_path%3Dx")
+    assert kwargs["options"] == "-c search_path=x -c statement_timeout=5000"
+    assert kwargs["connect_timeout"] == 3 and kwargs["keepalives"] == 1
+    assert "G1000_DB_STATEMENT_TIMEOUT_MS" in _error("ledger", dict(env, G1000_DB_STATEMENT_TIMEOUT_MS="soon"))
+
+
+def test_every_package_numbers_its_migrations_once():
+    """Two migrations with one number: only one would be applied, chosen by a directory listing."""
+    from services.core.db import _migration_files
+
+    for package in ("services.core", "services.ledger", "services.lottery", "services.agenda",
+                    "services.ballot", "gateway"):
+        versions = [version for version, _, _ in _migration_files(package)]
+        assert versions == sorted(set(versions)), package

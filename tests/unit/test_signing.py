@@ -127,6 +127,38 @@ def test_load_or_create_signer_loads_the_same_key_again(tmp_path):
     assert load_signer(path).key_id == first.key_id
 
 
+def _race_for_the_key(path, start, results):
+    start.wait()
+    try:
+        results.put(("ok", load_or_create_signer(path).public_key.hex()))
+    except BaseException as e:  # noqa: BLE001 - every failure is the finding
+        results.put(("failed", repr(e)))
+
+
+def test_processes_racing_to_create_one_key_all_end_with_the_same_key(tmp_path):
+    """M8: the web workers of a fresh stack create one key at once; none fails, none reads half
+    a key, and every one ends with the winner's key."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    for attempt in range(3):
+        path = tmp_path / f"try{attempt}" / "secrets" / "ledger.key"
+        start, results = ctx.Event(), ctx.Queue()
+        workers = [ctx.Process(target=_race_for_the_key, args=(path, start, results)) for _ in range(16)]
+        for w in workers:
+            w.start()
+        start.set()
+        outcomes = [results.get(timeout=60) for _ in workers]
+        for w in workers:
+            w.join(timeout=60)
+        assert all(kind == "ok" for kind, _ in outcomes), outcomes
+        assert len({public for _, public in outcomes}) == 1, outcomes
+        assert outcomes[0][1] == load_signer(path).public_key.hex()
+        assert read_public_key(path.with_suffix(".pub")).hex() == outcomes[0][1]
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert sorted(p.name for p in path.parent.iterdir()) == ["ledger.key", "ledger.pub"]  # no temp left
+
+
 def test_an_existing_key_file_is_used_as_is(tmp_path):
     path = tmp_path / "agenda.key"
     _write_private(path, _pkcs8(Ed25519PrivateKey.from_private_bytes(SEED)))
