@@ -4,8 +4,8 @@ Every overlay is built the way kustomize builds it (the kustomizations keep to r
 patches, images, replicas and namespace, which `build` below implements; where `kubectl` is on the
 machine its `kubectl kustomize` output must be identical). Then, for each overlay:
 
-- every custom resource validates against its operator's CRD schema (../shared/k8s-crds, or
-  G1000_K8S_CRDS_DIR), with unknown fields refused (the API server would drop them silently);
+- every custom resource validates against its operator's CRD schema (deploy/k8s/crds/, with
+  their origin and licence in its README.md), with unknown fields refused (the API server would drop them silently);
 - every pod is hardened, every container has resources, every web app its probes;
 - every process that `g1000 up` runs (g1000/stack.py) has a Deployment, and starts with its
   configuration: the project's own loaders (load_config, load_ledger_settings,
@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "k8s"
 BASE = K8S / "base"
 OVERLAYS = ("production", "small")
-CRDS = Path(os.environ.get("G1000_K8S_CRDS_DIR") or REPO / ".." / "shared" / "k8s-crds").resolve()
+CRDS = REPO / "deploy" / "k8s" / "crds"
 NAMESPACE = "g1000"
 SERVICES = ("ledger", "lottery", "agenda", "ballot")
 Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -353,8 +353,6 @@ _CRD_CACHE: dict[tuple[str, str], dict] = {}
 
 
 def _crds() -> dict[tuple[str, str], dict]:
-    if not CRDS.is_dir():
-        pytest.skip(f"CRD schemas not found at {CRDS} (set G1000_K8S_CRDS_DIR)")
     if _CRD_CACHE:
         return _CRD_CACHE
     out = _CRD_CACHE

@@ -1,15 +1,13 @@
 """Interop tests: g1000_proofs.merkle against public RFC 6962/9162 vectors.
 
-Vectors live outside the repository (see /work/shared/vectors/README.md):
-set G1000_VECTORS_DIR, or place them at ../shared/vectors relative to the
-repository root.  Without them this module is skipped.
+The vectors are in tests/vectors/ (its README.md gives each set's origin
+and licence).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -21,11 +19,7 @@ from g1000_proofs.errors import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VECTORS = Path(os.environ.get("G1000_VECTORS_DIR")
-               or REPO_ROOT / ".." / "shared" / "vectors").resolve()
-if not VECTORS.is_dir():
-    pytest.skip(f"interop vectors not found at {VECTORS} "
-                "(set G1000_VECTORS_DIR)", allow_module_level=True)
+VECTORS = REPO_ROOT / "tests" / "vectors"
 
 TD = VECTORS / "transparency-dev-merkle"
 TESTDATA = TD / "testdata"

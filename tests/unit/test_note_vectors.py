@@ -1,16 +1,13 @@
 """Interop tests: C2SP signed notes and tlog checkpoints.
 
 Vectors come from golang.org/x/mod/sumdb/note, C2SP and transparency-dev
-(see /work/shared/vectors/README.md).  Set G1000_VECTORS_DIR or place them
-at ../shared/vectors relative to the repository root; without them this
-module is skipped.
+(tests/vectors/, whose README.md gives each set's origin and licence).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -30,11 +27,7 @@ from g1000_proofs.errors import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VECTORS = Path(os.environ.get("G1000_VECTORS_DIR")
-               or REPO_ROOT / ".." / "shared" / "vectors").resolve()
-if not VECTORS.is_dir():
-    pytest.skip(f"interop vectors not found at {VECTORS} "
-                "(set G1000_VECTORS_DIR)", allow_module_level=True)
+VECTORS = REPO_ROOT / "tests" / "vectors"
 
 GO = json.loads((VECTORS / "signed-note" / "golang-sumdb-note.json").read_text())
 C2SP = json.loads((VECTORS / "signed-note" / "c2sp-examples.json").read_text())
