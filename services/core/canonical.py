@@ -1,8 +1,10 @@
 """Canonical JSON bytes for signed events: RFC 8785 (JSON Canonicalization Scheme).
 
 Events are signed over their canonical form, so every producer, the ledger and outside verifiers
-must produce identical bytes for the same object. We use the `rfc8785` library for JCS itself and
-add one project rule on top: events carry no floating-point numbers and no integers outside the
+must produce identical bytes for the same object. The bytes come from the verifier's own JCS writer
+(`g1000_proofs.jcs`), so the services and `g1000-verify` share one implementation; the `rfc8785`
+library remains the tests' oracle. This module adds the project's rule for events on top, with
+messages that name the offending path: events carry no floating-point numbers and no integers outside the
 IEEE 754 safe range (|n| <= 2**53 - 1). Counts, scores and weights are integers; with floats out,
 the canonical form is also trivial to re-implement for auditors in any language.
 """
@@ -10,73 +12,55 @@ the canonical form is also trivial to re-implement for auditors in any language.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any, Callable
 
-import rfc8785
+from g1000_proofs import jcs
 
 from .errors import CanonicalizationError
 
-MAX_SAFE_INTEGER = 2**53 - 1
-_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")
-_FAST = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False)
+MAX_SAFE_INTEGER = jcs.MAX_SAFE_INTEGER
 MAX_DEPTH = 32  # events are shallow; a deeper value is an attack on the parser, not data
 
 
-def _check(value: Any, path: str, depth: int = 0) -> bool:
-    """Raise for anything an event may not hold; return True if some object key has a character
-    beyond the Basic Multilingual Plane (where code-point order and RFC 8785's UTF-16 order differ)."""
+def _check(value: Any, path: str, depth: int = 0) -> None:
+    """Raise for anything an event may not hold, naming where it is."""
     if depth > MAX_DEPTH:
         raise CanonicalizationError(f"{path}: nested deeper than {MAX_DEPTH} levels")
     if isinstance(value, bool) or value is None:
-        return False
+        return
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise CanonicalizationError(f"{path}: string holds a lone surrogate") from None
-        return False
+        return
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
             raise CanonicalizationError(f"{path}: integer {value} is outside the safe range")
-        return False
+        return
     if isinstance(value, float):
         raise CanonicalizationError(f"{path}: floating-point numbers are not allowed in events")
     if isinstance(value, dict):
-        astral = False
         for key, item in value.items():
             if not isinstance(key, str):
                 raise CanonicalizationError(f"{path}: object key {key!r} is not a string")
             _check(key, f"{path} key", depth + 1)
-            astral = astral or _ASTRAL.search(key) is not None
-            astral = _check(item, f"{path}.{key}", depth + 1) or astral
-        return astral
+            _check(item, f"{path}.{key}", depth + 1)
+        return
     if isinstance(value, (list, tuple)):
-        astral = False
         for i, item in enumerate(value):
-            astral = _check(item, f"{path}[{i}]", depth + 1) or astral
-        return astral
+            _check(item, f"{path}[{i}]", depth + 1)
+        return
     raise CanonicalizationError(f"{path}: {type(value).__name__} is not a JSON value")
 
 
 def canonical_bytes(value: Any) -> bytes:
-    """RFC 8785 bytes of `value`, after checking it holds only event-safe JSON values.
-
-    Without floats, RFC 8785 is: members sorted by the UTF-16 code units of their names, no
-    whitespace, strings with only `"`, `\\` and U+0000..U+001F escaped (as \\b \\t \\n \\f \\r or
-    lowercase \\u00xx), integers in decimal. The C-accelerated `json.dumps` below writes exactly
-    that, with one difference: `sort_keys` sorts by code point, which agrees with UTF-16 order
-    unless a key holds a character beyond U+FFFF. Those rare values go through `rfc8785`; the
-    unit tests check both paths byte for byte against `rfc8785` on generated values.
-    """
-    astral_keys = _check(value, "$")
-    if not astral_keys:
-        return _FAST.encode(value).encode("utf-8")
+    """RFC 8785 bytes of `value`, after checking it holds only event-safe JSON values."""
+    _check(value, "$")
     try:
-        return rfc8785.dumps(value)
-    except ValueError as e:  # the library's own errors: report them as ours
+        return jcs.dumps(value)
+    except jcs.CanonicalJSONError as e:  # not reached for a value _check passed; kept as ours
         raise CanonicalizationError(f"cannot canonicalise: {e}") from None
-
 
 
 def refusing_duplicate_keys(error: Callable[[str], Exception]) -> Callable[[list[tuple[str, Any]]], dict]:
@@ -95,6 +79,7 @@ def refusing_duplicate_keys(error: Callable[[str], Exception]) -> Callable[[list
 
 
 _refuse_duplicates = refusing_duplicate_keys(lambda key: CanonicalizationError(f"duplicate key {key!r}"))
+
 
 def parse_json_object(data: bytes, *, reject_duplicates: bool = True) -> dict:
     """Parse bytes that must hold one JSON object; duplicate keys are rejected (RFC 8785 §3.1).
