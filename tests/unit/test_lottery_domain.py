@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from g1000_proofs import jcs
+from g1000_proofs import register as register_v2
 from g1000_proofs.draw import Row, canonical_row, next_reserve, register_commitment
 from g1000_proofs.seed import compute_seed
 
@@ -128,7 +129,8 @@ def test_code_hashes_depend_on_the_summit():
 def test_register_chunks_respect_both_limits_and_reassemble(n, width):
     rows = [Row(f"p{i:05d}".ljust(width, "x"), f"h{i // 3}", {f"f{k}": "v" * width for k in range(16)})
             for i in range(n)]
-    events = domain.register_events(SUMMIT, ROUND, list(reversed(rows)), [f"f{k}" for k in range(16)])
+    salts = domain.new_salts(rows)
+    events = domain.register_events(SUMMIT, ROUND, list(reversed(rows)), [f"f{k}" for k in range(16)], salts)
     *chunks, committed = events
     for e in events:
         CATALOG.validate(e.type, e.payload)
@@ -136,9 +138,11 @@ def test_register_chunks_respect_both_limits_and_reassemble(n, width):
     assert all(len(e.payload["rows"]) <= 500 for e in chunks)
     assert all(sum(len(jcs.dumps(r)) for r in e.payload["rows"]) <= domain.CHUNK_BYTES for e in chunks)
     assert [r["pseudonym"] for e in chunks for r in e.payload["rows"]] == [r.pseudonym for r in rows]
-    count, root = register_commitment(rows)
+    count, root = register_v2.register_root(register_v2.commit_row(r, *salts[r.pseudonym]) for r in rows)
     assert committed.payload["count"] == count and committed.payload["root"] == root.hex()
-    assert committed.payload["chunks"] == len(chunks)
+    assert committed.payload["chunks"] == len(chunks) and committed.payload["contract"] == 2
+    published = b"".join(jcs.dumps(e.payload) for e in events).decode()
+    assert "v" * width not in published and '"h0"' not in published   # contract 2: no clear value
 
 
 def _pool(genders: str) -> list[Row]:
@@ -386,7 +390,7 @@ def test_every_documented_lottery_type_is_in_the_catalogue():
                   "lottery.seed.committed", "lottery.seed.contributed",
                   "lottery.seed.finalized", "lottery.invitations.drawn", "lottery.pool.member_added",
                   "lottery.distribution.panels", "lottery.distribution.committed", "lottery.panel.drawn",
-                  "lottery.panel.replaced"}
+                  "lottery.panel.replaced", "lottery.register.revealed"}
     assert {t for t, _ in CATALOG.types() if t.startswith("lottery.")} == documented
     assert canonical_row(Row("p", "h", {})) == b'{"features":{},"household":"h","pseudonym":"p"}'
     assert list(itertools.islice(domain.new_code(), 4, 5)) == ["-"]
