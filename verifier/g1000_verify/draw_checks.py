@@ -6,13 +6,16 @@ replays the ``lottery.*`` events of a log -- already verified by the log checks 
 ``seq``, chain, checkpoints) -- in index order and recomputes, with the same pure functions the
 service draws with (:mod:`g1000_proofs.draw`, :mod:`g1000_proofs.seed`):
 
-* the register: chunks complete and in order, count and root (``register_commitment``);
+* the register: chunks complete and in order, count and root (``register_commitment``; under
+  register contract 2 ``register_root`` of the committed rows, and each reveal opening its
+  commitment, :mod:`g1000_verify.register_reveals`);
 * each seed round: commitments on time, once, by listed parties; reveals match their commitment;
   dice and beacon values after the commit phase and before the first reveal; the finalised
   contributions are the revealed ones in commitment order and the seed recomputes; parties that
   committed and did not reveal are reported as warnings;
 * the invitation draw (bit for bit), with the register committed before the round's first
-  contribution;
+  contribution (contract 2: from the reveals alone, which must cover the rows the walk reaches
+  and nothing more);
 * the respondents pool: every member an invitee, once;
 * each panel distribution: chunks complete, ``panels_root``, weights, the pool commitment, and
   every panel's size, membership, quotas and households;
