@@ -104,12 +104,26 @@ def register_events(summit_id: str, register_id: str, rows: Sequence[Row],
     return events
 
 
-def reveal_events(summit_id: str, register_id: str, draw_id: str, seed: bytes, rows: Sequence[Row],
-                  salts: Salts, n: int, stratify_by: str | None) -> list[NewEvent]:
+def invitation_plan(seed: bytes, rows: Sequence[Row], n: int, stratify_by: str | None,
+                    features: Sequence[str]) -> register_v2.RevealPlan:
+    """The invitation draw and what it reveals, from one walk (`g1000_proofs.register.reveal_plan`);
+    refused as `invitation_payload` refuses."""
+    if stratify_by is not None and stratify_by not in features:
+        raise LotteryInvalidError(f"the register has no feature {stratify_by!r} to stratify by")
+    try:
+        return register_v2.reveal_plan(seed, rows, n, stratify_by)
+    except DrawImpossibleError as e:
+        raise DrawRefusedError(str(e)) from None
+    except DrawInputError as e:
+        raise LotteryInvalidError(str(e)) from None
+
+
+def reveal_events(summit_id: str, register_id: str, draw_id: str, plan: register_v2.RevealPlan,
+                  rows: Sequence[Row], salts: Salts) -> list[NewEvent]:
     """`lottery.register.revealed` chunks for the invitation draw `draw_id`: the stratum feature
-    of every row (when stratified) and the household of every row the draw reaches
-    (`g1000_proofs.register.reveal_plan`), nothing else. Logged before `invitations.drawn`."""
-    plan = register_v2.reveal_plan(seed, rows, n, stratify_by)
+    of every row (when stratified) and the household of every row the draw reaches (`plan`),
+    nothing else. Logged before `invitations.drawn`."""
+    stratify_by = plan.feature
     by_name = {r.pseudonym: r for r in rows}
     openings: list[tuple[str, dict]] = []
     for p in plan.feature_rows:
@@ -156,11 +170,15 @@ def check_round_for(rnd: Round, purpose: str, subject: str, subject_seq: int,
 
 
 def invitation_payload(draw_id: str, rnd: Round, seed: bytes, register_id: str, rows: Sequence[Row],
-                       n: int, stratify_by: str | None, features: Sequence[str]) -> dict:
+                       n: int, stratify_by: str | None, features: Sequence[str],
+                       invitees: list[str] | None = None) -> dict:
+    """The `invitations.drawn` payload; `invitees` when the draw was made already (the plan of
+    register contract 2 walks once for the draw and its reveals)."""
     if stratify_by is not None and stratify_by not in features:
         raise LotteryInvalidError(f"the register has no feature {stratify_by!r} to stratify by")
     try:
-        invitees = invitation_draw(seed, rows, n, stratify_by=stratify_by)
+        if invitees is None:
+            invitees = invitation_draw(seed, rows, n, stratify_by=stratify_by)
     except DrawImpossibleError as e:
         raise DrawRefusedError(str(e)) from None
     except DrawInputError as e:

@@ -14,8 +14,8 @@ from services.core.store import NewEvent
 from . import repo, rounds
 from .api import PREFIX, now, reading, writing
 from .domain import (
-    RESPONDENTS, check_round_for, code_hash, invitation_payload, member_event, new_code,
-    normalise_code, respondent_row, reveal_events, row_json,
+    RESPONDENTS, check_round_for, code_hash, invitation_payload, invitation_plan, member_event,
+    new_code, normalise_code, respondent_row, reveal_events, row_json,
 )
 from .errors import AlreadyDoneError, LotteryInvalidError, LotteryNotFoundError, PhaseError
 from .schemas import (
@@ -71,11 +71,13 @@ class Invitations(MethodView):
             designated = rounds.designated(repo.load_rounds(tx.conn, sid), "invitation", reg["committed_seq"], at)
             seed = check_round_for(rnd, "invitation", "register", reg["committed_seq"], designated)
             draw_id, rows = str(uuid.uuid4()), repo.register_rows(tx.conn, sid)
+            plan = None if reg["contract"] == 1 else invitation_plan(seed, rows, body["n"], body["stratify_by"],
+                                                                     reg["features"])
             payload = invitation_payload(draw_id, rnd, seed, reg["register_id"], rows, body["n"],
-                                         body["stratify_by"], reg["features"])
-            reveals = [] if reg["contract"] == 1 else reveal_events(
-                sid, reg["register_id"], draw_id, seed, rows, repo.register_salts(tx.conn, sid), body["n"],
-                body["stratify_by"])
+                                         body["stratify_by"], reg["features"],
+                                         invitees=None if plan is None else plan.invitees)
+            reveals = [] if plan is None else reveal_events(sid, reg["register_id"], draw_id, plan, rows,
+                                                            repo.register_salts(tx.conn, sid))
             *_, recorded = tx.append(sid, [*reveals, NewEvent("lottery.invitations.drawn", payload,
                                                               f"summit:{sid}/invitations", 1)])
             codes = [(p, new_code()) for p in payload["invitees"]]

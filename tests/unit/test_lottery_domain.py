@@ -23,7 +23,7 @@ from services.core.errors import SchemaError
 from services.core.event_catalog import CATALOG
 from services.lottery import domain, rounds
 from services.lottery.errors import (
-    ExtractRejectedError, LotteryConflictError, LotteryInvalidError, NoReserveError, PhaseError,
+    DrawRefusedError, ExtractRejectedError, LotteryConflictError, LotteryInvalidError, NoReserveError, PhaseError,
     QuotaError, RevealMismatchError,
 )
 from services.lottery.extract import parse_extract, personal_column, personal_value
@@ -143,6 +143,40 @@ def test_register_chunks_respect_both_limits_and_reassemble(n, width):
     assert committed.payload["chunks"] == len(chunks) and committed.payload["contract"] == 2
     published = b"".join(jcs.dumps(e.payload) for e in events).decode()
     assert "v" * width not in published and '"h0"' not in published   # contract 2: no clear value
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(2, 1300), st.sampled_from([None, "f1"]), st.binary(min_size=32, max_size=32))
+def test_reveal_events_open_exactly_the_plan_in_valid_chunks(n, stratify_by, seed):
+    rows = [Row(f"p{i:05d}", f"h{i // 2}", {"f0": "x", "f1": "abc"[i % 3]}) for i in range(n)]
+    salts = domain.new_salts(rows)
+    committed = {r.pseudonym: register_v2.commit_row(r, *salts[r.pseudonym]) for r in rows}
+    plan = domain.invitation_plan(seed, rows, max(1, n // 4), stratify_by, ["f0", "f1"])
+    events = domain.reveal_events(SUMMIT, ROUND, ROUND, plan, rows, salts)
+    for e in events:
+        CATALOG.validate(e.type, e.payload)
+    assert [e.payload["chunk"] for e in events] == list(range(len(events)))
+    assert [e.version for e in events] == list(range(1, len(events) + 1))
+    households, features = set(), set()
+    for e in events:
+        for o in e.payload["openings"]:
+            row, salt = committed[o["pseudonym"]], bytes.fromhex(o["salt"])
+            if e.payload["field"] == "household":
+                register_v2.check_household_opening(row, o["value"], salt)
+                households.add(o["pseudonym"])
+            else:
+                register_v2.check_feature_opening(row, "f1", o["value"], salt)
+                features.add(o["pseudonym"])
+    assert households == set(plan.household_rows) and features == set(plan.feature_rows)
+    assert features == (set(committed) if stratify_by else set())
+
+
+def test_invitation_plan_refuses_as_the_payload_does():
+    rows = [Row("p1", "h1", {"s": "a"}), Row("p2", "h1", {"s": "b"})]
+    with pytest.raises(DrawRefusedError):
+        domain.invitation_plan(b"\x00" * 32, rows, 2, None, ["s"])
+    with pytest.raises(LotteryInvalidError):
+        domain.invitation_plan(b"\x00" * 32, rows, 1, "t", ["s"])
 
 
 def _pool(genders: str) -> list[Row]:

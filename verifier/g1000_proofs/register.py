@@ -66,7 +66,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from . import jcs, merkle
-from .draw import DrawError, DrawInputError, Row, Walk, invitation_walk
+from .draw import (
+    DrawError, DrawInputError, NotEnoughHouseholdsError, Row, Walk, _check_rows, invitation_walk,
+)
 
 __all__ = [
     "CONTRACT", "DOMAIN_FEATURE", "DOMAIN_HOUSEHOLD", "SALT_SIZE",
@@ -241,7 +243,12 @@ class RevealPlan(NamedTuple):
 
 def reveal_plan(seed: bytes, rows: Sequence[Row], n: int,
                 stratify_by: str | None = None) -> RevealPlan:
-    """The reveals of the invitation draw over the full rows (the lottery's side)."""
+    """The reveals of the invitation draw over the full rows (the lottery's side), from one walk;
+    raises exactly what :func:`g1000_proofs.draw.invitation_draw` raises for these rows."""
+    rows = _check_rows("rows", rows)
+    households = len({row.household for row in rows})
+    if isinstance(n, int) and not isinstance(n, bool) and n > households:
+        raise NotEnoughHouseholdsError(n, households)
     by_name = {row.pseudonym: row for row in rows}
     strata = None
     if stratify_by is not None:
