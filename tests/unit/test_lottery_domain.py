@@ -388,6 +388,22 @@ def _good_row() -> dict:
     return {"pseudonym": "p1", "household": "h1", "features": {"age_band": "16-29"}}
 
 
+def _opening(pseudonym: str) -> dict:
+    return {"pseudonym": pseudonym, "value": "16-29", "salt": "0" * 32}
+
+
+def _reveal() -> dict:
+    return {"v": 1, "register_id": ROUND, "draw_id": ROUND, "chunk": 0, "field": "feature",
+            "feature": "age_band", "openings": [_opening("p1")]}
+
+
+def test_catalogue_accepts_register_contract_2():
+    CATALOG.validate("lottery.register.revealed", _reveal())
+    CATALOG.validate("lottery.register.revealed", {**_reveal(), "field": "household", "feature": None})
+    CATALOG.validate("lottery.register.chunk", {"v": 2, "register_id": ROUND, "chunk": 0, "rows": [
+        {"pseudonym": "p1", "commitments": {"household": "0" * 64, "features": {"age_band": "1" * 64}}}]})
+
+
 @pytest.mark.parametrize("event_type, payload", [
     ("lottery.seed.committed", {"v": 1, "round_id": ROUND, "party": "a\n", "commitment": "0" * 64}),
     ("lottery.seed.committed", {"v": 1, "round_id": ROUND, "party": "a", "commitment": "A" * 64}),
@@ -413,6 +429,16 @@ def _good_row() -> dict:
     ("lottery.panel.drawn", {"v": 1, "distribution_id": ROUND, "round_id": ROUND, "index": 0, "members": ["b", "a"]}),
     ("lottery.invitations.drawn", {"v": 1, "draw_id": ROUND, "round_id": ROUND, "register_id": ROUND, "n": 2,
                                    "stratify_by": None, "invitees": ["a"]}),
+    # register contract 2: no clear value in a chunk, contract 2 only, well-formed reveals
+    ("lottery.register.chunk", {"v": 2, "register_id": ROUND, "chunk": 0, "rows": [_good_row()]}),
+    ("lottery.register.chunk", {"v": 2, "register_id": ROUND, "chunk": 0, "rows": [
+        {"pseudonym": "p1", "commitments": {"household": "h1", "features": {}}}]}),
+    ("lottery.register.committed", {"v": 2, "register_id": ROUND, "count": 1, "root": "0" * 64,
+                                    "chunks": 1, "features": [], "contract": 1}),
+    ("lottery.register.revealed", {**_reveal(), "feature": None}),
+    ("lottery.register.revealed", {**_reveal(), "field": "household"}),
+    ("lottery.register.revealed", {**_reveal(), "openings": [{"pseudonym": "p1", "value": "a", "salt": "0" * 30}]}),
+    ("lottery.register.revealed", {**_reveal(), "openings": [_opening("p2"), _opening("p1")]}),
 ])
 def test_catalogue_refuses_payloads_outside_the_contract(event_type, payload):
     with pytest.raises(SchemaError):
