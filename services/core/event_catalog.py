@@ -152,6 +152,72 @@ class RegisterCommittedV1(Payload):
         _sorted_unique(data.get("features", []), "features")
 
 
+_SALT = re.compile(r"^[0-9a-f]{32}\Z")
+
+
+class CommittedRow(fields.Field):
+    """A register row of contract 2 (g1000_proofs.register): exactly `pseudonym` and
+    `commitments` = {`household`: hex, `features`: {name: hex}}; no clear value at all."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict) or set(value) != {"pseudonym", "commitments"}:
+            raise ValidationError('a committed row has exactly "pseudonym" and "commitments"')
+        if not isinstance(value["pseudonym"], str) or not _PSEUDONYM.match(value["pseudonym"]):
+            raise ValidationError("pseudonym must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+        c = value["commitments"]
+        if not isinstance(c, dict) or set(c) != {"household", "features"}:
+            raise ValidationError('commitments has exactly "household" and "features"')
+        features = c["features"]
+        if not isinstance(features, dict) or len(features) > 16:
+            raise ValidationError("features must be an object of at most 16 members")
+        for name, digest in [("household", c["household"]), *features.items()]:
+            if not _NAME.match(name) or not isinstance(digest, str) or not _HEX64.match(digest):
+                raise ValidationError(f"the commitment of {name!r} must be 64 lowercase hex digits")
+        return value
+
+
+class RegisterChunkV2(Payload):
+    """Up to 500 committed rows (contract 2), sorted by pseudonym."""
+
+    register_id = CanonicalUUID(required=True)
+    chunk = _count(0, 10_000, required=True)
+    rows = fields.List(CommittedRow(), required=True, validate=validate.Length(1, 500))
+
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        _sorted_unique([r["pseudonym"] for r in data.get("rows", [])], "rows")
+
+
+class RegisterCommittedV2(RegisterCommittedV1):
+    """Count and root of the committed rows (g1000_proofs.register.register_root), contract 2."""
+
+    contract = fields.Integer(strict=True, required=True, validate=validate.Equal(2))
+
+
+class Opening(Schema):
+    pseudonym = _pseudonym(required=True)
+    value = fields.String(required=True, validate=validate.Regexp(_FEATURE_VALUE))
+    salt = fields.String(required=True, validate=validate.Regexp(_SALT))
+
+
+class RegisterRevealedV1(Payload):
+    """Openings (value and salt) of one field of up to 500 rows, for one invitation draw: the
+    stratum feature of every row, or the household of every row the draw reached."""
+
+    register_id = CanonicalUUID(required=True)
+    draw_id = CanonicalUUID(required=True)
+    chunk = _count(0, 10_000, required=True)
+    field = fields.String(required=True, validate=validate.OneOf(["household", "feature"]))
+    feature = fields.String(required=True, allow_none=True, validate=validate.Regexp(_NAME))
+    openings = fields.List(fields.Nested(Opening), required=True, validate=validate.Length(1, 500))
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        if (data.get("field") == "feature") != (data.get("feature") is not None):
+            raise ValidationError("feature names the revealed feature exactly when field is feature")
+        _sorted_unique([o["pseudonym"] for o in data.get("openings", [])], "openings")
+
+
 class SeedRoundOpenedV1(Payload):
     """A seed round: its purpose, the parties that may commit, and its two deadlines."""
 
@@ -344,3 +410,6 @@ for _type, _schema in (
     ("lottery.panel.replaced", PanelReplacedV1),
 ):
     CATALOG.register(_type, 1, _schema)
+CATALOG.register("lottery.register.chunk", 2, RegisterChunkV2)
+CATALOG.register("lottery.register.committed", 2, RegisterCommittedV2)
+CATALOG.register("lottery.register.revealed", 1, RegisterRevealedV1)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from g1000_proofs import jcs, merkle
+from g1000_proofs import register as register_v2
 from g1000_proofs.draw import (
     DrawImpossibleError, DrawInputError, PanelChecker, Row,
     invitation_draw, next_reserve, panel_draw, register_commitment,
@@ -51,12 +52,6 @@ def row_json(row: Row) -> dict:
     return {"pseudonym": row.pseudonym, "household": row.household, "features": dict(row.features)}
 
 
-def _size_bound(row: Row) -> int:
-    """At least the UTF-8 length of the row's canonical JSON (ASCII escapes are never shorter),
-    and much faster to compute."""
-    return len(json.dumps(row_json(row), separators=(",", ":")))
-
-
 def _chunks(items: Sequence, size_of, max_items: int, max_bytes: int) -> list[list]:
     """Consecutive runs of `items` of at most `max_items` items and `max_bytes` bytes each."""
     chunks: list[list] = []
@@ -77,22 +72,78 @@ def _chunks(items: Sequence, size_of, max_items: int, max_bytes: int) -> list[li
 # --- register -----------------------------------------------------------------------------------
 
 
+Salts = dict[str, tuple[bytes, dict[str, bytes]]]   # pseudonym -> (household salt, feature salts)
+
+
+def new_salts(rows: Sequence[Row]) -> Salts:
+    """A fresh 128-bit salt for every commitment of every row (g1000_proofs.register)."""
+    size = register_v2.SALT_SIZE
+    return {r.pseudonym: (secrets.token_bytes(size), {name: secrets.token_bytes(size) for name in r.features})
+            for r in rows}
+
+
 def register_events(summit_id: str, register_id: str, rows: Sequence[Row],
-                    features: Sequence[str]) -> list[NewEvent]:
-    """`lottery.register.chunk` events (rows sorted by pseudonym) and the `committed` event."""
+                    features: Sequence[str], salts: Salts) -> list[NewEvent]:
+    """Register contract 2: `lottery.register.chunk` v2 events (pseudonym and commitments only,
+    rows sorted by pseudonym) and the `committed` v2 event (count, root, `contract: 2`). The
+    household ids, feature values and salts are in none of them."""
     ordered = sorted(rows, key=lambda r: r.pseudonym)
-    chunks = _chunks(ordered, _size_bound, CHUNK_ROWS, CHUNK_BYTES)
-    count, root = register_commitment(ordered)
+    committed = [register_v2.commit_row(r, *salts[r.pseudonym]) for r in ordered]
+    chunks = _chunks([register_v2.committed_row_json(c) for c in committed],
+                     lambda item: len(json.dumps(item, separators=(",", ":"))), CHUNK_ROWS, CHUNK_BYTES)
+    count, root = register_v2.register_root(committed)
     aggregate = f"summit:{summit_id}/register"
     events = [_event("lottery.register.chunk",
-                     {"v": 1, "register_id": register_id, "chunk": i,
-                      "rows": [row_json(r) for r in chunk]}, aggregate, i + 1)
+                     {"v": 2, "register_id": register_id, "chunk": i, "rows": chunk}, aggregate, i + 1)
               for i, chunk in enumerate(chunks)]
     events.append(_event("lottery.register.committed",
-                         {"v": 1, "register_id": register_id, "count": count, "root": root.hex(),
-                          "chunks": len(chunks), "features": sorted(features)},
+                         {"v": 2, "register_id": register_id, "count": count, "root": root.hex(),
+                          "chunks": len(chunks), "features": sorted(features),
+                          "contract": register_v2.CONTRACT},
                          aggregate, len(chunks) + 1))
     return events
+
+
+def invitation_plan(seed: bytes, rows: Sequence[Row], n: int, stratify_by: str | None,
+                    features: Sequence[str]) -> register_v2.RevealPlan:
+    """The invitation draw and what it reveals, from one walk (`g1000_proofs.register.reveal_plan`);
+    refused as `invitation_payload` refuses."""
+    if stratify_by is not None and stratify_by not in features:
+        raise LotteryInvalidError(f"the register has no feature {stratify_by!r} to stratify by")
+    try:
+        return register_v2.reveal_plan(seed, rows, n, stratify_by)
+    except DrawImpossibleError as e:
+        raise DrawRefusedError(str(e)) from None
+    except DrawInputError as e:
+        raise LotteryInvalidError(str(e)) from None
+
+
+def reveal_events(summit_id: str, register_id: str, draw_id: str, plan: register_v2.RevealPlan,
+                  rows: Sequence[Row], salts: Salts) -> list[NewEvent]:
+    """`lottery.register.revealed` chunks for the invitation draw `draw_id`: the stratum feature
+    of every row (when stratified) and the household of every row the draw reaches (`plan`),
+    nothing else. Logged before `invitations.drawn`."""
+    stratify_by = plan.feature
+    by_name = {r.pseudonym: r for r in rows}
+    openings: list[tuple[str, dict]] = []
+    for p in plan.feature_rows:
+        openings.append(("feature", {"pseudonym": p, "value": by_name[p].features[stratify_by],
+                                     "salt": salts[p][1][stratify_by].hex()}))
+    for p in sorted(plan.household_rows):   # a chunk lists its rows by pseudonym
+        openings.append(("household", {"pseudonym": p, "value": by_name[p].household,
+                                       "salt": salts[p][0].hex()}))
+    chunks: list[tuple[str, list[dict]]] = []
+    for field in ("feature", "household"):
+        items = [o for f, o in openings if f == field]
+        for chunk in _chunks(items, lambda o: len(json.dumps(o, separators=(",", ":"))),
+                             CHUNK_ROWS, CHUNK_BYTES):
+            chunks.append((field, chunk))
+    aggregate = f"summit:{summit_id}/register/reveals:{draw_id}"
+    return [_event("lottery.register.revealed",
+                   {"v": 1, "register_id": register_id, "draw_id": draw_id, "chunk": i, "field": field,
+                    "feature": stratify_by if field == "feature" else None, "openings": chunk},
+                   aggregate, i + 1)
+            for i, (field, chunk) in enumerate(chunks)]
 
 
 # --- which subject a round may draw -------------------------------------------------------------
@@ -119,11 +170,15 @@ def check_round_for(rnd: Round, purpose: str, subject: str, subject_seq: int,
 
 
 def invitation_payload(draw_id: str, rnd: Round, seed: bytes, register_id: str, rows: Sequence[Row],
-                       n: int, stratify_by: str | None, features: Sequence[str]) -> dict:
+                       n: int, stratify_by: str | None, features: Sequence[str],
+                       invitees: list[str] | None = None) -> dict:
+    """The `invitations.drawn` payload; `invitees` when the draw was made already (the plan of
+    register contract 2 walks once for the draw and its reveals)."""
     if stratify_by is not None and stratify_by not in features:
         raise LotteryInvalidError(f"the register has no feature {stratify_by!r} to stratify by")
     try:
-        invitees = invitation_draw(seed, rows, n, stratify_by=stratify_by)
+        if invitees is None:
+            invitees = invitation_draw(seed, rows, n, stratify_by=stratify_by)
     except DrawImpossibleError as e:
         raise DrawRefusedError(str(e)) from None
     except DrawInputError as e:

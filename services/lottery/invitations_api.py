@@ -14,8 +14,8 @@ from services.core.store import NewEvent
 from . import repo, rounds
 from .api import PREFIX, now, reading, writing
 from .domain import (
-    RESPONDENTS, check_round_for, code_hash, invitation_payload, member_event, new_code,
-    normalise_code, respondent_row, row_json,
+    RESPONDENTS, check_round_for, code_hash, invitation_payload, invitation_plan, member_event,
+    new_code, normalise_code, respondent_row, reveal_events, row_json,
 )
 from .errors import AlreadyDoneError, LotteryInvalidError, LotteryNotFoundError, PhaseError
 from .schemas import (
@@ -54,8 +54,9 @@ class Invitations(MethodView):
     @blp.alt_response(409, schema=ProblemSchema)
     @blp.alt_response(422, schema=ProblemSchema)
     def post(self, body, summit_id):
-        """Draw the invitees with a finalised invitation round (organiser; once per summit). The
-        answer holds each invitee's one-time code for the letters: shown only here, never logged,
+        """Draw the invitees with a finalised invitation round (organiser; once per summit). Before
+        the draw the log gets the reveals re-deriving it needs (`lottery.register.revealed`: the
+        stratum feature of every row, the household of every row the draw reached). The answer holds each invitee's one-time code for the letters: shown only here, never logged,
         kept only hashed."""
         with writing(summit_id) as (tx, sid):
             if repo.invitation_draw(tx.conn, sid) is not None:
@@ -69,11 +70,16 @@ class Invitations(MethodView):
             at = now()
             designated = rounds.designated(repo.load_rounds(tx.conn, sid), "invitation", reg["committed_seq"], at)
             seed = check_round_for(rnd, "invitation", "register", reg["committed_seq"], designated)
-            payload = invitation_payload(str(uuid.uuid4()), rnd, seed, reg["register_id"],
-                                         repo.register_rows(tx.conn, sid), body["n"], body["stratify_by"],
-                                         reg["features"])
-            (recorded,) = tx.append(sid, [NewEvent("lottery.invitations.drawn", payload,
-                                                   f"summit:{sid}/invitations", 1)])
+            draw_id, rows = str(uuid.uuid4()), repo.register_rows(tx.conn, sid)
+            plan = None if reg["contract"] == 1 else invitation_plan(seed, rows, body["n"], body["stratify_by"],
+                                                                     reg["features"])
+            payload = invitation_payload(draw_id, rnd, seed, reg["register_id"], rows, body["n"],
+                                         body["stratify_by"], reg["features"],
+                                         invitees=None if plan is None else plan.invitees)
+            reveals = [] if plan is None else reveal_events(sid, reg["register_id"], draw_id, plan, rows,
+                                                            repo.register_salts(tx.conn, sid))
+            *_, recorded = tx.append(sid, [*reveals, NewEvent("lottery.invitations.drawn", payload,
+                                                              f"summit:{sid}/invitations", 1)])
             codes = [(p, new_code()) for p in payload["invitees"]]
             repo.save_invitation_draw(tx.conn, sid, recorded,
                                       [(code_hash(sid, normalise_code(c)), p) for p, c in codes])

@@ -35,7 +35,7 @@ from services.core.errors import CoreError, TransientError
 
 from . import repo
 from .domain import (
-    InvalidDistributionError, distribution_events, fairness, normalise_distribution, register_events,
+    InvalidDistributionError, distribution_events, fairness, new_salts, normalise_distribution, register_events,
     selection_probabilities,
 )
 from .extract import feature_counts
@@ -269,9 +269,11 @@ def _run_register(rt, claimed: Claimed) -> None:
             _finish(tx.conn, claimed, "failed", {"error": {
                 "kind": "conflict", "message": "the summit has a register already"}})
             return
+        salts = new_salts(rows)
         recorded = tx.append(claimed.summit_id, register_events(claimed.summit_id, p["register_id"], rows,
-                                                                p["features"]))
-        repo.save_register(tx.conn, claimed.summit_id, recorded[-1], rows, feature_counts(rows, p["features"]))
+                                                                p["features"], salts))
+        repo.save_register(tx.conn, claimed.summit_id, recorded[-1], rows, feature_counts(rows, p["features"]),
+                           salts)
         _finish(tx.conn, claimed, "succeeded", {"register_id": p["register_id"]})
 
 

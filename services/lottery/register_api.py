@@ -24,8 +24,8 @@ blp = Blueprint("lottery_register", __name__, url_prefix=f"{PREFIX}/register",
 
 def require_k_anonymous(extract, k: int) -> None:
     """Refuse (422) a register whose published rows would single out a resident or a household.
-    Today every feature is published in `lottery.register.chunk` beside the household id, so all
-    of them are checked together."""
+    Register contract 2 reveals only the stratum feature and the reached households, but the
+    stratum feature is chosen only at the draw, so all features are checked together."""
     report = k_anonymity(extract.rows, extract.features, k)
     if report.ok:
         return
@@ -48,7 +48,8 @@ class Register(MethodView):
     @blp.alt_response(404, schema=ProblemSchema)
     def get(self, summit_id):
         """The committed register: count, Merkle root and counts per feature value (public; the
-        rows themselves are in the log as `lottery.register.chunk` events)."""
+        log holds each row as a pseudonym and salted commitments, `lottery.register.chunk` v2,
+        and only what the invitation draw reaches is revealed, docs/lottery.md)."""
         with reading(summit_id) as (conn, sid):
             reg = repo.register(conn, sid)
             pending = jobs.open_job(conn, sid, "register") if reg is None else None

@@ -41,24 +41,37 @@ def _row(pseudonym: str, household: str, features) -> Row:
 
 def register(conn, summit_id: str) -> dict | None:
     r = conn.execute("SELECT register_id, row_count, root, chunks, features, committed_seq, committed_at,"
-                     " feature_counts FROM lottery_registers WHERE summit_id = %s", (summit_id,)).fetchone()
+                     " feature_counts, contract FROM lottery_registers WHERE summit_id = %s",
+                     (summit_id,)).fetchone()
     if r is None:
         return None
     return {"register_id": str(r[0]), "count": r[1], "root": r[2], "chunks": r[3], "features": r[4],
-            "committed_seq": r[5], "committed_at": r[6], "feature_counts": r[7]}
+            "committed_seq": r[5], "committed_at": r[6], "feature_counts": r[7], "contract": r[8]}
 
 
-def save_register(conn, summit_id: str, committed: Event, rows, feature_counts: dict) -> None:
+def save_register(conn, summit_id: str, committed: Event, rows, feature_counts: dict, salts: dict) -> None:
+    """The register and, per row, the salts of its commitments (contract 2): they never leave
+    this database except in the reveals of a draw."""
     p = committed.payload
     conn.execute(
         "INSERT INTO lottery_registers (summit_id, register_id, row_count, root, chunks, features,"
-        " committed_seq, committed_at, feature_counts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " committed_seq, committed_at, feature_counts, contract)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
         (summit_id, p["register_id"], p["count"], p["root"], p["chunks"], json.dumps(p["features"]),
-         committed.seq, committed.occurred_at, json.dumps(feature_counts)))
-    with conn.cursor().copy("COPY lottery_register_rows (summit_id, pseudonym, household, features)"
-                            " FROM STDIN") as copy:
+         committed.seq, committed.occurred_at, json.dumps(feature_counts), p.get("contract", 1)))
+    with conn.cursor().copy("COPY lottery_register_rows (summit_id, pseudonym, household, features,"
+                            " household_salt, feature_salts) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row((summit_id, row.pseudonym, row.household, json.dumps(dict(row.features))))
+            household_salt, feature_salts = salts[row.pseudonym]
+            copy.write_row((summit_id, row.pseudonym, row.household, json.dumps(dict(row.features)),
+                            household_salt, json.dumps({k: v.hex() for k, v in feature_salts.items()})))
+
+
+def register_salts(conn, summit_id: str) -> dict[str, tuple[bytes, dict[str, bytes]]]:
+    """pseudonym -> (household salt, {feature: salt}) of a contract-2 register."""
+    return {r[0]: (bytes(r[1]), {k: bytes.fromhex(v) for k, v in r[2].items()}) for r in conn.execute(
+        "SELECT pseudonym, household_salt, feature_salts FROM lottery_register_rows WHERE summit_id = %s"
+        " AND household_salt IS NOT NULL", (summit_id,))}
 
 
 def register_rows(conn, summit_id: str) -> list[Row]:

@@ -67,7 +67,7 @@ class LotteryExtractProblemSchema(Schema):
 class LotteryRegisterSchema(Schema):
     register_id = fields.UUID()
     count = fields.Integer()
-    root = fields.String(metadata={"description": "hex register commitment (g1000_proofs.draw.register_commitment)"})
+    root = fields.String(metadata={"description": "hex register root (contract 2: g1000_proofs.register.register_root)"})
     chunks = fields.Integer()
     features = fields.List(fields.String())
     feature_counts = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Integer()))

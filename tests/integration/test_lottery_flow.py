@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 from g1000_proofs import jcs, merkle
+from g1000_proofs import register as register_v2
 from g1000_proofs.draw import (
-    check_households, check_quotas, invitation_draw, next_reserve, panel_draw, register_commitment,
-    row_from_json, verify_register,
+    check_households, check_quotas, next_reserve, panel_draw, register_commitment, row_from_json,
 )
 from g1000_proofs.seed import compute_seed
 from g1000_verify.draw_checks import verify_draw
@@ -193,19 +193,34 @@ def verify_lottery_log(events: list, summit: str) -> dict:
         by_type.setdefault(e.type, []).append(e)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     (committed,) = by_type["lottery.register.committed"]
-    rows = [row_from_json(r) for e in by_type["lottery.register.chunk"] for r in e.payload["rows"]]
-    verify_register(rows, committed.payload["count"], bytes.fromhex(committed.payload["root"]))
+    assert committed.payload["v"] == 2 and committed.payload["contract"] == 2
+    rows = [register_v2.committed_row_from_json(r) for e in by_type["lottery.register.chunk"]
+            for r in e.payload["rows"]]
+    register_v2.verify_register_root(rows, committed.payload["count"], bytes.fromhex(committed.payload["root"]))
     (invited,) = by_type["lottery.invitations.drawn"]
     seed, info = seed_from_log(events, summit, invited.payload["round_id"])
     assert committed.seq < info["first"]
-    assert invitation_draw(seed, rows, invited.payload["n"], stratify_by=invited.payload["stratify_by"]) == \
-        invited.payload["invitees"]
-    register = {r.pseudonym: r for r in rows}
+    by_name = {r.pseudonym: r for r in rows}
+    households, strata = {}, {}
+    for e in by_type.get("lottery.register.revealed", []):   # every reveal opens its own commitment
+        assert committed.seq < e.seq < invited.seq and e.payload["draw_id"] == invited.payload["draw_id"]
+        for o in e.payload["openings"]:
+            row, salt = by_name[o["pseudonym"]], bytes.fromhex(o["salt"])
+            if e.payload["field"] == "household":
+                register_v2.check_household_opening(row, o["value"], salt)
+                households[row.pseudonym] = o["value"]
+            else:
+                register_v2.check_feature_opening(row, e.payload["feature"], o["value"], salt)
+                strata[row.pseudonym] = o["value"]
+    stratify_by = invited.payload["stratify_by"]
+    walk = register_v2.reached_rows(seed, list(by_name), invited.payload["n"], households,
+                                    stratify_by=stratify_by, strata=strata if stratify_by else None)
+    assert walk.invitees == invited.payload["invitees"] and set(walk.reached) == set(households)
     respondents = [e for e in by_type.get("lottery.pool.member_added", []) if e.payload["pool"] == "respondents"]
     for e in respondents:
         assert e.payload["member"]["pseudonym"] in invited.payload["invitees"]
-        assert e.payload["member"]["household"] == register[e.payload["member"]["pseudonym"]].household
-    out = {"rows": rows, "invitees": invited.payload["invitees"]}
+        assert e.payload["member"]["household"] == households[e.payload["member"]["pseudonym"]]
+    out = {"rows": rows, "invitees": invited.payload["invitees"], "reached": walk.reached}
     for dist in by_type.get("lottery.distribution.committed", []):
         d = dist.payload
         members = [row_from_json(e.payload["member"]) for e in by_type["lottery.pool.member_added"]

@@ -4,7 +4,7 @@ nothing stored when refused, one register per summit, the public summary."""
 from __future__ import annotations
 
 import pytest
-from g1000_proofs.draw import register_commitment, row_from_json
+from g1000_proofs.register import committed_row_from_json, register_root
 
 from services.lottery import extract, jobs
 from tests.helpers import count
@@ -78,12 +78,12 @@ def test_register_is_committed_once_by_its_job_and_summarised_publicly(lottery):
     chunks = lot.events("lottery.register.chunk")
     (committed,) = lot.events("lottery.register.committed")
     assert [e.payload["chunk"] for e in chunks] == [0, 1, 2] and [len(e.payload["rows"]) for e in chunks] == [500, 500, 200]
-    rows = [row_from_json(r) for e in chunks for r in e.payload["rows"]]
+    rows = [committed_row_from_json(r) for e in chunks for r in e.payload["rows"]]
     assert [r.pseudonym for r in rows] == sorted(r.pseudonym for r in rows)
-    count_, root = register_commitment(rows)
+    count_, root = register_root(rows)
     public = lot.ok(lot.get("/register"))
-    assert committed.payload == {"v": 1, "register_id": public["register_id"], "count": 1200, "root": root.hex(),
-                                 "chunks": 3, "features": ["age_band", "gender", "neighbourhood"]}
+    assert committed.payload == {"v": 2, "register_id": public["register_id"], "count": 1200, "root": root.hex(),
+                                 "chunks": 3, "features": ["age_band", "gender", "neighbourhood"], "contract": 2}
     assert public["feature_counts"]["gender"] == {"f": 600, "m": 600} and public["committed_seq"] == 4
     assert lot.ok(lot.client.get(job["location"]))["register_id"] == public["register_id"]
     again = lot.post("/register", {"csv": extract_csv(3)})

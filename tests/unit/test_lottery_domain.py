@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from g1000_proofs import jcs
+from g1000_proofs import register as register_v2
 from g1000_proofs.draw import Row, canonical_row, next_reserve, register_commitment
 from g1000_proofs.seed import compute_seed
 
@@ -22,7 +23,7 @@ from services.core.errors import SchemaError
 from services.core.event_catalog import CATALOG
 from services.lottery import domain, rounds
 from services.lottery.errors import (
-    ExtractRejectedError, LotteryConflictError, LotteryInvalidError, NoReserveError, PhaseError,
+    DrawRefusedError, ExtractRejectedError, LotteryConflictError, LotteryInvalidError, NoReserveError, PhaseError,
     QuotaError, RevealMismatchError,
 )
 from services.lottery.extract import parse_extract, personal_column, personal_value
@@ -128,7 +129,8 @@ def test_code_hashes_depend_on_the_summit():
 def test_register_chunks_respect_both_limits_and_reassemble(n, width):
     rows = [Row(f"p{i:05d}".ljust(width, "x"), f"h{i // 3}", {f"f{k}": "v" * width for k in range(16)})
             for i in range(n)]
-    events = domain.register_events(SUMMIT, ROUND, list(reversed(rows)), [f"f{k}" for k in range(16)])
+    salts = domain.new_salts(rows)
+    events = domain.register_events(SUMMIT, ROUND, list(reversed(rows)), [f"f{k}" for k in range(16)], salts)
     *chunks, committed = events
     for e in events:
         CATALOG.validate(e.type, e.payload)
@@ -136,9 +138,45 @@ def test_register_chunks_respect_both_limits_and_reassemble(n, width):
     assert all(len(e.payload["rows"]) <= 500 for e in chunks)
     assert all(sum(len(jcs.dumps(r)) for r in e.payload["rows"]) <= domain.CHUNK_BYTES for e in chunks)
     assert [r["pseudonym"] for e in chunks for r in e.payload["rows"]] == [r.pseudonym for r in rows]
-    count, root = register_commitment(rows)
+    count, root = register_v2.register_root(register_v2.commit_row(r, *salts[r.pseudonym]) for r in rows)
     assert committed.payload["count"] == count and committed.payload["root"] == root.hex()
-    assert committed.payload["chunks"] == len(chunks)
+    assert committed.payload["chunks"] == len(chunks) and committed.payload["contract"] == 2
+    published = b"".join(jcs.dumps(e.payload) for e in events).decode()
+    assert "v" * width not in published and '"h0"' not in published   # contract 2: no clear value
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(2, 1300), st.sampled_from([None, "f1"]), st.binary(min_size=32, max_size=32))
+def test_reveal_events_open_exactly_the_plan_in_valid_chunks(n, stratify_by, seed):
+    rows = [Row(f"p{i:05d}", f"h{i // 2}", {"f0": "x", "f1": "abc"[i % 3]}) for i in range(n)]
+    salts = domain.new_salts(rows)
+    committed = {r.pseudonym: register_v2.commit_row(r, *salts[r.pseudonym]) for r in rows}
+    plan = domain.invitation_plan(seed, rows, max(1, n // 4), stratify_by, ["f0", "f1"])
+    events = domain.reveal_events(SUMMIT, ROUND, ROUND, plan, rows, salts)
+    for e in events:
+        CATALOG.validate(e.type, e.payload)
+    assert [e.payload["chunk"] for e in events] == list(range(len(events)))
+    assert [e.version for e in events] == list(range(1, len(events) + 1))
+    households, features = set(), set()
+    for e in events:
+        for o in e.payload["openings"]:
+            row, salt = committed[o["pseudonym"]], bytes.fromhex(o["salt"])
+            if e.payload["field"] == "household":
+                register_v2.check_household_opening(row, o["value"], salt)
+                households.add(o["pseudonym"])
+            else:
+                register_v2.check_feature_opening(row, "f1", o["value"], salt)
+                features.add(o["pseudonym"])
+    assert households == set(plan.household_rows) and features == set(plan.feature_rows)
+    assert features == (set(committed) if stratify_by else set())
+
+
+def test_invitation_plan_refuses_as_the_payload_does():
+    rows = [Row("p1", "h1", {"s": "a"}), Row("p2", "h1", {"s": "b"})]
+    with pytest.raises(DrawRefusedError):
+        domain.invitation_plan(b"\x00" * 32, rows, 2, None, ["s"])
+    with pytest.raises(LotteryInvalidError):
+        domain.invitation_plan(b"\x00" * 32, rows, 1, "t", ["s"])
 
 
 def _pool(genders: str) -> list[Row]:
@@ -350,6 +388,22 @@ def _good_row() -> dict:
     return {"pseudonym": "p1", "household": "h1", "features": {"age_band": "16-29"}}
 
 
+def _opening(pseudonym: str) -> dict:
+    return {"pseudonym": pseudonym, "value": "16-29", "salt": "0" * 32}
+
+
+def _reveal() -> dict:
+    return {"v": 1, "register_id": ROUND, "draw_id": ROUND, "chunk": 0, "field": "feature",
+            "feature": "age_band", "openings": [_opening("p1")]}
+
+
+def test_catalogue_accepts_register_contract_2():
+    CATALOG.validate("lottery.register.revealed", _reveal())
+    CATALOG.validate("lottery.register.revealed", {**_reveal(), "field": "household", "feature": None})
+    CATALOG.validate("lottery.register.chunk", {"v": 2, "register_id": ROUND, "chunk": 0, "rows": [
+        {"pseudonym": "p1", "commitments": {"household": "0" * 64, "features": {"age_band": "1" * 64}}}]})
+
+
 @pytest.mark.parametrize("event_type, payload", [
     ("lottery.seed.committed", {"v": 1, "round_id": ROUND, "party": "a\n", "commitment": "0" * 64}),
     ("lottery.seed.committed", {"v": 1, "round_id": ROUND, "party": "a", "commitment": "A" * 64}),
@@ -375,6 +429,16 @@ def _good_row() -> dict:
     ("lottery.panel.drawn", {"v": 1, "distribution_id": ROUND, "round_id": ROUND, "index": 0, "members": ["b", "a"]}),
     ("lottery.invitations.drawn", {"v": 1, "draw_id": ROUND, "round_id": ROUND, "register_id": ROUND, "n": 2,
                                    "stratify_by": None, "invitees": ["a"]}),
+    # register contract 2: no clear value in a chunk, contract 2 only, well-formed reveals
+    ("lottery.register.chunk", {"v": 2, "register_id": ROUND, "chunk": 0, "rows": [_good_row()]}),
+    ("lottery.register.chunk", {"v": 2, "register_id": ROUND, "chunk": 0, "rows": [
+        {"pseudonym": "p1", "commitments": {"household": "h1", "features": {}}}]}),
+    ("lottery.register.committed", {"v": 2, "register_id": ROUND, "count": 1, "root": "0" * 64,
+                                    "chunks": 1, "features": [], "contract": 1}),
+    ("lottery.register.revealed", {**_reveal(), "feature": None}),
+    ("lottery.register.revealed", {**_reveal(), "field": "household"}),
+    ("lottery.register.revealed", {**_reveal(), "openings": [{"pseudonym": "p1", "value": "a", "salt": "0" * 30}]}),
+    ("lottery.register.revealed", {**_reveal(), "openings": [_opening("p2"), _opening("p1")]}),
 ])
 def test_catalogue_refuses_payloads_outside_the_contract(event_type, payload):
     with pytest.raises(SchemaError):
@@ -386,7 +450,7 @@ def test_every_documented_lottery_type_is_in_the_catalogue():
                   "lottery.seed.committed", "lottery.seed.contributed",
                   "lottery.seed.finalized", "lottery.invitations.drawn", "lottery.pool.member_added",
                   "lottery.distribution.panels", "lottery.distribution.committed", "lottery.panel.drawn",
-                  "lottery.panel.replaced"}
+                  "lottery.panel.replaced", "lottery.register.revealed"}
     assert {t for t, _ in CATALOG.types() if t.startswith("lottery.")} == documented
     assert canonical_row(Row("p", "h", {})) == b'{"features":{},"household":"h","pseudonym":"p"}'
     assert list(itertools.islice(domain.new_code(), 4, 5)) == ["-"]

@@ -317,10 +317,12 @@ def valid_panels(members: list[tuple], size: int, quotas: dict, count: int) -> l
     return found
 
 
-def honest_lottery(*, silent: set[str] = frozenset(), replacements: int = 1) -> Lottery:
+def honest_lottery(*, silent: set[str] = frozenset(), replacements: int = 1,
+                   lottery: type[Lottery] | None = None) -> Lottery:
     """register -> invitation round -> invitations -> respondents -> distributions -> panel
-    round -> panel draws -> replacement(s)."""
-    lot = Lottery()
+    round -> panel draws -> replacement(s). ``lottery``: a builder class (register contract 2's
+    is in test_verify_draw_v2)."""
+    lot = (lottery or Lottery)()
     lot.register(register_rows(), chunk_size=20)
     r1 = lot.seed_round("round-invite", "invitation", PARTIES_1,
                         publics=[("notaris", "dice", "3-6-1-4-4-2")], silent=silent)

@@ -493,7 +493,8 @@ def test_a_dropped_member_never_comes_back_as_a_reserve():
 @pytest.mark.parametrize("position, changes, fragment", [
     (0, {"extra": 1}, "a lottery.register.chunk payload has exactly the members v, register_id, "
                       "chunk, rows"),
-    (0, {"v": 2}, "unsupported lottery.register.chunk payload version 2"),
+    (0, {"v": 3}, "unsupported lottery.register.chunk payload version 3"),
+    (0, {"v": 2}, "is not a committed row"),   # a v1 row under the v2 label
     (0, {"rows": [{"pseudonym": "p", "household": "h"}]}, "rows[0] is not a row"),
     (1, {"root": "AB" * 32}, "root must be 64 lowercase hex digits"),
 ])

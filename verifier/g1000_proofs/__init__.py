@@ -11,6 +11,7 @@ but the Python standard library and ``cryptography``.  It implements:
 * ``jcs``        -- RFC 8785 canonical JSON for the float-free events;
 * ``seed``       -- the lottery seed: commitments, reveals, the seed (ARCHITECTURE §6);
 * ``draw``       -- the draws from the seed: invitations, panel, reserves, quotas (§6);
+* ``register``   -- register contract 2: salted commitments, reveals, the rows a draw reaches;
 * ``errors``     -- the single exception hierarchy rooted at ``ProofError``.
 
 The package deliberately imports nothing here: import the submodule you need.

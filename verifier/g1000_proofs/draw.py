@@ -40,6 +40,12 @@ Register rows
     result is the concatenation, i.e. the order in which rows were taken.  A stratum that runs
     out of rows before ``n_s`` raises :class:`StratumExhaustedError`; nothing is reallocated.
     ``n`` larger than the number of households raises :class:`NotEnoughHouseholdsError`.
+    The rows the walk *reaches* are those whose household it looks at: each row taken, and each
+    row skipped because its household already has an invitee; a stratum's walk stops right
+    after its last invitee, so the rows after it are not reached.  :func:`invitation_walk`
+    is this walk over pseudonyms with a household lookup (it returns the invitees and the
+    reached rows); register contract 2 (:mod:`g1000_proofs.register`) reveals exactly the
+    households of the reached rows.
 
 ``apportion(n, counts)`` -- largest remainder (Hamilton), exact
     With ``T = sum(counts)``: stratum ``s`` has quota ``q_s = n * c_s / T`` (a ``Fraction``);
@@ -86,7 +92,7 @@ import bisect
 import hashlib
 import hmac
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
 from typing import NamedTuple
 
@@ -97,9 +103,9 @@ __all__ = [
     "DOMAIN_INVITE", "DOMAIN_PANEL", "DOMAIN_RESERVE", "SEED_SIZE",
     "DrawError", "DrawImpossibleError", "DrawInputError", "DuplicatePseudonymError",
     "NotEnoughHouseholdsError", "PanelChecker", "QuotaSpecError", "RegisterMismatchError",
-    "StratumExhaustedError", "Row", "R", "apportion", "canonical_row", "check_households",
-    "check_quotas", "invitation_draw", "invitation_order", "next_reserve", "panel_draw",
-    "register_commitment", "reserve_order", "row_from_json", "verify_register",
+    "StratumExhaustedError", "Row", "R", "Walk", "apportion", "canonical_row", "check_households",
+    "check_quotas", "invitation_draw", "invitation_order", "invitation_walk", "next_reserve",
+    "panel_draw", "register_commitment", "reserve_order", "row_from_json", "verify_register",
 ]
 
 SEED_SIZE = 32
@@ -330,18 +336,75 @@ def apportion(n: int, counts: Mapping[str, int]) -> dict[str, int]:
     return {value: seats[value] for value in sorted(seats)}
 
 
-def _take(ordered: list[Row], wanted: int, households: set[str], taken: list[str]) -> int:
-    """Take up to ``wanted`` rows whose household is new; return how many were taken."""
-    got = 0
-    for row in ordered:
-        if got == wanted:
-            break
-        if row.household in households:
-            continue
-        households.add(row.household)
-        taken.append(row.pseudonym)
-        got += 1
-    return got
+class Walk(NamedTuple):
+    """What :func:`invitation_walk` found: the invitees in draw order, and every row it reached
+    (looked at the household of: taken, or skipped for a household already drawn), in walk
+    order.  Rows not in ``reached`` played no part in the draw beyond their stratum count."""
+
+    invitees: list[str]
+    reached: list[str]
+
+
+def invitation_walk(seed: bytes, pseudonyms: Iterable[str], n: int,
+                    household_of: Callable[[str], str], *, stratify_by: str | None = None,
+                    stratum_of: Mapping[str, str] | None = None) -> Walk:
+    """The walk of :func:`invitation_draw` over pseudonyms, asking ``household_of`` only for the
+    rows it reaches (module docstring: the contract; register contract 2 in
+    :mod:`g1000_proofs.register` reveals exactly those households).
+
+    ``stratum_of`` maps every pseudonym to its value of ``stratify_by`` (both or neither).
+    Whatever ``household_of`` raises for a row it cannot answer propagates: that row was reached.
+    Raises :class:`StratumExhaustedError` when a stratum runs short and, unstratified,
+    :class:`NotEnoughHouseholdsError` when the whole register has fewer than ``n`` households.
+    """
+    seed = _check_seed(seed)
+    n = _check_count("n", n, minimum=1)
+    if isinstance(pseudonyms, (str, bytes, Mapping)):
+        raise DrawInputError("pseudonyms must be a sequence of str")
+    names = [_check_text(f"pseudonyms[{i}]", p) for i, p in enumerate(pseudonyms)]
+    if not names:
+        raise DrawInputError("pseudonyms is empty")
+    seen: set[str] = set()
+    for p in names:
+        if p in seen:
+            raise DuplicatePseudonymError("pseudonyms", p)
+        seen.add(p)
+    keyed = sorted((R(seed, DOMAIN_INVITE + p), p) for p in names)
+    ordered = [p for _, p in keyed]
+    if (stratify_by is None) != (stratum_of is None):
+        raise DrawInputError("stratify_by and stratum_of go together")
+    if stratify_by is None:
+        groups = [(None, ordered, n)]
+    else:
+        feature = _check_text("stratify_by", stratify_by)
+        strata: dict[str, list[str]] = {}
+        for p in ordered:
+            if p not in stratum_of:
+                raise DrawInputError(f"row {p!r} has no feature {feature!r}")
+            strata.setdefault(_check_text(f"{feature} of {p!r}", stratum_of[p], allow_empty=True),
+                              []).append(p)
+        shares = apportion(n, {value: len(members) for value, members in strata.items()})
+        groups = [(value, strata[value], shares[value]) for value in sorted(strata)]
+    drawn_households: set[str] = set()
+    taken: list[str] = []
+    reached: list[str] = []
+    for value, members, share in groups:
+        got = 0
+        for p in members:
+            if got == share:
+                break
+            reached.append(p)
+            household = household_of(p)
+            if household in drawn_households:
+                continue
+            drawn_households.add(household)
+            taken.append(p)
+            got += 1
+        if got < share:
+            if value is None:
+                raise NotEnoughHouseholdsError(n, len(drawn_households))
+            raise StratumExhaustedError(stratify_by, value, share, got)
+    return Walk(taken, reached)
 
 
 def invitation_draw(seed: bytes, rows: Iterable[Row], n: int, *,
@@ -351,6 +414,7 @@ def invitation_draw(seed: bytes, rows: Iterable[Row], n: int, *,
     Raises :class:`NotEnoughHouseholdsError` when ``n`` exceeds the number of households,
     :class:`StratumExhaustedError` when a stratum runs short, :class:`DrawInputError` for
     malformed input (empty register, duplicate pseudonym, row without the stratum feature).
+    The walk itself is :func:`invitation_walk`, the one home of the rule.
     """
     seed = _check_seed(seed)
     checked = _check_rows("rows", rows)
@@ -358,24 +422,17 @@ def invitation_draw(seed: bytes, rows: Iterable[Row], n: int, *,
     households = len({row.household for row in checked})
     if n > households:
         raise NotEnoughHouseholdsError(n, households)
-    ordered = _ordered(seed, checked, DOMAIN_INVITE)
-    drawn_households: set[str] = set()
-    taken: list[str] = []
-    if stratify_by is None:
-        _take(ordered, n, drawn_households, taken)
-        return taken  # n <= households, so the walk always reaches n
-    feature = _check_text("stratify_by", stratify_by)
-    strata: dict[str, list[Row]] = {}
-    for row in ordered:
-        if feature not in row.features:
-            raise DrawInputError(f"row {row.pseudonym!r} has no feature {feature!r}")
-        strata.setdefault(row.features[feature], []).append(row)
-    shares = apportion(n, {value: len(members) for value, members in strata.items()})
-    for value in sorted(strata):
-        got = _take(strata[value], shares[value], drawn_households, taken)
-        if got < shares[value]:
-            raise StratumExhaustedError(feature, value, shares[value], got)
-    return taken
+    by_name = {row.pseudonym: row for row in checked}
+    stratum_of = None
+    if stratify_by is not None:
+        feature = _check_text("stratify_by", stratify_by)
+        stratum_of = {}
+        for row in checked:
+            if feature not in row.features:
+                raise DrawInputError(f"row {row.pseudonym!r} has no feature {feature!r}")
+            stratum_of[row.pseudonym] = row.features[feature]
+    return invitation_walk(seed, list(by_name), n, lambda p: by_name[p].household,
+                           stratify_by=stratify_by, stratum_of=stratum_of).invitees
 
 
 # --- Panel draw ---------------------------------------------------------------------------------

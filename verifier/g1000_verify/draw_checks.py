@@ -6,13 +6,16 @@ replays the ``lottery.*`` events of a log -- already verified by the log checks 
 ``seq``, chain, checkpoints) -- in index order and recomputes, with the same pure functions the
 service draws with (:mod:`g1000_proofs.draw`, :mod:`g1000_proofs.seed`):
 
-* the register: chunks complete and in order, count and root (``register_commitment``);
+* the register: chunks complete and in order, count and root (``register_commitment``; under
+  register contract 2 ``register_root`` of the committed rows, and each reveal opening its
+  commitment, :mod:`g1000_verify.register_reveals`);
 * each seed round: commitments on time, once, by listed parties; reveals match their commitment;
   dice and beacon values after the commit phase and before the first reveal; the finalised
   contributions are the revealed ones in commitment order and the seed recomputes; parties that
   committed and did not reveal are reported as warnings;
 * the invitation draw (bit for bit), with the register committed before the round's first
-  contribution;
+  contribution (contract 2: from the reveals alone, which must cover the rows the walk reaches
+  and nothing more);
 * the respondents pool: every member an invitee, once;
 * each panel distribution: chunks complete, ``panels_root``, weights, the pool commitment, and
   every panel's size, membership, quotas and households;
@@ -45,6 +48,7 @@ from g1000_proofs.draw import (
     register_commitment,
     row_from_json,
 )
+from g1000_proofs.register import register_root
 from g1000_proofs.seed import (
     CommitmentMismatchError,
     check_contribution,
@@ -52,6 +56,7 @@ from g1000_proofs.seed import (
     verify_reveal,
 )
 
+from . import register_reveals as v2
 from .model import VerificationFailure
 
 __all__ = ["DRAW_CHECK_NAMES", "LOTTERY_STREAM", "DrawVerification", "run_draw", "verify_draw"]
@@ -77,6 +82,7 @@ DRAW_CHECK_NAMES = (
     "panels",          # a panel of a distribution: size, membership, quotas, households
     "panel_draw",      # panel draw
     "replacement",     # replacement of a drop-out
+    "register_reveal",  # contract 2: a reveal that does not open, is out of scope or is missing
 )
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -86,6 +92,7 @@ COUNT_NAMES = (
     "lottery_events", "register_rows", "register_chunks", "seed_rounds", "commitments",
     "reveals", "public_values", "seeds", "invitation_draws", "invitees", "pool_members",
     "respondents", "distributions", "distribution_panels", "panel_draws", "replacements",
+    "register_reveals",
 )
 
 
@@ -216,6 +223,14 @@ def _sorted_panel(value: Any, what: str) -> list[str]:
 
 
 def _check_shape(event_type: str, payload: Any) -> None:
+    if v2.has_shape(event_type, payload):  # register contract 2 (register_reveals.py)
+        try:
+            v2.check_shape(event_type, payload)
+        except v2.RevealProblem as exc:
+            raise _Bad(str(exc)) from None
+        if event_type != "lottery.register.committed":
+            return
+        payload = {k: v for k, v in payload.items() if k != "contract"} | {"v": 1}
     shape = _SHAPES[event_type]
     if type(payload) is not dict or payload.keys() != {"v", *shape}:
         members = ", ".join(["v", *shape])
@@ -310,6 +325,9 @@ class _Replay:
         self.register_rows: list[Row] = []
         self.register_chunks = 0
         self.register_committed_at: int | None = None
+        self.register_version: int | None = None   # 1: rows in full; 2: committed rows
+        self.reveals = v2.Reveals()
+        self.committed_by_name: dict[str, Any] = {}
         self.rounds: dict[str, _Round] = {}
         self.invitation_at: int | None = None
         self.invitees: set[str] = set()
@@ -520,7 +538,11 @@ class _Replay:
                                 f"the register starts with chunk {p['chunk']}: chunk 0 is missing")
             raise self.fail(f"register chunk {p['chunk']} again or out of order (expected chunk "
                             f"{self.register_chunks})")
-        rows = [_row(item, f"rows[{i}]") for i, item in enumerate(p["rows"])]
+        if self.register_version not in (None, p["v"]):
+            raise self.fail(f"a v{p['v']} register chunk among v{self.register_version} chunks")
+        self.register_version = p["v"]
+        parse = _row if p["v"] == 1 else self.committed_row
+        rows = [parse(item, f"rows[{i}]") for i, item in enumerate(p["rows"])]
         last = self.register_rows[-1].pseudonym if self.register_rows else None
         for row in rows:
             if last is not None and row.pseudonym <= last:
@@ -556,7 +578,9 @@ class _Replay:
             if sorted(row.features) != features:
                 raise self.fail(f"register row {row.pseudonym!r} has features "
                                 f"{sorted(row.features)}, the register declares {features}")
-        count, root = register_commitment(self.register_rows)
+        if p["v"] != self.register_version:
+            raise self.fail(f"a v{p['v']} register commitment of v{self.register_version} chunks")
+        count, root = (register_commitment if p["v"] == 1 else register_root)(self.register_rows)
         if count != p["count"]:
             raise self.fail(f"the register commitment says {p['count']} rows, the chunks hold "
                             f"{count}")
@@ -577,8 +601,16 @@ class _Replay:
         self.designated_round(f"register {self.register_id}", "invitation",
                               self.register_committed_at, r, at)
         try:
-            drawn = invitation_draw(r.seed, self.register_rows, p["n"],
-                                    stratify_by=p["stratify_by"])
+            if self.register_version == 2:
+                self.check = "register_reveal"
+                drawn = v2.rederive(r.seed, [row.pseudonym for row in self.register_rows],
+                                    self.reveals, p)
+                self.check = "invitations"
+            else:
+                drawn = invitation_draw(r.seed, self.register_rows, p["n"],
+                                        stratify_by=p["stratify_by"])
+        except v2.RevealProblem as exc:
+            raise self.fail(str(exc)) from None
         except DrawError as exc:
             raise self.fail(f"the invitation draw cannot be made from the register: "
                             f"{exc}") from None
@@ -615,10 +647,40 @@ class _Replay:
             if row.pseudonym not in self.invitees:
                 raise self.fail(f"respondent {row.pseudonym!r} is not an invitee of the "
                                 f"invitation draw (entry {self.invitation_at})")
+            revealed = self.reveals.households.get(row.pseudonym)
+            if self.register_version == 2 and row.household != revealed:
+                raise self.fail(f"respondent {row.pseudonym!r} joins with household "
+                                f"{row.household!r}, but the register's household, revealed "
+                                f"for the draw, is {revealed!r}")
             self.counts["respondents"] += 1
         names.add(row.pseudonym)
         self.pools.setdefault(pool, []).append(row)
         self.counts["pool_members"] += 1
+
+    def committed_row(self, value: Any, what: str) -> Any:
+        try:
+            return v2.committed_row(value, what)
+        except v2.RevealProblem as exc:
+            raise _Bad(str(exc)) from None
+
+    def on_register_revealed(self, p: dict, at: str) -> None:
+        """Register contract 2: one chunk of openings, checked against the committed rows."""
+        self.check = "register_reveal"
+        if self.register_committed_at is None or p["register_id"] != self.register_id:
+            raise self.fail(f"a reveal of register {p['register_id']}, which is not committed "
+                            "before it")
+        if self.register_version != 2:
+            raise self.fail("a reveal of a contract-1 register (its rows are public already)")
+        if self.invitation_at is not None:
+            raise self.fail(f"a reveal after the invitation draw (entry {self.invitation_at}): "
+                            "nothing later needs one")
+        if not self.committed_by_name:
+            self.committed_by_name = {row.pseudonym: row for row in self.register_rows}
+        try:
+            self.reveals.add(p, self.committed_by_name)
+        except v2.RevealProblem as exc:
+            raise self.fail(str(exc)) from None
+        self.counts["register_reveals"] += len(p["openings"])
 
     def distribution(self, distribution_id: str) -> _Distribution:
         return self.distributions.setdefault(distribution_id, _Distribution(distribution_id))
@@ -797,6 +859,7 @@ class _Replay:
     HANDLERS = {
         "lottery.register.chunk": on_register_chunk,
         "lottery.register.committed": on_register_committed,
+        v2.REVEALED: on_register_revealed,
         "lottery.seed.round_opened": on_round_opened,
         "lottery.seed.committed": on_committed,
         "lottery.seed.contributed": on_contributed,

@@ -92,6 +92,9 @@ def _draw_lines(draw: Any) -> list[str]:
     c = draw.counts
     lines = [f"  register     {c['register_rows']} rows in {c['register_chunks']} chunks, count "
              "and root recomputed"]
+    if c.get("register_reveals"):
+        lines.append(f"  reveals      {c['register_reveals']} openings checked against their "
+                     "commitments, none beyond what the invitation draw reaches")
     lines.append(f"  seeds        {c['seeds']} of {c['seed_rounds']} rounds finalised and "
                  f"recomputed ({c['commitments']} commitments, {c['reveals']} reveals, "
                  f"{c['public_values']} dice/beacon values)")
