@@ -46,6 +46,20 @@ from .services import SERVICE_MODULES, spec_for
 log = logging.getLogger(__name__)
 
 
+def web_command(target: str, port: int, workers: int) -> list[str]:
+    """The gunicorn command line of one web process (deploy/k8s's gunicorn.conf.py says the same):
+    the worker that answers gunicorn's own refusals with problem+json and the access-log format
+    without query strings (services/core/httpworker.py, issue 10 L2 and L8)."""
+    from services.core.httpworker import ACCESS_LOG_FORMAT, WORKER_CLASS
+
+    return [
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--worker-class", WORKER_CLASS, "--threads", "4",
+        "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-",
+        "--access-logformat", ACCESS_LOG_FORMAT, "--no-control-socket", target,
+    ]
+
+
 @dataclass
 class Child:
     name: str
@@ -160,12 +174,7 @@ class Stack:
         ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions)
 
     def _spawn_web(self, name: str, target: str, port: int, env: dict) -> None:
-        self._spawn(name, [
-            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(self.web_workers), "--worker-class", "gthread", "--threads", "4",
-            "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-", "--no-control-socket",
-            target,
-        ], env)
+        self._spawn(name, web_command(target, port, self.web_workers), env)
 
     def _spawn(self, name: str, args: list[str], env: dict) -> None:
         child = Child(name, args, env, self.data_dir / "logs" / f"{name}.log")
