@@ -171,7 +171,8 @@ class Stack:
             config = load_config(name, env)
             rt = bootstrap(spec_for(name), config, pool_size=1)
             rt.db.close()
-        ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions)
+        ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions,
+                      config.kafka_security)
 
     def _spawn_web(self, name: str, target: str, port: int, env: dict) -> None:
         self._spawn(name, web_command(target, port, self.web_workers), env)
