@@ -32,7 +32,7 @@ from pathlib import Path
 
 import requests
 
-from services.core.config import SERVICES, check_database_url, load_config
+from services.core.config import SERVICES, check_database_url, kafka_security, load_config
 from services.core.db import ensure_database_of
 from services.core.errors import UnavailableError
 from services.core.kafka import broker_reachable, ensure_topics
@@ -137,7 +137,7 @@ class Stack:
     def _broker(self) -> str:
         external = self.env.get("G1000_KAFKA_BOOTSTRAP")
         if external:
-            if not broker_reachable(external):
+            if not broker_reachable(external, kafka_security(self.env)):  # G1000_KAFKA_* as the services use them
                 raise UnavailableError(f"cannot reach the Kafka broker at {external} (G1000_KAFKA_BOOTSTRAP)")
             return external
         self.broker = EmbeddedBroker().start(self.data_dir / "logs" / "broker.log")
