@@ -83,23 +83,32 @@ def metrics_allowed(environ: dict, metrics_port: int | None) -> bool:
 
 class TimedCache:
     """One value, recomputed at most every `seconds` (by `clock`), by one thread at a time: readyz
-    fans out to every service, and callers arriving while it runs wait for its answer instead of
-    starting their own (issue 10 L3)."""
+    fans out to every service (issue 10 L3). While one thread recomputes, the others answer with
+    the previous value instead of queueing behind it (a stalled service must not hold every
+    worker thread, issue 10 M4); only before the first value exists do they wait for it."""
+
+    _UNSET = object()
 
     def __init__(self, seconds: float, clock):
         self.seconds = seconds
         self.clock = clock
         self.lock = threading.Lock()
-        self.value = None
+        self.value = self._UNSET
         self.expires = float("-inf")
 
     def get(self, compute):
-        with self.lock:
+        if self.seconds > 0 and self.clock() < self.expires:
+            return self.value
+        if not self.lock.acquire(blocking=self.value is self._UNSET):
+            return self.value  # another thread is recomputing: the previous answer stands meanwhile
+        try:
             now = self.clock()
             if now >= self.expires or self.seconds <= 0:
                 self.value = compute()
                 self.expires = now + self.seconds
             return self.value
+        finally:
+            self.lock.release()
 
 
 class _StderrHandler(logging.StreamHandler):

@@ -215,3 +215,31 @@ def test_metrics_are_internal_only(stack):
     assert pod.get("/healthz", environ_overrides=internal).status_code == 200
     assert pod.get("/v1/summits", environ_overrides=internal).status_code == 404  # nothing public there
     assert pod.get("/v1/summits").status_code == 200
+
+
+def test_while_readiness_is_recomputed_other_callers_get_the_previous_answer():
+    """One slow fan-out must not queue every worker thread behind it (M4)."""
+    import threading
+
+    from gateway.observability import TimedCache
+
+    clock = Clock(0.0)
+    cache = TimedCache(2.0, clock)
+    assert cache.get(lambda: "first") == "first"
+    clock.now = 5.0
+    entered, release = threading.Event(), threading.Event()
+
+    def slow():
+        entered.set()
+        assert release.wait(30)
+        return "second"
+
+    answers = []
+    worker = threading.Thread(target=lambda: answers.append(cache.get(slow)))
+    worker.start()
+    assert entered.wait(30)
+    assert cache.get(lambda: "never asked") == "first"  # the previous answer, no second fan-out
+    release.set()
+    worker.join(30)
+    assert answers == ["second"] and cache.get(lambda: "never asked") == "second"
+    assert TimedCache(0, clock).get(lambda: "always") == "always"
