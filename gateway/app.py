@@ -3,14 +3,15 @@
 Every `/v1` request goes through the same steps, in this order: match the declared access matrix
 (access.py; a path it does not declare is 404 and never forwarded), authenticate the bearer
 token (signature and expiry, then the record of issued tokens for revocation), count it against
-the caller's rate limit (the token's id, else the client address), decide the matrix rule for
-the token's role and the path's summit, then claim its Idempotency-Key (POST), and only then
-answer it: the gateway's own endpoints (tokens and check-in codes, auth_api.py) or the owning
-service, with a timeout; only idempotent reads are retried. A request id (`X-Request-Id`,
-generated when absent) travels to the service and back. Every error the gateway itself produces
-is RFC 9457 problem+json. Also here: the public OpenAPI document and its HTML page (openapi.py,
-docs_page.py), metrics and access logs (observability.py). Its state lives in its own database
-(database.py).
+one rate-limit budget (ratelimit.py: check-in, export, else the token's chain or the client
+address), decide the matrix rule for the token's role and the path's summit, then claim its
+Idempotency-Key (POST), and only then answer it: the gateway's own endpoints (tokens and check-in
+codes, auth_api.py) or the owning service, with a timeout; only idempotent reads are retried.
+HEAD is answered wherever GET is. A request id (`X-Request-Id`, kept only when short and plain,
+else generated) travels to the service and back. Every error the gateway itself produces is
+RFC 9457 problem+json. Also here: the public OpenAPI document and its HTML page (openapi.py,
+docs_page.py), metrics (internal only) and access logs (observability.py). Its state lives in its
+own database (database.py).
 """
 
 from __future__ import annotations
