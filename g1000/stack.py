@@ -32,7 +32,7 @@ from pathlib import Path
 
 import requests
 
-from services.core.config import SERVICES, check_database_url, load_config
+from services.core.config import SERVICES, check_database_url, kafka_security, load_config
 from services.core.db import ensure_database_of
 from services.core.errors import UnavailableError
 from services.core.kafka import broker_reachable, ensure_topics
@@ -44,6 +44,20 @@ from .procs import free_port, stop_process
 from .services import SERVICE_MODULES, spec_for
 
 log = logging.getLogger(__name__)
+
+
+def web_command(target: str, port: int, workers: int) -> list[str]:
+    """The gunicorn command line of one web process (deploy/k8s's gunicorn.conf.py says the same):
+    the worker that answers gunicorn's own refusals with problem+json and the access-log format
+    without query strings (services/core/httpworker.py, issue 10 L2 and L8)."""
+    from services.core.httpworker import ACCESS_LOG_FORMAT, WORKER_CLASS
+
+    return [
+        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers), "--worker-class", WORKER_CLASS, "--threads", "4",
+        "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-",
+        "--access-logformat", ACCESS_LOG_FORMAT, "--no-control-socket", target,
+    ]
 
 
 @dataclass
@@ -123,7 +137,7 @@ class Stack:
     def _broker(self) -> str:
         external = self.env.get("G1000_KAFKA_BOOTSTRAP")
         if external:
-            if not broker_reachable(external):
+            if not broker_reachable(external, kafka_security(self.env)):  # G1000_KAFKA_* as the services use them
                 raise UnavailableError(f"cannot reach the Kafka broker at {external} (G1000_KAFKA_BOOTSTRAP)")
             return external
         self.broker = EmbeddedBroker().start(self.data_dir / "logs" / "broker.log")
@@ -157,15 +171,11 @@ class Stack:
             config = load_config(name, env)
             rt = bootstrap(spec_for(name), config, pool_size=1)
             rt.db.close()
-        ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions)
+        ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions,
+                      config.kafka_security)
 
     def _spawn_web(self, name: str, target: str, port: int, env: dict) -> None:
-        self._spawn(name, [
-            sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-            "--workers", str(self.web_workers), "--worker-class", "gthread", "--threads", "4",
-            "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-", "--no-control-socket",
-            target,
-        ], env)
+        self._spawn(name, web_command(target, port, self.web_workers), env)
 
     def _spawn(self, name: str, args: list[str], env: dict) -> None:
         child = Child(name, args, env, self.data_dir / "logs" / f"{name}.log")

@@ -28,7 +28,8 @@ def run_worker(kind: str, service: str) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         if kind == "relay":
-            OutboxRelay(rt.db, spec.name, config.kafka_bootstrap, topic_prefix=config.topic_prefix).run(stop)
+            OutboxRelay(rt.db, spec.name, config.kafka_bootstrap, topic_prefix=config.topic_prefix,
+                        security=config.kafka_security).run(stop)
         elif kind == "consume":
             loops = [threading.Thread(target=loop, args=(stop,), name=f"{service}-bg", daemon=True)
                      for loop in spec.background(rt)]
@@ -40,7 +41,7 @@ def run_worker(kind: str, service: str) -> int:
                 stop.wait()
             else:
                 consumer.run(config.kafka_bootstrap, rt.consumed_topics(), stop,
-                             max_poll_interval_ms=config.max_poll_interval_ms)
+                             max_poll_interval_ms=config.max_poll_interval_ms, security=config.kafka_security)
         else:
             raise ValueError(kind)
     finally:

@@ -144,10 +144,16 @@ class Policy:
         self._compiled = [(_regex(t), t, by_template[t]) for t in ordered]
 
     def match(self, method: str, path: str) -> Match | None:
+        """The template `path` matches and its rule for `method`. HEAD is allowed wherever GET is,
+        under GET's rule (RFC 9110 section 9.3.2: the same answer without its content)."""
         for regex, template, rules in self._compiled:
             found = regex.match(path)
             if found:
-                return Match(template, rules.get(method), found.groupdict(), tuple(sorted(rules)))
+                rule = rules.get(method)
+                if method == "HEAD" and rule is None:
+                    rule = rules.get("GET")
+                methods = set(rules) | ({"HEAD"} if "GET" in rules else set())
+                return Match(template, rule, found.groupdict(), tuple(sorted(methods)))
         return None
 
 

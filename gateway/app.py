@@ -3,14 +3,15 @@
 Every `/v1` request goes through the same steps, in this order: match the declared access matrix
 (access.py; a path it does not declare is 404 and never forwarded), authenticate the bearer
 token (signature and expiry, then the record of issued tokens for revocation), count it against
-the caller's rate limit (the token's id, else the client address), decide the matrix rule for
-the token's role and the path's summit, then claim its Idempotency-Key (POST), and only then
-answer it: the gateway's own endpoints (tokens and check-in codes, auth_api.py) or the owning
-service, with a timeout; only idempotent reads are retried. A request id (`X-Request-Id`,
-generated when absent) travels to the service and back. Every error the gateway itself produces
-is RFC 9457 problem+json. Also here: the public OpenAPI document and its HTML page (openapi.py,
-docs_page.py), metrics and access logs (observability.py). Its state lives in its own database
-(database.py).
+one rate-limit budget (ratelimit.py: check-in, export, else the token's chain or the client
+address), decide the matrix rule for the token's role and the path's summit, then claim its
+Idempotency-Key (POST), and only then answer it: the gateway's own endpoints (tokens and check-in
+codes, auth_api.py) or the owning service, with a timeout; only idempotent reads are retried.
+HEAD is answered wherever GET is. A request id (`X-Request-Id`, kept only when short and plain,
+else generated) travels to the service and back. Every error the gateway itself produces is
+RFC 9457 problem+json. Also here: the public OpenAPI document and its HTML page (openapi.py,
+docs_page.py), metrics (internal only) and access logs (observability.py). Its state lives in its
+own database (database.py).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import uuid
 from typing import Callable
 
 import requests
@@ -42,9 +42,9 @@ from .credentials import Credentials
 from .database import open_gateway_database
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import IdempotencyStore, InvalidKeyError, fingerprint, parse_key
-from .observability import Metrics, access_line, access_logger
+from .observability import Metrics, TimedCache, access_line, access_logger, metrics_allowed, request_id
 from .openapi import SpecCache, SpecConflictError, SpecUnavailableError
-from .ratelimit import RateLimiter
+from .ratelimit import CHECK_IN, EXPORT, RateLimiter, budget_for
 from .routes import EXEMPT_PATHS, service_for
 from .seats import Seats
 from .settings import GatewaySettings, load_gateway_settings
@@ -88,7 +88,8 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     session.trust_env = False  # no proxy/.netrc lookups per request: upstreams are given explicitly
     forwarding = urllib3.PoolManager(num_pools=8, maxsize=16)  # keep-alive connections per service
     limiter = RateLimiter(db, per_token=settings.rate_limit_per_token,
-                          per_address=settings.rate_limit_per_address, window_seconds=settings.rate_window_seconds)
+                          per_address=settings.rate_limit_per_address, window_seconds=settings.rate_window_seconds,
+                          per_check_in=settings.rate_limit_check_in, per_export=settings.rate_limit_export)
     keys = IdempotencyStore(db, settings.idempotency_ttl_seconds)
     signer = token_signer(settings)
     credentials = Credentials(db, signer, ttl_seconds=settings.token_ttl_seconds,
@@ -126,16 +127,21 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         g.claims = None
         g.match = None
         g.idempotency = None
-        request.environ["g1000.request_id"] = request.headers.get("X-Request-Id") or str(uuid.uuid4())
+        request.environ["g1000.request_id"] = request_id(request.headers.get("X-Request-Id"))
         if request.path in EXEMPT_PATHS:
             return None
+        if settings.metrics_port is not None and request.environ.get("SERVER_PORT") == str(settings.metrics_port):
+            return problem(404, "Not Found", "the metrics listener answers /metrics, /healthz and /readyz only")
         match = policy.match(request.method, request.path) if request.path.startswith("/v1/") else None
         g.match = match
         with db.transaction() as conn:  # one pooled connection and one commit for both
             claims, chain, refusal = _authenticate(verifier, credentials, clock, conn)
             # a token's bucket is its refresh chain: refreshing does not buy a fresh budget
-            verdict = limiter.hit(f"token:{chain}" if claims else f"addr:{request.remote_addr or 'unknown'}",
-                                  claims is not None, clock(), conn)
+            budget = budget_for(request.method, match.template if match else None, claims is not None)
+            bucket = f"token:{chain}" if claims else f"addr:{request.remote_addr or 'unknown'}"
+            if budget in (CHECK_IN, EXPORT):  # their own counters, not the caller's general budget
+                bucket = f"{budget}:{bucket}"
+            verdict = limiter.hit(bucket, budget, clock(), conn)
         g.verdict = verdict
         if not verdict.allowed:
             return problem(429, "Too Many Requests",
@@ -190,14 +196,20 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     def healthz():
         return {"status": "alive", "service": "gateway"}
 
-    @app.get("/readyz")
-    def readyz():
+    def probe() -> dict:
         checks = {"gateway-database": db.ping()}
         for name, url in upstreams.items():
             try:
                 checks[name] = session.get(f"{url}/readyz", timeout=3).status_code == 200
             except requests.RequestException:
                 checks[name] = False
+        return checks
+
+    readiness = TimedCache(settings.readiness_cache_seconds, clock)
+
+    @app.get("/readyz")
+    def readyz():
+        checks = readiness.get(probe)  # at most one fan-out per worker every few seconds
         if all(checks.values()):
             return {"status": "ready", "checks": checks}
         failing = ", ".join(n for n, ok in checks.items() if not ok)
@@ -205,6 +217,8 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
 
     @app.get("/metrics")
     def metrics_view():
+        if not metrics_allowed(request.environ, settings.metrics_port):
+            return problem(404, "Not Found", f"no such resource: {request.path}")
         body, content_type = metrics.exposition()
         return Response(body, mimetype=None, content_type=content_type)
 
@@ -216,7 +230,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     def docs_view():
         return Response(docs_page.render(specs.document()), content_type="text/html; charset=utf-8")
 
-    @app.route("/v1/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @app.route("/v1/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
     def forward(rest):
         service = service_for(request.path)
         if service is None or service not in upstreams:
@@ -377,7 +391,7 @@ def _forward(pool: urllib3.PoolManager, base: str, timeout: float, metrics: Metr
     target = target_of(request.path, request.query_string)
     headers["X-Forwarded-For"] = request.remote_addr or ""
     service = g.get("upstream") or "unknown"
-    attempts = 3 if request.method == "GET" else 1
+    attempts = 3 if request.method in ("GET", "HEAD") else 1
     for attempt in range(attempts):
         # a fresh vouch per attempt: a GET retried after a timeout may have reached the service
         headers[VOUCH_HEADER] = sign_vouch(signer, method=request.method, target=target, body=request.get_data(),
@@ -404,6 +418,8 @@ def _forward(pool: urllib3.PoolManager, base: str, timeout: float, metrics: Metr
     if upstream.status >= 500:
         metrics.upstream_errors.labels(service, "status_5xx").inc()
     out = Response(upstream.data, status=upstream.status)
+    if request.method == "HEAD" and "Content-Length" in upstream.headers:
+        out.headers["Content-Length"] = upstream.headers["Content-Length"]  # of the GET it stands for
     copied: set[str] = set()
     for key, value in upstream.headers.items():  # a repeated header comes once per value
         lower = key.lower()

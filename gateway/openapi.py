@@ -114,8 +114,10 @@ def _gateway_paths() -> dict:
         "/healthz": op("The gateway process is alive (not rate limited).", obj),
         "/readyz": op("Every service is ready (not rate limited).", obj,
                       {"503": {"$ref": "#/components/responses/Problem"}}),
-        "/metrics": op("Prometheus metrics (not rate limited).",
-                       {"text/plain": {"schema": {"type": "string"}}}),
+        "/metrics": op("Prometheus metrics (not rate limited). Internal only: 404 unless asked on the"
+                       " metrics listener (G1000_METRICS_PORT) or, without one, from loopback unproxied.",
+                       {"text/plain": {"schema": {"type": "string"}}},
+                       {"404": {"$ref": "#/components/responses/Problem"}}),
         "/openapi.json": op("This document.", obj),
         "/docs": op("This document as an HTML page.", {"text/html": {"schema": {"type": "string"}}}),
     }

@@ -1,5 +1,14 @@
 """Rate limits per caller: a fixed-window counter per token digest (or per anonymous address).
 
+Budgets (issue 10 M6, L3): every request counts against exactly one budget, chosen by what it
+asks for. `token` (a live bearer token's refresh chain) and `address` (anonymous callers, by
+client address) are the general ones. Check-in (`POST /v1/auth/check-in`) has its own, larger
+`check-in` budget per address: at a venue behind one NAT every participant checks in from the
+same address, and one person's burst of general requests must not block the others' check-in
+(a code has 80 random bits, so a large budget buys no useful guessing). Export bundles
+(`GET /v1/logs/{log_id}/export`) have their own, smaller `export` budget per caller: a bundle is
+the whole log, and eight concurrent ones slowed every other request.
+
 One statement per request (`INSERT … ON CONFLICT DO UPDATE … RETURNING`) counts the request in
 the gateway's database, so every gunicorn worker and every gateway replica shares the counters.
 The table is unlogged (migration 0004): counting writes no WAL and its commit does not wait for a
@@ -25,9 +34,13 @@ RETURNING hits, window_start
 """
 
 
+TOKEN, ADDRESS, CHECK_IN, EXPORT = "token", "address", "check-in", "export"
+POLICIES = (TOKEN, ADDRESS, CHECK_IN, EXPORT)
+
+
 @dataclass(frozen=True)
 class Verdict:
-    policy: str  # "token" or "address"
+    policy: str  # one of POLICIES
     limit: int
     remaining: int
     reset_seconds: int  # until the current window ends, at least 1
@@ -45,17 +58,30 @@ class Verdict:
         }
 
 
+def budget_for(method: str, template: str | None, authenticated: bool) -> str:
+    """The budget a request counts against: by its route template (access.py), then its caller."""
+    if method == "POST" and template == "/v1/auth/check-in":
+        return CHECK_IN
+    if method in ("GET", "HEAD") and template == "/v1/logs/{log_id}/export":
+        return EXPORT
+    return TOKEN if authenticated else ADDRESS
+
+
 class RateLimiter:
-    def __init__(self, db: Database, *, per_token: int, per_address: int, window_seconds: int):
+    def __init__(self, db: Database, *, per_token: int, per_address: int, window_seconds: int,
+                 per_check_in: int | None = None, per_export: int | None = None):
         self.db = db
-        self.per_token = per_token
-        self.per_address = per_address
+        self.limits = {TOKEN: per_token, ADDRESS: per_address,
+                       CHECK_IN: per_check_in or per_address, EXPORT: per_export or per_address}
         self.window = window_seconds
 
-    def hit(self, bucket: str, authenticated: bool, now: float, conn=None) -> Verdict:
-        """Count one request of `bucket` at time `now` (seconds since the epoch), in `conn`'s
-        transaction when given."""
-        limit = self.per_token if authenticated else self.per_address
+    def hit(self, bucket: str, policy: str | bool, now: float, conn=None) -> Verdict:
+        """Count one request of `bucket` against budget `policy` (POLICIES; True/False: token or
+        address) at time `now` (seconds since the epoch), in `conn`'s transaction when given.
+        A bucket belongs to one budget: callers name it after the budget (budget_for)."""
+        if isinstance(policy, bool):
+            policy = TOKEN if policy else ADDRESS
+        limit = self.limits[policy]
         window_start = int(now // self.window) * self.window
         if conn is None:
             with self.db.transaction() as conn:
@@ -63,7 +89,7 @@ class RateLimiter:
         else:
             hits, start = conn.execute(_COUNT, (bucket, window_start)).fetchone()
         reset = max(1, math.ceil(start + self.window - now))
-        return Verdict("token" if authenticated else "address", limit, limit - hits, reset, self.window)
+        return Verdict(policy, limit, limit - hits, reset, self.window)
 
     def forget_stale(self, now: float) -> int:
         """Delete counters whose window ended a day ago (clients that went away)."""

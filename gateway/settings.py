@@ -24,6 +24,8 @@ class GatewaySettings:
     token_key_file: Path  # Ed25519 private key that signs bearer tokens; its .pub goes to the services
     rate_limit_per_token: int = 600
     rate_limit_per_address: int = 300
+    rate_limit_check_in: int = 3000  # per address: a venue's participants share one NAT (issue 10 M6)
+    rate_limit_export: int = 10  # per caller: a bundle is the whole log (issue 10 L3)
     rate_window_seconds: int = RATE_WINDOW_SECONDS
     idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS
     token_ttl_seconds: dict = field(default_factory=dict)  # role -> lifetime (credentials.py has defaults)
@@ -31,6 +33,9 @@ class GatewaySettings:
     # reverse proxies in front of the gateway whose X-Forwarded-For is trusted (0: none; an ingress: 1)
     proxy_hops: int = 0
     db_timeouts: DatabaseTimeouts = DatabaseTimeouts()  # G1000_DB_*, as for the services
+    # the internal listener that alone answers /metrics (None: /metrics only to loopback peers)
+    metrics_port: int | None = None
+    readiness_cache_seconds: float = 2.0  # one fan-out to the services per worker per this (issue 10 L3)
 
 
 def _limit(env: dict, name: str, default: int) -> int:
@@ -60,6 +65,8 @@ def load_gateway_settings(env: dict | None = None) -> GatewaySettings:
         url = database_url(check_database_url(server), "g1000_gateway")
     per_token = _limit(env, "G1000_RATE_LIMIT_PER_MINUTE", 600)
     per_address = _limit(env, "G1000_RATE_LIMIT_ANONYMOUS_PER_MINUTE", 300)
+    check_in = _limit(env, "G1000_RATE_LIMIT_CHECK_IN_PER_MINUTE", 3000)
+    export = _limit(env, "G1000_RATE_LIMIT_EXPORT_PER_MINUTE", 10)
     return GatewaySettings(
         database_url=url,
         token_key_file=token_key_file(env),
@@ -67,9 +74,36 @@ def load_gateway_settings(env: dict | None = None) -> GatewaySettings:
         token_chain_seconds=_ttls(env, "G1000_TOKEN_CHAIN_", 90 * 86_400),
         rate_limit_per_token=per_token,
         rate_limit_per_address=per_address,
+        rate_limit_check_in=check_in,
+        rate_limit_export=export,
         proxy_hops=_proxy_hops(env),
         db_timeouts=database_timeouts(env),
+        metrics_port=_metrics_port(env),
+        readiness_cache_seconds=_readiness_cache(env),
     )
+
+
+def _metrics_port(env: dict) -> int | None:
+    raw = (env.get("G1000_METRICS_PORT") or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 1 <= int(raw) <= 65535:
+        raise ConfigError(f"G1000_METRICS_PORT={raw!r} must be a TCP port (1..65535): the internal listener"
+                          " that Prometheus scrapes")
+    return int(raw)
+
+
+def _readiness_cache(env: dict) -> float:
+    raw = (env.get("G1000_READYZ_CACHE_SECONDS") or "").strip()
+    if not raw:
+        return 2.0
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60:
+        raise ConfigError(f"G1000_READYZ_CACHE_SECONDS={raw!r} must be 0..60 seconds")
+    return value
 
 
 def token_key_file(env: dict) -> Path:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .db import DatabaseTimeouts, database_url
 from .errors import ConfigError
+from .kafka import PLAINTEXT, PROTOCOLS, SASL_MECHANISMS, KafkaSecurity
 
 SERVICES = ("ledger", "lottery", "agenda", "ballot")
 _BOOTSTRAP_RE = re.compile(r"^[A-Za-z0-9._\-\[\]:]+:\d{1,5}(,[A-Za-z0-9._\-\[\]:]+:\d{1,5})*$")
@@ -35,6 +36,7 @@ class ServiceConfig:
     # lottery: the k of the k-anonymity check of what a register publishes (services/lottery/privacy.py)
     register_k_anonymity: int = 5
     db_timeouts: DatabaseTimeouts = DatabaseTimeouts()
+    kafka_security: KafkaSecurity = PLAINTEXT  # G1000_KAFKA_SECURITY_PROTOCOL etc. (issue 10 L6)
 
     @property
     def topic_names(self) -> dict[str, str]:
@@ -85,6 +87,47 @@ def database_timeouts(env: dict) -> DatabaseTimeouts:
     )
 
 
+def _readable_file(env: dict, name: str, required: bool) -> Path | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        if required:
+            raise ConfigError(f"{name} is not set")
+        return None
+    path = Path(raw)
+    try:
+        if not path.read_bytes().strip():
+            raise ConfigError(f"{name}: {path} is empty")
+    except OSError as e:
+        raise ConfigError(f"{name}: cannot read {path}: {e.strerror}") from None
+    return path
+
+
+def kafka_security(env: dict) -> KafkaSecurity:
+    """How to authenticate to the broker: G1000_KAFKA_SECURITY_PROTOCOL (PLAINTEXT, the default;
+    SASL_SSL or SASL_PLAINTEXT with G1000_KAFKA_SASL_MECHANISM, G1000_KAFKA_USERNAME and
+    G1000_KAFKA_PASSWORD_FILE; SSL, i.e. mutual TLS, with G1000_KAFKA_CERT_FILE and
+    G1000_KAFKA_KEY_FILE) and, for TLS, G1000_KAFKA_CA_FILE. Files are checked readable here."""
+    protocol = (env.get("G1000_KAFKA_SECURITY_PROTOCOL") or "PLAINTEXT").strip().upper()
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"G1000_KAFKA_SECURITY_PROTOCOL={protocol!r} is not one of {', '.join(PROTOCOLS)}")
+    if protocol == "PLAINTEXT":
+        return PLAINTEXT
+    tls = protocol in ("SASL_SSL", "SSL")
+    ca = _readable_file(env, "G1000_KAFKA_CA_FILE", False) if tls else None
+    if protocol == "SSL":
+        cert = _readable_file(env, "G1000_KAFKA_CERT_FILE", True)
+        key = _readable_file(env, "G1000_KAFKA_KEY_FILE", True)
+        return KafkaSecurity(protocol, ca_file=ca, cert_file=cert, key_file=key)
+    mechanism = (env.get("G1000_KAFKA_SASL_MECHANISM") or "SCRAM-SHA-512").strip().upper()
+    if mechanism not in SASL_MECHANISMS:
+        raise ConfigError(f"G1000_KAFKA_SASL_MECHANISM={mechanism!r} is not one of {', '.join(SASL_MECHANISMS)}")
+    username = (env.get("G1000_KAFKA_USERNAME") or "").strip()
+    if not username:
+        raise ConfigError(f"G1000_KAFKA_USERNAME is not set (G1000_KAFKA_SECURITY_PROTOCOL={protocol})")
+    password = _readable_file(env, "G1000_KAFKA_PASSWORD_FILE", True)
+    return KafkaSecurity(protocol, mechanism, username, password, ca_file=ca)
+
+
 def check_database_url(url: str, variable: str = "G1000_DATABASE_URL") -> str:
     """`url` if psycopg can parse it (a postgresql:// URL or a key=value connection string),
     else ConfigError naming `variable`."""
@@ -132,4 +175,5 @@ def load_config(service: str, env: dict | None = None) -> ServiceConfig:
         max_poll_interval_ms=_int(env, "G1000_MAX_POLL_INTERVAL_MS", 5_000, 1_000, 300_000),
         register_k_anonymity=_int(env, "G1000_REGISTER_K_ANONYMITY", 5, 2, 100),
         db_timeouts=database_timeouts(env),
+        kafka_security=kafka_security(env),
     )

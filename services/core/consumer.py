@@ -30,7 +30,7 @@ from .db import Database
 from .envelope import Event, PayloadValidator, verify_event
 from .errors import CoreError, TransientError, VerificationError
 from .failpoints import failpoint
-from .kafka import make_consumer
+from .kafka import PLAINTEXT, KafkaSecurity, make_consumer
 from .signing import Keyring
 
 log = logging.getLogger(__name__)
@@ -165,9 +165,11 @@ class EventConsumer:
         )
 
     def run(self, bootstrap: str, topics: list[str], stop: threading.Event, *,
-            max_poll_interval_ms: int = 5_000, retry_wait: float = 1.0) -> None:
+            max_poll_interval_ms: int = 5_000, retry_wait: float = 1.0,
+            security: KafkaSecurity = PLAINTEXT) -> None:
         """Consume until `stop` is set."""
-        consumer = make_consumer(bootstrap, self.name, topics, max_poll_interval_ms=max_poll_interval_ms)
+        consumer = make_consumer(bootstrap, self.name, topics, max_poll_interval_ms=max_poll_interval_ms,
+                                 security=security)
         try:
             while not stop.is_set():
                 batch = consumer.poll(timeout_ms=500, max_records=500)

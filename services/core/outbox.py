@@ -22,7 +22,7 @@ from kafka.errors import KafkaError
 from .db import Database
 from .errors import TransientError
 from .failpoints import failpoint
-from .kafka import make_producer, topic_for
+from .kafka import PLAINTEXT, KafkaSecurity, make_producer, topic_for
 from .store import OUTBOX_CHANNEL
 
 log = logging.getLogger(__name__)
@@ -41,8 +41,9 @@ def republish(db: Database, stream: str, summit_id: str, from_seq: int) -> int:
 
 class OutboxRelay:
     def __init__(self, db: Database, stream: str, bootstrap: str, *, topic_prefix: str = "g1000",
-                 batch_size: int = 500):
+                 batch_size: int = 500, security: KafkaSecurity = PLAINTEXT):
         self.db = db
+        self.security = security
         self.stream = stream
         self.bootstrap = bootstrap
         self.topic = topic_for(stream, topic_prefix)
@@ -51,7 +52,7 @@ class OutboxRelay:
 
     def _ensure_producer(self):
         if self._producer is None:
-            self._producer = make_producer(self.bootstrap, f"relay-{self.stream}")
+            self._producer = make_producer(self.bootstrap, f"relay-{self.stream}", self.security)
         return self._producer
 
     def publish_batch(self) -> int:

@@ -84,7 +84,8 @@ def bootstrap(spec: ServiceSpec, config: ServiceConfig, *, pool_size: int = 8) -
 
 
 def prepare_broker(config: ServiceConfig) -> None:
-    ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions)
+    ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions,
+                  config.kafka_security)
 
 
 def create_service_app(runtime: Runtime) -> Flask:
@@ -128,7 +129,7 @@ def _health_blueprint(rt: Runtime) -> Blueprint:
         so a Kafka outage must not take every service out of its load balancer."""
         now = time.monotonic()
         if now - broker_cache["at"] > 2.0:
-            broker_cache.update(ok=broker_reachable(rt.config.kafka_bootstrap), at=now)
+            broker_cache.update(ok=broker_reachable(rt.config.kafka_bootstrap, rt.config.kafka_security), at=now)
         checks = {"database": rt.db.ping(), "broker": broker_cache["ok"]}
         if not checks["database"]:
             return problem(503, "Service Unavailable", f"{rt.spec.name}: the database is not reachable",

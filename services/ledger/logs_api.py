@@ -4,9 +4,10 @@ export bundle and quarantine. Everything here is public: no credential is needed
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 
-from flask import Response, current_app, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import abort
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -230,6 +231,7 @@ class Consistency(MethodView):
 @blp.route("/export")
 class Export(MethodView):
     @blp.response(200, content_type="application/x-ndjson")
+    @blp.alt_response(304, description="Not Modified: the If-None-Match names the current bundle's ETag")
     @blp.alt_response(404, schema=ProblemSchema)
     def get(self, log_id):
         """Self-contained bundle for offline audit, cut at the latest checkpoint (docs/ledger.md)."""
@@ -237,11 +239,30 @@ class Export(MethodView):
         log_id = str(log_id)
         with rt.db.transaction() as conn:
             _size(conn, log_id)
-            latest = conn.execute("SELECT max(tree_size) FROM log_checkpoints WHERE summit_id = %s",
-                                  (log_id,)).fetchone()[0] or 0
+            row = conn.execute("SELECT tree_size, note FROM log_checkpoints WHERE summit_id = %s"
+                               " ORDER BY tree_size DESC LIMIT 1", (log_id,)).fetchone()
+        latest, note = row if row is not None else (0, "")
+        etag = bundle_etag(log_id, key.verifier_key(log_id), latest, note)
+        headers = {"ETag": f'"{etag}"', "Cache-Control": EXPORT_CACHE_CONTROL}
+        if request.if_none_match.contains_weak(etag):  # RFC 9110 section 13.1.2: weak comparison
+            return Response(status=304, headers=headers)
+        headers["Content-Disposition"] = f'attachment; filename="g1000-log-{log_id}.jsonl"'
         return Response(stream_with_context(_bundle_lines(rt, key, log_id, latest)),
-                        mimetype="application/x-ndjson",
-                        headers={"Content-Disposition": f'attachment; filename="g1000-log-{log_id}.jsonl"'})
+                        mimetype="application/x-ndjson", headers=headers)
+
+
+# A bundle changes only when a newer checkpoint is signed; caches may keep it briefly and then
+# revalidate with If-None-Match, which costs one indexed read instead of the whole log (issue 10 L3).
+EXPORT_CACHE_CONTROL = "public, max-age=10"
+
+
+def bundle_etag(log_id: str, verifier_key: str, tree_size: int, note: str) -> str:
+    """The bundle's entity tag. The bundle is cut at the latest checkpoint and the log is
+    append-only, so its bytes are fixed by the bundle version, the log, its key and that
+    checkpoint (whose note names the tree size and root hash): a digest of those, computed
+    before any entry is read."""
+    material = "\n".join(("g1000-log-bundle/1", log_id, verifier_key, str(tree_size), note))
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:32]
 
 
 def _bundle_lines(rt, key: LogKey, log_id: str, size: int):

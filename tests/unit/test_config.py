@@ -316,3 +316,60 @@ def test_every_package_numbers_its_migrations_once():
                     "services.ballot", "gateway"):
         versions = [version for version, _, _ in _migration_files(package)]
         assert versions == sorted(set(versions)), package
+
+
+# ---- broker authentication (issue 10 L6) ---------------------------------------------------------
+
+def test_the_broker_is_plaintext_unless_told(env):
+    from services.core.kafka import PLAINTEXT
+
+    config = load_config("agenda", env)
+    assert config.kafka_security == PLAINTEXT
+    assert config.kafka_security.client_options() == {"security_protocol": "PLAINTEXT"}
+
+
+def test_scram_over_tls_reads_its_password_when_a_client_is_made(env, tmp_path):
+    password, ca = tmp_path / "password", tmp_path / "ca.crt"
+    password.write_text("pw-from-strimzi\n")
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    env |= {"G1000_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "G1000_KAFKA_USERNAME": "g1000-agenda",
+            "G1000_KAFKA_PASSWORD_FILE": str(password), "G1000_KAFKA_CA_FILE": str(ca)}
+    security = load_config("agenda", env).kafka_security
+    assert security.client_options() == {
+        "security_protocol": "SASL_SSL", "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": "g1000-agenda",
+        "sasl_plain_password": "pw-from-strimzi", "ssl_check_hostname": True, "ssl_cafile": str(ca)}
+    password.write_text("rotated")  # the next client uses the Secret as it is now
+    assert security.client_options()["sasl_plain_password"] == "rotated"
+
+
+def test_mutual_tls_needs_a_certificate_and_its_key(env, tmp_path):
+    cert, key = tmp_path / "user.crt", tmp_path / "user.key"
+    cert.write_text("cert")
+    key.write_text("key")
+    env |= {"G1000_KAFKA_SECURITY_PROTOCOL": "ssl", "G1000_KAFKA_CERT_FILE": str(cert)}
+    assert "G1000_KAFKA_KEY_FILE is not set" in _error("ballot", env)
+    env["G1000_KAFKA_KEY_FILE"] = str(key)
+    options = load_config("ballot", env).kafka_security.client_options()
+    assert (options["security_protocol"], options["ssl_certfile"], options["ssl_keyfile"]) == \
+        ("SSL", str(cert), str(key))
+    assert "sasl_mechanism" not in options
+
+
+@pytest.mark.parametrize("extra,message", [
+    ({"G1000_KAFKA_SECURITY_PROTOCOL": "KERBEROS"}, "G1000_KAFKA_SECURITY_PROTOCOL='KERBEROS' is not one of"),
+    ({"G1000_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "G1000_KAFKA_USERNAME is not set"),
+    ({"G1000_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "G1000_KAFKA_USERNAME": "u"}, "G1000_KAFKA_PASSWORD_FILE is not set"),
+    ({"G1000_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "G1000_KAFKA_USERNAME": "u",
+      "G1000_KAFKA_PASSWORD_FILE": "/nonexistent/password"}, "G1000_KAFKA_PASSWORD_FILE: cannot read"),
+    ({"G1000_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "G1000_KAFKA_USERNAME": "u",
+      "G1000_KAFKA_SASL_MECHANISM": "PLAIN"}, "G1000_KAFKA_SASL_MECHANISM='PLAIN' is not one of"),
+])
+def test_bad_broker_authentication_settings_are_named(env, extra, message):
+    assert message in _error("lottery", env | extra)
+
+
+def test_an_empty_password_file_is_refused(env, tmp_path):
+    (tmp_path / "empty").write_text("\n")
+    env |= {"G1000_KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "G1000_KAFKA_USERNAME": "u",
+            "G1000_KAFKA_PASSWORD_FILE": str(tmp_path / "empty")}
+    assert "G1000_KAFKA_PASSWORD_FILE" in _error("lottery", env) and "is empty" in _error("lottery", env)

@@ -305,8 +305,8 @@ def test_overlay_builds_into_one_namespace_without_duplicates(overlay):
     assert {r["metadata"]["namespace"] for r in resources} == {NAMESPACE}
     kinds = {r["kind"] for r in resources}
     assert {"Deployment", "Service", "ConfigMap", "ServiceAccount", "NetworkPolicy", "PodDisruptionBudget",
-            "HorizontalPodAutoscaler", "Kafka", "KafkaNodePool", "KafkaTopic", "Cluster", "ObjectStore",
-            "ScheduledBackup"} <= kinds
+            "HorizontalPodAutoscaler", "Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster",
+            "ObjectStore", "ScheduledBackup"} <= kinds
 
 
 def test_the_kustomize_subset_refuses_what_it_does_not_implement(tmp_path):
@@ -406,8 +406,8 @@ def custom_resources(resources: list[dict]) -> list[dict]:
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_custom_resources_validate_against_their_crds(overlay):
     customs = custom_resources(rendered(overlay))
-    assert {r["kind"] for r in customs} == {"Kafka", "KafkaNodePool", "KafkaTopic", "Cluster", "ObjectStore",
-                                            "ScheduledBackup"}
+    assert {r["kind"] for r in customs} == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "Cluster",
+                                            "ObjectStore", "ScheduledBackup"}
     for resource in customs:
         group, _, version = resource["apiVersion"].rpartition("/")
         errors = sorted(crd_validator(group, version, resource["kind"]).iter_errors(resource), key=str)
@@ -536,7 +536,10 @@ def test_every_container_has_resources_and_every_web_app_probes(overlay):
         where = deployment["metadata"]["name"]
         if kind in ("web", "gateway"):
             port_names = {p["name"]: p["containerPort"] for p in container["ports"]}
-            assert port_names == {"http": 8000}, where
+            # the gateway's internal metrics listener (G1000_METRICS_PORT) is its second port
+            metrics = {"metrics": int(container_env(rendered(overlay), container)["G1000_METRICS_PORT"])} \
+                if kind == "gateway" else {}
+            assert port_names == {"http": 8000, **metrics}, where
             for probe, path in (("livenessProbe", "/healthz"), ("startupProbe", "/healthz"),
                                 ("readinessProbe", "/readyz" if kind == "web" else "/healthz")):
                 assert container[probe]["httpGet"] == {"path": path, "port": "http"}, f"{where}: {probe}"
@@ -732,6 +735,11 @@ def generated_secrets(tmp_path_factory):
     # made by CloudNativePG (the server's CA) and by the operator (object store credentials)
     data["g1000-pg-ca"] = {"ca.crt": b"-----BEGIN CERTIFICATE-----\n(test)\n", "ca.key": b"(never mounted)"}
     data["g1000-backup-s3"] = {"ACCESS_KEY_ID": b"id", "ACCESS_SECRET_KEY": b"secret"}
+    # made by Strimzi: the cluster CA's certificate (Cluster Operator), each KafkaUser's password
+    data["g1000-kafka-cluster-ca-cert"] = {"ca.crt": b"-----BEGIN CERTIFICATE-----\n(test)\n",
+                                           "ca.p12": b"(never mounted)", "ca.password": b"(never mounted)"}
+    for service in SERVICES:
+        data[f"g1000-{service}"] = {"password": f"scram-{service}".encode(), "sasl.jaas.config": b"(never mounted)"}
     return data
 
 
@@ -930,12 +938,16 @@ def referenced_secrets(resources: list[dict]) -> dict[str, set[str]]:
     return refs
 
 
+# made by CloudNativePG, by the object store's owner, and by Strimzi (cluster CA, one per KafkaUser)
+OPERATOR_SECRETS = {"g1000-pg-ca", "g1000-backup-s3", "g1000-kafka-cluster-ca-cert", *(f"g1000-{s}" for s in SERVICES)}
+
+
 def test_every_referenced_secret_is_made_by_make_secrets_or_an_operator(generated_secrets):
     make_secrets = _load_make_secrets()
     made = {s.name for s in make_secrets.plan()}
     for overlay in OVERLAYS:
         refs = referenced_secrets(rendered(overlay))
-        assert set(refs) == made | {"g1000-pg-ca", "g1000-backup-s3"}, overlay
+        assert set(refs) == made | OPERATOR_SECRETS, overlay
         for name, keys in refs.items():
             assert keys <= set(generated_secrets[name]), f"{name}: {keys - set(generated_secrets[name])}"
 
@@ -955,8 +967,11 @@ def test_private_keys_reach_only_their_own_pods():
             assert ("g1000-token-key" in secrets) == (kind == "gateway")
             assert ("g1000-internal-token" in secrets) == (kind == "web" or (service, kind) == ("ledger", "consume"))
             assert {s for s in secrets if s.startswith("g1000-db-")} == {f"g1000-db-{service}"}
+            # a service's Kafka password (its KafkaUser's Secret) reaches its own pods only
+            assert {s for s in secrets if s in {f"g1000-{x}" for x in SERVICES}} == \
+                ({f"g1000-{service}"} if kind != "gateway" else set()), deployment["metadata"]["name"]
             for volume in pod_spec(deployment)["volumes"]:
-                if volume.get("secret", {}).get("secretName") == "g1000-pg-ca":
+                if volume.get("secret", {}).get("secretName") in ("g1000-pg-ca", "g1000-kafka-cluster-ca-cert"):
                     assert [i["key"] for i in volume["secret"]["items"]] == ["ca.crt"], "never the CA's key"
                 if "secret" in volume:
                     assert volume["secret"].get("defaultMode") == 0o440
@@ -1137,6 +1152,7 @@ def test_network_policies_allow_exactly_the_designed_connections(overlay):
     web = {s: pods[f"g1000-{s}"] for s in SERVICES}
     gateway, postgres = pods["g1000-gateway"], pods["postgres"]
     brokers = [p for n, p in pods.items() if n.startswith("kafka-") and p.labels["strimzi.io/broker-role"] == "true"]
+    kafka_port = by_kind(resources, "Kafka")[0]["spec"]["kafka"]["listeners"][0]["port"]
     dns = Pod("kube-dns", {"k8s-app": "kube-dns"}, namespace="kube-system")
     operator = Pod("cnpg-operator", {"app.kubernetes.io/name": "cloudnative-pg"}, namespace="cnpg-system")
     internet = Pod("internet", {}, namespace=None, ns_labels={})
@@ -1144,7 +1160,7 @@ def test_network_policies_allow_exactly_the_designed_connections(overlay):
     assert reachable(policies, OUTSIDE, gateway, 8000)
     for pod in pods.values():
         if pod is not gateway:
-            for port in (80, 5432, 8000, 9092):
+            for port in (80, 5432, 8000, kafka_port):
                 assert not reachable(policies, OUTSIDE, pod, port), f"outside -> {pod}:{port}"
     for name, pod in app.items():
         kind, service = process_of(main_container(one(resources, "Deployment", name)))
@@ -1152,7 +1168,7 @@ def test_network_policies_allow_exactly_the_designed_connections(overlay):
         assert reachable(policies, pod, postgres, 5432), f"{name} -> PostgreSQL"
         assert not reachable(policies, pod, internet, 443), f"{name} -> the internet"
         for broker in brokers:
-            assert reachable(policies, pod, broker, 9092) == (kind != "gateway"), f"{name} -> Kafka"
+            assert reachable(policies, pod, broker, kafka_port) == (kind != "gateway"), f"{name} -> Kafka"
         for target_service, target in web.items():
             may = kind == "gateway" or (service, kind) == ("ledger", "consume")
             assert reachable(policies, pod, target, 8000) == may, f"{name} -> {target_service} web app"
@@ -1165,7 +1181,7 @@ def test_network_policies_allow_exactly_the_designed_connections(overlay):
     for broker in brokers:
         assert reachable(policies, broker, broker, 9091) and reachable(policies, broker, broker, 9090)
         assert reachable(policies, pods["entity-operator"], broker, 9091)
-        assert not reachable(policies, broker, internet, 9092)
+        assert not reachable(policies, broker, internet, kafka_port)
     # Strimzi's own policy for the listener admits the same clients
     peers = by_kind(resources, "Kafka")[0]["spec"]["kafka"]["listeners"][0]["networkPolicyPeers"]
     for name, pod in app.items():
@@ -1225,25 +1241,83 @@ def test_disruption_budgets_and_autoscaler_target_what_exists(overlay):
 def test_gunicorn_settings_are_gunicorn_settings():
     from gunicorn.config import Config
 
+    from g1000.stack import web_command
+
     cm = configmaps(build(BASE))["g1000-gunicorn"]
     namespace: dict = {}
-    exec(compile(cm["gunicorn.conf.py"], "gunicorn.conf.py", "exec"), namespace)
+    saved = os.environ.pop("G1000_METRICS_PORT", None)
+    try:
+        exec(compile(cm["gunicorn.conf.py"], "gunicorn.conf.py", "exec"), namespace)
+        os.environ["G1000_METRICS_PORT"] = "9102"  # the gateway's pods: the metrics listener too
+        with_metrics: dict = {}
+        exec(compile(cm["gunicorn.conf.py"], "gunicorn.conf.py", "exec"), with_metrics)
+    finally:
+        os.environ.pop("G1000_METRICS_PORT", None)
+        if saved is not None:
+            os.environ["G1000_METRICS_PORT"] = saved
+    assert with_metrics["bind"] == ["0.0.0.0:8000", "0.0.0.0:9102"]
     known = Config().settings
     for name, value in namespace.items():
         if name.startswith("_") or inspect.ismodule(value):
             continue
         assert name in known, f"gunicorn.conf.py: {name} is not a gunicorn setting (gunicorn ignores it)"
-    assert namespace["bind"] == "0.0.0.0:8000" and namespace["control_socket_disable"] is True
+    assert namespace["bind"] == ["0.0.0.0:8000"] and namespace["control_socket_disable"] is True
     assert callable(namespace["on_starting"]) and callable(namespace["child_exit"])
-    stack = (REPO / "g1000" / "stack.py").read_text()
-    for flag, setting in (("--worker-class\", \"gthread", "worker_class"), ("\"--timeout\", \"30\"", "timeout"),
-                          ("--no-control-socket", "control_socket_disable")):
-        assert flag in stack and setting in namespace, "the same settings as `g1000 up`"
+    command = web_command("app:create_app()", 8000, 2)  # what `g1000 up` runs
+    for flag, setting in (("--worker-class", "worker_class"), ("--timeout", "timeout"),
+                          ("--access-logformat", "access_log_format")):
+        assert str(namespace[setting]) == command[command.index(flag) + 1], f"{setting}: not as `g1000 up`"
+    assert "--no-control-socket" in command
 
 
 # ================================================================================================
 # Kafka and PostgreSQL against the configuration
 # ================================================================================================
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_broker_authenticates_and_each_service_may_publish_only_its_own_stream(overlay):
+    """issue 10 L6: without broker authentication anyone who reached the listener could publish
+    forged events (quarantined, but filling the public quarantine list). Every listener must
+    authenticate, the simple authorizer must be on, and each service's KafkaUser may write only
+    its own stream's topic, read only what it consumes, in its own consumer group."""
+    from services.core.kafka import topic_for
+    from g1000.services import spec_for
+
+    resources = rendered(overlay)
+    kafka = by_kind(resources, "Kafka")[0]
+    for listener in kafka["spec"]["kafka"]["listeners"]:
+        assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512", listener["name"]
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    assert "userOperator" in kafka["spec"]["entityOperator"]
+    users = {u["metadata"]["name"]: u for u in by_kind(resources, "KafkaUser")}
+    assert set(users) == {f"g1000-{s}" for s in SERVICES}
+    for service in SERVICES:
+        user = users[f"g1000-{service}"]
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == kafka["metadata"]["name"]
+        assert user["spec"]["authentication"]["type"] == "scram-sha-512"
+        grants: dict[tuple[str, str], set[str]] = {}
+        for acl in user["spec"]["authorization"]["acls"]:
+            assert acl.get("type", "allow") == "allow" and acl["resource"]["patternType"] == "literal", acl
+            grants.setdefault((acl["resource"]["type"], acl["resource"]["name"]), set()).update(acl["operations"])
+        consumes = set(spec_for(service).consumes)
+        expected = {("topic", topic_for(s)): {"Read", "Describe"} for s in consumes}
+        expected.setdefault(("topic", topic_for(service)), {"Describe"}).add("Write")
+        expected[("group", f"{service}-consumer")] = {"Read", "Describe"}
+        assert grants == expected, service
+    for deployment in deployments(resources):
+        container = main_container(deployment)
+        kind, service = process_of(container)
+        env = container_env(resources, container)
+        if kind == "gateway":
+            assert not any(k.startswith("G1000_KAFKA") for k in env), "the gateway never talks to Kafka"
+            continue
+        assert env["G1000_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL" and env["G1000_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        assert env["G1000_KAFKA_USERNAME"] == f"g1000-{service}", deployment["metadata"]["name"]
+        volume = {v["name"]: v for v in pod_spec(deployment)["volumes"]}[
+            next(m["name"] for m in container["volumeMounts"]
+                 if env["G1000_KAFKA_PASSWORD_FILE"].startswith(m["mountPath"].rstrip("/") + "/"))]
+        assert volume["secret"]["secretName"] == f"g1000-{service}", "Strimzi names the Secret after the user"
+
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_kafka_topics_and_replication_fit_the_cluster(overlay):

@@ -35,6 +35,7 @@ class FakeLedger:
         self.status: dict[str, int] = {}           # path -> forced HTTP status
         self.tamper_consistency = False
         self.tamper_inclusion = False
+        self.retry_after: list[str] = []            # answer 429 with these Retry-After values first
 
     def node(self, level: int, index: int) -> bytes:
         return root_from_leaves(self.log.leaves[index << level:(index + 1) << level])
@@ -84,7 +85,12 @@ def serve():
                 query = {k: int(v) for k, v in urllib.parse.parse_qsl(parts.query)}
                 ledger.requests.append(self.path)
                 status, kind, body = ledger.answer(parts.path, query)
-                self.send_response(status)
+                if ledger.retry_after:
+                    status, kind, body = 429, "application/problem+json", b'{"status":429}'
+                    self.send_response(status)
+                    self.send_header("Retry-After", ledger.retry_after.pop(0))
+                else:
+                    self.send_response(status)
                 self.send_header("Content-Type", kind)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -218,3 +224,44 @@ def test_key_endpoint_is_not_needed_when_the_key_is_given(capsys, serve):
     code, doc, _ = run(capsys, serve(ledger))
     assert code == 0, doc
     assert not any(path.endswith("/key") for path in ledger.requests)
+
+
+@pytest.fixture
+def pauses(monkeypatch):
+    """Record the verifier's waits instead of sleeping through them."""
+    waited: list[float] = []
+    monkeypatch.setattr("g1000_verify.sources._pause", waited.append)
+    return waited
+
+
+def test_a_429_is_waited_out_as_retry_after_says(capsys, serve, pauses):
+    """issue 10 L8: an auditor who ran another check a minute earlier got exit 2 at once."""
+    ledger = FakeLedger(standard_log(12))
+    ledger.retry_after = ["7", "3"]
+    code, doc, err = run(capsys, serve(ledger))
+    assert code == 0 and doc["ok"] is True, err
+    assert pauses == [7.0, 3.0]
+
+
+def test_a_429_beyond_the_longest_wait_is_a_clear_error(capsys, serve, pauses):
+    ledger = FakeLedger(standard_log(12))
+    ledger.retry_after = ["50", "50", "50"]
+    code, doc, err = run(capsys, serve(ledger), "--max-wait", "120")
+    assert code == 2 and doc is None and pauses == [50.0, 50.0]
+    assert len(err.strip().splitlines()) == 1
+    assert "rate limiting this address (HTTP 429)" in err and "after 100 s" in err and "--max-wait" in err
+    ledger.retry_after = ["1"]
+    pauses.clear()
+    code, doc, err = run(capsys, serve(ledger), "--max-wait", "0")
+    assert code == 2 and pauses == [] and "HTTP 429" in err
+
+
+def test_retry_after_is_seconds_or_an_http_date():
+    from g1000_verify.sources import retry_after_seconds
+
+    now = 1_800_000_000.0
+    assert retry_after_seconds("45", now) == 45.0
+    assert retry_after_seconds("Fri, 15 Jan 2027 08:00:30 GMT", 1_800_000_000.0) == 30.0
+    assert retry_after_seconds("Fri, 15 Jan 2027 07:00:00 GMT", now) == 0.0  # in the past: now
+    for unusable in (None, "", "soon", "-5", "1.5", "Fri, 15 Jan 2027 08:00:30"):
+        assert retry_after_seconds(unusable, now) is None, unusable

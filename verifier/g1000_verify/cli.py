@@ -6,7 +6,7 @@ band, C2SP signed-note format), reads the log from the gateway or a bundle, runs
 prints the report.  Usage::
 
     g1000-verify log --gateway URL --summit ID [--json] [--log-key VKEY | --log-key-file PATH]
-                     [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N] [--timeout SECONDS]
+                     [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N] [--timeout SECONDS] [--max-wait SECONDS]
     g1000-verify bundle FILE [--json] [--log-key VKEY | --log-key-file PATH]
                      [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N]
     g1000-verify draw (--gateway URL --summit ID | FILE) [same options]
@@ -85,6 +85,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _wait(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 3600")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON object")
@@ -110,6 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--summit", required=True, type=_summit, metavar="ID", help="summit (log) id")
     log.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                      help="HTTP timeout per request (default 30)")
+    log.add_argument("--max-wait", type=_wait, default=120.0, metavar="SECONDS",
+                     help="longest total wait for the gateway's Retry-After when it "
+                          "rate limits (429); 0 fails at once (default 120)")
     bundle = commands.add_parser("bundle", parents=[common], help="verify an export bundle file")
     bundle.add_argument("file", metavar="FILE", help="export bundle (JSON lines)")
     draw = commands.add_parser("draw", parents=[common],
@@ -124,6 +137,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="summit (log) id, with --gateway")
     draw.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                       help="HTTP timeout per request (default 30)")
+    draw.add_argument("--max-wait", type=_wait, default=120.0, metavar="SECONDS",
+                      help="longest total wait for the gateway's Retry-After when it "
+                           "rate limits (429); 0 fails at once (default 120)")
     return parser
 
 
@@ -177,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             model = open_bundle(args.file)
         else:
             model = open_gateway(args.gateway, args.summit, timeout=args.timeout,
-                                 fetch_key=options.log_key is None)
+                                 fetch_key=options.log_key is None, max_wait=args.max_wait)
         draw = None
         if args.command == "draw":
             result, draw = run_draw(model, options)

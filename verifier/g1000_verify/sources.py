@@ -16,7 +16,11 @@ Gateway (``GET /v1/logs/{id}/...``, public, no credential):
 
 Any transport problem, or an answer other than HTTP 200 with a JSON body, is a
 :class:`SourceError` (exit status 2): the verifier could not look, which is not the same as the
-log being wrong.
+log being wrong.  Except one: a 429 (or 503) with ``Retry-After`` (RFC 9110 section 10.2.3;
+RFC 6585 section 4) means "not now", not "no" — the gateway's rate limit per address is shared
+with whatever else ran from that address this minute (docs/gateway.md).  The verifier waits as
+asked and tries again, up to ``max_wait`` seconds in all over one run (``--max-wait``, default
+120), and only then fails with a line that says it was rate limited and for how long it waited.
 
 Bundle (JSON lines, UTF-8): a header line, the entry lines, then checkpoint lines and key lines.
 The header is read first; then the *tail* of the file is scanned backwards to the last entry line
@@ -28,8 +32,10 @@ damage further in is reported by the checks as a verification failure.
 
 from __future__ import annotations
 
+import email.utils
 import http.client
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -208,18 +214,65 @@ def open_bundle(path: str) -> LogModel:
 # --- REST gateway ----------------------------------------------------------------------------
 
 
+MAX_WAIT = 120.0          # seconds of Retry-After honoured over one run, in all
+RETRY_STATUSES = (429, 503)
+_pause = time.sleep
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """Seconds a ``Retry-After`` field value asks to wait (RFC 9110 section 10.2.3: delay-seconds
+    or an HTTP-date, against ``now`` in seconds since the epoch); None when absent or unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(int(value))
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None or when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
 class Gateway(ProofService):
     """The public ledger REST API of one log, reached through the gateway."""
 
-    def __init__(self, base_url: str, log_id: str, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, log_id: str, timeout: float = 30.0, max_wait: float = MAX_WAIT,
+                 sleep=None) -> None:
         parts = urllib.parse.urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise SourceError(f"gateway URL {base_url!r} is not an http(s) URL")
         self.log_url = f"{base_url.rstrip('/')}/v1/logs/{urllib.parse.quote(log_id, safe='')}"
         self.timeout = timeout
+        self.max_wait = max_wait
+        self.waited = 0.0     # Retry-After seconds already honoured in this run
+        self.sleep = sleep or (lambda seconds: _pause(seconds))  # looked up late: tests replace _pause
 
     def get(self, path: str) -> bytes:
-        """GET ``<log url><path>``; anything but HTTP 200 is a SourceError."""
+        """GET ``<log url><path>``; anything but HTTP 200 is a SourceError, after honouring a
+        429/503's Retry-After while the run's waiting stays within ``max_wait``."""
+        while True:
+            try:
+                return self._get_once(path)
+            except urllib.error.HTTPError as exc:
+                url = self.log_url + path
+                delay = retry_after_seconds(exc.headers.get("Retry-After"), time.time()) \
+                    if exc.code in RETRY_STATUSES else None
+                exc.close()
+                if delay is not None and self.waited + delay <= self.max_wait:
+                    self.sleep(delay)
+                    self.waited += delay
+                    continue
+                if exc.code == 429:
+                    asked = f"; it asks to wait {delay:.0f} s more" if delay is not None else ""
+                    raise SourceError(f"gateway is rate limiting this address (HTTP 429) for {url} after "
+                                      f"{self.waited:.0f} s of waiting as asked (at most {self.max_wait:.0f} s, "
+                                      f"--max-wait){asked}; try again later") from None
+                raise SourceError(f"gateway answered HTTP {exc.code} for {url}") from None
+
+    def _get_once(self, path: str) -> bytes:
         url = self.log_url + path
         request = urllib.request.Request(url, headers={"User-Agent": "g1000-verify/1"})
         try:
@@ -227,8 +280,8 @@ class Gateway(ProofService):
                 if response.status != 200:
                     raise SourceError(f"gateway answered HTTP {response.status} for {url}")
                 return response.read()
-        except urllib.error.HTTPError as exc:
-            raise SourceError(f"gateway answered HTTP {exc.code} for {url}") from None
+        except urllib.error.HTTPError:
+            raise  # get() decides (Retry-After); it is an OSError, so it must not reach the next clause
         except urllib.error.URLError as exc:
             raise SourceError(f"cannot reach gateway at {url}: {exc.reason}") from None
         except (OSError, http.client.HTTPException, ValueError) as exc:
@@ -280,13 +333,13 @@ class Gateway(ProofService):
 
 
 def open_gateway(base_url: str, log_id: str, timeout: float = 30.0,
-                 fetch_key: bool = True) -> LogModel:
+                 fetch_key: bool = True, max_wait: float = MAX_WAIT) -> LogModel:
     """Read the log's checkpoints (and, unless told not to, its key); entries are paged later.
 
     ``fetch_key=False`` when the auditor brought the key out of band: then ``/key`` is not
     needed, and a gateway that fails to serve it does not stop the verification.
     """
-    gateway = Gateway(base_url, log_id, timeout)
+    gateway = Gateway(base_url, log_id, timeout, max_wait=max_wait)
     checkpoints = gateway.checkpoints()
     log_key = gateway.key() if fetch_key else None
     sizes = [cp.tree_size for cp in checkpoints
