@@ -29,13 +29,12 @@ from services.core.signing import Signer, load_or_create_signer
 from services.core.summits import apply_summit_created
 from services.core.tokens import issue, new_claims
 from services.lottery import jobs
-from tests.helpers import count, open_test_summit, runtime_for, vouching_client
+from tests.helpers import AGES, HOODS, count, opaque, open_test_summit, runtime_for, vouching_client
 
 pytestmark = pytest.mark.integration
 
-TENANT = "Teststad"  # the municipality open_test_summit charters
-AGES = ("16-29", "30-59", "60+")
-HOODS = ("centrum", "noord", "zuid")
+TENANT = "Teststad"  # the municipality open_test_summit charters (with tests.helpers.VOCABULARY)
+EDUCATION = ("low", "mid", "high")
 
 
 # --- shared fixtures and helpers ----------------------------------------------------------------
@@ -103,11 +102,13 @@ def lottery(service_env):
 
 
 def extract_csv(n: int = 60) -> str:
-    """n residents; the first 20 live two by two (10 shared households)."""
-    lines = ["pseudonym,household,age_band,gender,neighbourhood"]
+    """n residents with opaque ids and the charter's features (tests.helpers.VOCABULARY); the
+    first 20 live two by two (10 shared households)."""
+    lines = ["pseudonym,household,age_band,education,gender,neighbourhood"]
     for i in range(n):
-        household = f"h{i // 2:03d}" if i < 20 else f"h{i:03d}"
-        lines.append(f"p{i:03d},{household},{AGES[i % 3]},{'fm'[i % 2]},{HOODS[(i // 3) % 3]}")
+        household = opaque(f"h{i // 2:03d}" if i < 20 else f"h{i:03d}")
+        lines.append(f"{opaque(f'p{i:03d}')},{household},{AGES[i % 3]},{EDUCATION[(i // 2) % 3]},"
+                     f"{'fm'[i % 2]},{HOODS[(i // 3) % 3]}")
     return "\n".join(lines) + "\n"
 
 
@@ -259,7 +260,7 @@ def test_two_stage_lottery_recomputes_from_the_log_and_the_ledger_appends_it(lot
 
     # stage 1 → respondents: 20 invitees answer with the code from their letter
     for i, pseudonym in enumerate(invited["invitees"][:20]):
-        features = {"education": ("low", "mid", "high")[i % 3]}
+        features = {"education": EDUCATION[i % 3]}
         member = lot.ok(lot.post("/respondents", {"code": codes[pseudonym].lower(), "features": features,
                                                   "consent": True}, role=None), 201)
         assert member["member"]["pseudonym"] == pseudonym and member["member"]["features"]["education"]

@@ -229,7 +229,7 @@ def test_generated_genesis_has_the_shape_of_charter_summit():
     from services.ledger.domain import charter_summit
 
     charter = charter_summit(theme="t", municipality="m", day=date(2027, 3, 14),
-                             seats={"citizens": 1}, service_keys={"ledger": LEDGER.public,
+                             seats={"citizens": 1}, features={"age_band": ["16-29"]}, service_keys={"ledger": LEDGER.public,
                                                                   "agenda": AGENDA.public},
                              valid_from=VALID_FROM)
     ours = genesis()
