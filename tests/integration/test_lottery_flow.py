@@ -351,3 +351,43 @@ def test_respondent_codes_are_single_use_and_need_consent(lottery):
     with lot.rt.db.transaction() as conn:  # only hashes of the codes are stored
         stored = [bytes(r[0]) for r in conn.execute("SELECT code_hash FROM lottery_invitation_codes")]
     assert len(stored) == 5 and all(len(h) == 32 for h in stored)
+
+
+def test_h2_a_respondent_can_add_no_free_text_and_no_undeclared_feature(lottery):
+    """Issue 10 H2, the exact body that was accepted and published in lottery.pool.member_added:
+    now 422 and nothing published; the code stays unused. Only declared names with declared
+    values pass (they override the register's)."""
+    lot = lottery
+    invited = register_and_invite(lot, n=5)
+    code = invited["codes"][0]["code"]
+    before = len(lot.events())
+    h2 = {"opmerking": "woon Kerkstraat 12 …", "religie": "…", "gezondheid": "diabetes type 2"}
+    refused = lot.post("/respondents", {"code": code, "consent": True, "features": h2}, role=None)
+    assert refused.status_code == 422 and refused.content_type == "application/problem+json"
+    assert len(refused.get_json()["errors"]["features"]) == 3
+    assert "Kerkstraat" not in refused.get_data(as_text=True) and "diabetes" not in refused.get_data(as_text=True)
+    for features in ({"education": "hbo, woon Kerkstraat 12"}, {"age_band": "1961-04-12"},
+                     {"education": "low", "opmerking": "x"}):
+        assert lot.post("/respondents", {"code": code, "consent": True, "features": features},
+                        role=None).status_code == 422, features
+    assert len(lot.events()) == before and lot.events("lottery.pool.member_added") == []
+    member = lot.ok(lot.post("/respondents", {"code": code, "consent": True, "features": {"education": "high"}},
+                             role=None), 201)
+    assert member["member"]["features"]["education"] == "high"
+    (added,) = lot.events("lottery.pool.member_added")
+    assert set(added.payload["member"]["features"]) == {"age_band", "education", "gender", "neighbourhood"}
+
+
+def test_nominees_take_only_opaque_ids_and_declared_features(lottery):
+    lot = lottery
+    for member in ({"pseudonym": "Jan.de.Vries", "features": {"gender": "m"}},
+                   {"household": "3811AB-12", "features": {"gender": "m"}},
+                   {"features": {"sector": "zorg"}}, {"features": {"gender": "man"}},
+                   {"features": {"opmerking": "woon Kerkstraat 12"}}):
+        refused = lot.post("/pools/employers/members", {"members": [member]})
+        assert refused.status_code == 422 and refused.content_type == "application/problem+json", member
+    assert lot.events() == []
+    added = lot.ok(lot.post("/pools/employers/members", {"members": [{"features": {"gender": "m"}}]}), 201)
+    (member,) = added["added"]
+    assert len(member["pseudonym"]) == 32 and member["household"] == member["pseudonym"]
+    assert int(member["pseudonym"], 16) >= 0 and member["pseudonym"] == member["pseudonym"].lower()
