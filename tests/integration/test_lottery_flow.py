@@ -164,9 +164,14 @@ def register_and_invite(lot: Lottery, n: int = 30, rows: int = 60) -> dict:
 
 
 def audit(lot: Lottery):
-    """`g1000-verify draw`'s replay (verifier/g1000_verify/draw_checks.py) over the lottery's events."""
-    result = verify_draw(lot.summit, [(i, e.as_dict()) for i, e in enumerate(lot.events())])
+    """`g1000-verify draw`'s replay (verifier/g1000_verify/draw_checks.py) over the charter (for
+    its vocabulary, which the replay checks every row and member against) and the lottery's events."""
+    (charter,) = [e for e in lot.ledger.store.read_stream(lot.summit) if e.type == "ledger.summit.created"]
+    # the lottery's events are numbered from 0 as their own log; the charter comes before them
+    result = verify_draw(lot.summit, [(-1, charter.as_dict())]
+                         + [(i, e.as_dict()) for i, e in enumerate(lot.events())])
     assert result.ok, result.failure
+    assert not any("declares no register vocabulary" in n for n in result.notes)
     return result
 
 
