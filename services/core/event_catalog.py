@@ -333,6 +333,10 @@ class PayloadCatalog:
     def types(self) -> list[tuple[str, int]]:
         return sorted(self._schemas)
 
+    def schema(self, event_type: str, version: int) -> Schema | None:
+        """The schema of one (type, payload version), for tools that walk payloads (None: unknown)."""
+        return self._schemas.get((event_type, version))
+
     def validate(self, event_type: str, payload: dict) -> None:
         version = payload.get("v")
         if not isinstance(version, int) or isinstance(version, bool):
