@@ -8,7 +8,6 @@ import csv
 import hashlib
 import io
 import itertools
-import string
 from datetime import datetime, timedelta, timezone
 
 import pytest

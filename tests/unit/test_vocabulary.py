@@ -96,3 +96,9 @@ def test_bad_vocabularies_are_refused():
         assert problems and any(fragment in p for p in problems), (bad, problems)
     assert check_vocabulary({f"f{i}": [str(v) for v in range(100)] for i in range(16)}) == []
     assert check_vocabulary({"a" * 40: ["x" * 64, string.punctuation]}) == []
+
+
+def test_a_refusal_lists_at_most_twelve_allowed_values():
+    vocabulary = {"wijk": [f"wijk{i:03d}" for i in range(100)]}
+    (problem,) = check_features({"wijk": "Kerkstraat 12"}, vocabulary)
+    assert problem.startswith("wijk: not one of the charter's values (wijk000, ") and "(88 more)" in problem

@@ -91,6 +91,13 @@ def check_vocabulary(vocabulary: object) -> list[str]:
     return problems
 
 
+def _listed(values, shown: int = 12) -> str:
+    """The allowed values for a message, cut short (a feature may declare 100 of 64 characters)."""
+    ordered = sorted(values)
+    more = f", … ({len(ordered) - shown} more)" if len(ordered) > shown else ""
+    return ", ".join(ordered[:shown]) + more
+
+
 def check_features(features: object, vocabulary: Mapping[str, object], *,
                    complete: bool = False) -> list[str]:
     """Problems of a ``{name: value}`` feature map against the vocabulary (empty: accepted).
@@ -109,7 +116,7 @@ def check_features(features: object, vocabulary: Mapping[str, object], *,
             problems.append(f"{str(name)[:40]!r} is not a feature the charter declares "
                             f"(declared: {', '.join(sorted(vocabulary))})")
         elif not isinstance(value, str) or value not in allowed:
-            problems.append(f"{name}: not one of the charter's values ({', '.join(sorted(allowed))})")
+            problems.append(f"{name}: not one of the charter's values ({_listed(allowed)})")
     if complete:
         for name in sorted(set(vocabulary) - set(features)):
             problems.append(f"{name}: missing (the charter declares it)")
