@@ -69,6 +69,7 @@ class _Scan:
         if schema is None:
             return self.problem("v", f"no catalogue schema for version {payload.get('v')!r}")
         self.members(schema, payload, "")
+        self.committed(payload)
         if self.type == "lottery.invitations.drawn" and payload.get("stratify_by") is not None:
             self.feature_names([payload["stratify_by"]], "stratify_by")
         if self.type == "lottery.register.committed":
@@ -79,6 +80,27 @@ class _Scan:
             for name, table in quotas.items():
                 for value in table:
                     self.features({name: value}, f"quotas.{name}")
+
+    def committed(self, payload: Mapping) -> None:
+        """Register contracts that publish rows as commitments and reveal some values later:
+        a committed row's pseudonym is opaque and its committed feature names are declared; a
+        revealed household is opaque and a revealed feature value is declared for its feature."""
+        if self.type == "lottery.register.chunk":
+            for i, row in enumerate(payload.get("rows", [])):
+                if isinstance(row, Mapping) and "commitments" in row:
+                    if not is_opaque_id(row.get("pseudonym")):
+                        self.problem(f"rows[{i}].pseudonym", "not an opaque id")
+                    names = list((row["commitments"] or {}).get("features", {}))
+                    self.feature_names(names, f"rows[{i}].commitments.features")
+        if self.type == "lottery.register.revealed":
+            field, feature = payload.get("field"), payload.get("feature")
+            for i, opening in enumerate(payload.get("openings", [])):
+                if not is_opaque_id(opening.get("pseudonym")):
+                    self.problem(f"openings[{i}].pseudonym", "not an opaque id")
+                if field == "household" and not is_opaque_id(opening.get("value")):
+                    self.problem(f"openings[{i}].value", "a revealed household that is not an opaque id")
+                elif field == "feature":
+                    self.features({feature: opening.get("value")}, f"openings[{i}].value")
 
     def members(self, schema: Schema, payload: Mapping, prefix: str) -> None:
         for key, value in payload.items():

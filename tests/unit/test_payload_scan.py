@@ -82,3 +82,27 @@ def test_a_planted_name_is_found(position, change, fragment):
 def test_an_unknown_payload_version_is_reported():
     problems = scan([(0, {"type": "lottery.pool.member_added", "payload": {"v": 9}})], VOCABULARY)
     assert problems == ["entry 0 lottery.pool.member_added v: no catalogue schema for version 9"]
+
+
+def test_committed_rows_and_openings_are_scanned_by_their_shape():
+    """Register contracts that publish commitments and reveal some values (their schemas live in
+    the catalogue beside v1): the shape-based part of the scan, called directly."""
+    from tests.payload_scan import _Scan
+
+    def run(event_type, payload):
+        out: list[str] = []
+        _Scan(7, event_type, VOCABULARY, out).committed(payload)
+        return out
+
+    good_row = {"pseudonym": P1, "commitments": {"household": HEX, "features": {"age_band": HEX, "neighbourhood": HEX}}}
+    assert run("lottery.register.chunk", {"rows": [good_row]}) == []
+    bad_row = {"pseudonym": "Jan.de.Vries", "commitments": {"household": HEX, "features": {"naam": HEX}}}
+    problems = run("lottery.register.chunk", {"rows": [bad_row]})
+    assert any("rows[0].pseudonym: not an opaque id" in p for p in problems)
+    assert any("feature 'naam' is not declared" in p for p in problems)
+    opened = {"field": "feature", "feature": "neighbourhood", "openings": [{"pseudonym": P1, "value": "noord", "salt": P2}]}
+    assert run("lottery.register.revealed", opened) == []
+    opened["openings"][0]["value"] = "Kerkstraat 12"
+    assert any("neighbourhood: not one of" in p for p in run("lottery.register.revealed", opened))
+    household = {"field": "household", "feature": None, "openings": [{"pseudonym": P1, "value": "3811AB-12", "salt": P2}]}
+    assert any("not an opaque id" in p for p in run("lottery.register.revealed", household))

@@ -74,3 +74,34 @@ def test_the_cli_fails_a_log_that_breaks_the_allow_list(capsys, tmp_path):
     assert code == 1
     assert out.rstrip().splitlines()[-1].startswith(f"FAIL [vocabulary] entry {lot.index(bad)}: member of pool "
                                                     "employers with a non-opaque pseudonym breaks")
+
+
+def replay_with_charter():
+    from g1000_verify.draw_checks import DrawVerification, _Replay
+
+    replay = _Replay("s", DrawVerification())
+    replay.on_charter({"payload": {"v": 2, "register": {"features": FEATURES}}})
+    return replay
+
+
+def test_committed_rows_and_openings_are_held_to_the_allow_list_too():
+    """For register contracts that publish commitments and reveal some values later: the hooks
+    their handlers call (pseudonym opaque, committed names exactly the charter's; a revealed
+    household opaque, a revealed feature value declared)."""
+    import pytest
+    from g1000_verify.model import VerificationFailure
+
+    replay = replay_with_charter()
+    replay.allow_listed_commitment(oid("p"), ["age_band", "wijk"], "row")
+    replay.allow_listed_opening(oid("p"), "household", None, oid("h"))
+    replay.allow_listed_opening(oid("p"), "feature", "wijk", "zuid")
+    for call, fragment in (
+        (lambda: replay.allow_listed_commitment("Jan.de.Vries", ["age_band", "wijk"], "row"), "opaque"),
+        (lambda: replay.allow_listed_commitment(oid("p"), ["age_band", "wijk", "naam"], "row"), "'naam'"),
+        (lambda: replay.allow_listed_commitment(oid("p"), ["age_band"], "row"), "wijk: missing"),
+        (lambda: replay.allow_listed_opening(oid("p"), "household", None, "3811AB-12"), "household must be"),
+        (lambda: replay.allow_listed_opening(oid("p"), "feature", "wijk", "Kerkstraat 12"), "wijk: not one of"),
+    ):
+        with pytest.raises(VerificationFailure) as info:
+            call()
+        assert info.value.check == "vocabulary" and fragment in info.value.reason

@@ -537,6 +537,33 @@ class _Replay:
             raise self.fail(f"{what} {shown} breaks the charter's allow-list: " + "; ".join(problems),
                             "vocabulary")
 
+    def allow_listed_commitment(self, pseudonym: str, feature_names, what: str) -> None:
+        """A row published only as commitments (a register contract that commits each attribute
+        and reveals some later): its pseudonym is opaque and its committed feature names are
+        exactly the charter's. For the handler of such chunks."""
+        if self.vocabulary is None:
+            return
+        problems = [p for p in (opaque_id_problem("pseudonym", pseudonym),) if p]
+        names = set(feature_names)
+        problems += [f"{name[:40]!r} is not a feature the charter declares" for name in sorted(names - set(self.vocabulary))]
+        problems += [f"{name}: missing (the charter declares it)" for name in sorted(set(self.vocabulary) - names)]
+        if problems:
+            raise self.fail(f"{what} breaks the charter's allow-list: " + "; ".join(problems), "vocabulary")
+
+    def allow_listed_opening(self, pseudonym: str, field: str, feature: str | None, value: str) -> None:
+        """A revealed value: a household id is opaque, a feature value is one the charter declares
+        for that feature. For the handler of reveal events."""
+        if self.vocabulary is None:
+            return
+        problems = [p for p in (opaque_id_problem("pseudonym", pseudonym),) if p]
+        if field == "household":
+            problems += [p for p in (opaque_id_problem("household", value),) if p]
+        else:
+            problems += check_features({feature: value}, self.vocabulary)
+        if problems:
+            raise self.fail(f"a revealed {field} breaks the charter's allow-list: " + "; ".join(problems),
+                            "vocabulary")
+
     # Register and invitations -----------------------------------------------------------------
 
     def on_register_chunk(self, p: dict, at: str) -> None:
