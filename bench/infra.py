@@ -98,7 +98,9 @@ def workdir() -> Iterator[Path]:
 
 
 CHARTER = {"theme": "Samen leven in de wijk", "municipality": "Benchmarkstad", "date": "2027-03-14",
-           "seats": {"citizens": 800, "employers": 70, "government": 70, "free_thinkers": 60}}
+           "seats": {"citizens": 800, "employers": 70, "government": 70, "free_thinkers": 60},
+           "register": {"features": {"age_band": ["16-29", "30-44", "45-64", "65+"],
+                                     "neighbourhood": ["centrum", "noord", "oost", "zuid", "west"]}}}
 
 
 @dataclass

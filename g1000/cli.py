@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
         "prepare", help="raw extract + mapping → the opaque CSV to upload and the private mapping to keep")
     prepare.add_argument("raw", type=Path, help="the raw extract (CSV; may hold names, addresses, BSN, birth dates)")
     prepare.add_argument("--mapping", type=Path, required=True, help="mapping file (TOML, or .json), see docs/lottery.md")
+    prepare.add_argument("--vocabulary", type=Path, required=True,
+                         help="the summit's charter vocabulary (JSON): the summit as GET /v1/summits/{id} "
+                              "answers it, its `register` member, or the bare {feature: [values]} map")
     prepare.add_argument("--out", type=Path, required=True, help="the file to upload (POST /register)")
     prepare.add_argument("--private", type=Path, required=True,
                          help="pseudonym → raw line, written 0600; keep it, never upload it")
@@ -135,7 +138,8 @@ def _register(args) -> int:
     from .register_prepare import PrepareRefused, run
 
     try:
-        done = run(args.raw, args.mapping, args.out, args.private, args.k, args.force)
+        done = run(args.raw, args.mapping, args.out, args.private, args.k, args.force,
+                   vocabulary_path=args.vocabulary)
     except PrepareRefused as e:
         for line in e.lines:
             print(f"g1000: error: {line}", file=sys.stderr)

@@ -18,7 +18,7 @@ from typing import Callable
 
 import requests
 
-from .demo_lottery import LotteryDemo
+from .demo_lottery import VOCABULARY, LotteryDemo
 from .errors import DemoError
 
 TOPICS = [
@@ -63,6 +63,7 @@ class Demo:
         summit = self._call("POST", "/v1/summits", 201, json={
             "theme": "Samen leven in onze stad", "municipality": "Demostad", "date": day.isoformat(),
             "seats": {"citizens": 800, "employers": 70, "government": 50, "free_thinkers": 80},
+            "register": {"features": VOCABULARY},
         })
         summit_id = summit["summit_id"]
         self.say(f"chartered summit {summit_id}: {summit['theme']} ({summit['municipality']}, {summit['date']})")

@@ -26,7 +26,11 @@ GENDERS = {"vrouw": 0.51, "man": 0.49}
 NEIGHBOURHOODS = {"centrum": 0.18, "noord": 0.27, "oost": 0.2, "zuid": 0.23, "west": 0.12}
 # who answers an invitation: older and some neighbourhoods more often (as real response rates skew)
 RESPONSE = {"16-29": 0.25, "30-44": 0.35, "45-64": 0.5, "65+": 0.6}
-SECTORS = {"zorg": 4, "bouw": 3, "horeca": 3, "ict": 3, "onderwijs": 3}
+# nominated employers per neighbourhood they are based in: a stakeholder pool uses the charter's
+# vocabulary too (no free-text sector names), and its quotas spread the seats over the town
+EMPLOYERS = {"centrum": 4, "noord": 3, "oost": 3, "zuid": 3, "west": 3}
+# the register's allow-list, declared in the demo summit's charter (ledger.summit.created v2)
+VOCABULARY = {"age_band": list(AGE_BANDS), "gender": list(GENDERS), "neighbourhood": list(NEIGHBOURHOODS)}
 
 POPULATION = 2_400
 INVITATIONS = 360
@@ -173,9 +177,9 @@ class LotteryDemo:
         dist = self.distribution("respondents", PANEL, quotas)
         panel_round = self.seed_round("panel")
         panel = self.draw("respondents", dist, panel_round)
-        nominees = [{"features": {"sector": sector}} for sector, n in SECTORS.items() for _ in range(n)]
+        nominees = [{"features": {"neighbourhood": hood}} for hood, n in EMPLOYERS.items() for _ in range(n)]
         self.call("POST", f"{self.base}/pools/employers/members", 201, json={"members": nominees})
-        employer_quotas = {"sector": {sector: [1, 2] for sector in SECTORS}}
+        employer_quotas = {"neighbourhood": {hood: [1, 2] for hood in EMPLOYERS}}
         employers = self.distribution("employers", EMPLOYER_SEATS, employer_quotas)
         employers_panel = self.draw("employers", employers, self.seed_round("panel"))
 

@@ -11,9 +11,12 @@ up the household (usually the address). It writes two files:
 - the private mapping, pseudonym → raw line (and the key columns the mapping names), mode 0600:
   the municipality keeps it to address the invitation letters. It is never uploaded.
 
-It refuses the whole extract (writes nothing) when a raw value has no mapping, and runs the
-same checks as the import (services/lottery/extract.py, services/lottery/privacy.py), so a
-prepared file is one the service accepts; k-anonymity failures are reported by counts only.
+It takes the summit's charter vocabulary (`--vocabulary`: the allow-list of feature names and
+values, `ledger.summit.created` v2; g1000_proofs.vocabulary) and refuses a mapping whose features
+are not exactly the declared ones or that can produce a value the charter does not declare. It
+refuses the whole extract (writes nothing) when a raw value has no mapping, and runs the same
+checks as the import (services/lottery/extract.py, services/lottery/privacy.py), so a prepared
+file is one the service accepts; k-anonymity failures are reported by counts only.
 
 Mapping file (TOML, or JSON with the same structure when the name ends in `.json`)::
 
@@ -210,17 +213,53 @@ def parse_mapping(doc: dict) -> Mapping:
     return Mapping(tuple(rules), _strings(doc["household"], "household"), key, delimiter)
 
 
+def vocabulary_from(doc: object) -> dict[str, list[str]]:
+    """The charter vocabulary from a JSON document: a summit as GET /v1/summits/{id} answers it,
+    the charter's `register` member (`{"features": {...}}`), or the bare `{feature: [values]}`."""
+    from g1000_proofs.vocabulary import check_vocabulary
+
+    if isinstance(doc, dict) and "register" in doc:
+        doc = doc["register"]
+        if doc is None:
+            raise ConfigError("this summit's charter declares no register vocabulary (it predates charter v2)")
+    if isinstance(doc, dict) and set(doc) == {"features"}:
+        doc = doc["features"]
+    problems = check_vocabulary(doc)
+    if problems:
+        raise ConfigError("the vocabulary is not valid: " + "; ".join(problems[:5]))
+    return {name: list(values) for name, values in doc.items()}
+
+
+def check_mapping(mapping: Mapping, vocabulary: dict[str, list[str]]) -> None:
+    """Refuse (ConfigError) a mapping that does not produce exactly the charter's features, or
+    that can produce a value the charter does not declare: every output is allow-listed."""
+    names = {r.name for r in mapping.features}
+    problems = [f"the charter declares feature {n!r}, the mapping does not map it" for n in sorted(set(vocabulary) - names)]
+    problems += [f"the mapping maps feature {n!r}, which the charter does not declare" for n in sorted(names - set(vocabulary))]
+    for rule in mapping.features:
+        allowed = set(vocabulary.get(rule.name, ()))
+        outputs = set(rule.values.values()) if rule.reference is None else {b.label for b in rule.bands}
+        if rule.name in vocabulary:
+            problems += [f"features.{rule.name}: value {v!r} is not one of the charter's values"
+                         for v in sorted(outputs - allowed)]
+    if problems:
+        raise ConfigError("the mapping does not fit the charter's vocabulary: " + "; ".join(problems))
+
+
 def _household_key(cells: list[str]) -> str:
     """Spelling differences within one address ("3811 AB" / "3811ab ") are one home."""
     return "\x1f".join("".join(c.split()).casefold() for c in cells)
 
 
-def prepare(text: str, mapping: Mapping, k: int, token: Callable[[], str] = lambda: secrets.token_hex(16)) -> Prepared:
-    """The upload and the private mapping from the raw extract's text, or PrepareRefused."""
+def prepare(text: str, mapping: Mapping, k: int, vocabulary: dict[str, list[str]],
+            token: Callable[[], str] = lambda: secrets.token_hex(16)) -> Prepared:
+    """The upload and the private mapping from the raw extract's text, or PrepareRefused (data)
+    or ConfigError (a mapping that does not fit the charter's vocabulary)."""
     from services.lottery import privacy
     from services.lottery.errors import ExtractRejectedError
     from services.lottery.extract import parse_extract
 
+    check_mapping(mapping, vocabulary)
     text = text.removeprefix("\ufeff")
     header_line = text.split("\n", 1)[0]
     delimiter = mapping.delimiter or (";" if ";" in header_line and "," not in header_line else ",")
@@ -276,7 +315,7 @@ def prepare(text: str, mapping: Mapping, k: int, token: Callable[[], str] = lamb
     upload = _csv([["pseudonym", "household", *names],
                    *([r.pseudonym, r.household, *(r.features[n] for n in names)] for r in rows)])
     try:   # what the service will check of the file's form, so an upload is never refused for it
-        parse_extract(upload)
+        parse_extract(upload, vocabulary)
     except ExtractRejectedError as e:
         raise PrepareRefused([f"the prepared file would be refused: line {x['line']}: {x['message']}"
                               for x in (e.errors or [])] or [e.message]) from None
@@ -324,18 +363,29 @@ def _write(path: Path, text: str, mode: int, force: bool) -> None:
         f.write(text)
 
 
-def run(raw: Path, mapping_path: Path, out: Path, private: Path, k: int, force: bool = False) -> Prepared:
+def load_vocabulary(path: Path) -> dict[str, list[str]]:
+    try:
+        return vocabulary_from(json.loads(path.read_bytes()))
+    except OSError as e:
+        raise ConfigError(f"cannot read the vocabulary file {path}: {e.strerror}") from None
+    except ValueError as e:
+        raise ConfigError(f"the vocabulary file {path} is not valid JSON: {e}") from None
+
+
+def run(raw: Path, mapping_path: Path, out: Path, private: Path, k: int, force: bool = False, *,
+        vocabulary_path: Path) -> Prepared:
     """Read, prepare, and write both files (nothing is written when anything is refused)."""
     if not 2 <= k <= 100:
         raise ConfigError(f"--k {k} is outside 2..100")
     if out.resolve() == private.resolve() or raw.resolve() in (out.resolve(), private.resolve()):
         raise ConfigError("the raw extract, the upload and the private mapping must be three different files")
     mapping = load_mapping(mapping_path)
+    vocabulary = load_vocabulary(vocabulary_path)
     try:
         text = raw.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"cannot read the raw extract {raw} as UTF-8: {getattr(e, 'strerror', None) or e}") from None
-    prepared = prepare(text, mapping, k)
+    prepared = prepare(text, mapping, k, vocabulary)
     for path in (out, private):
         if path.exists() and not force:
             raise ConfigError(f"{path} exists (pass --force to overwrite it)")

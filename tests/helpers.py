@@ -150,14 +150,30 @@ def caught_up(rt: Runtime) -> bool:
         probe.close()
 
 
-def open_test_summit(ledger: Runtime) -> str:
+# The register vocabulary the tests' charters declare (ledger.summit.created v2, issue 10 H1/H2).
+AGES = ("16-29", "30-59", "60+")
+HOODS = ("centrum", "noord", "zuid")
+VOCABULARY = {"age_band": list(AGES), "education": ["low", "mid", "high"], "gender": ["f", "m", "x"],
+              "neighbourhood": list(HOODS)}
+REGISTER = {"features": VOCABULARY}
+
+
+def opaque(label: str) -> str:
+    """A deterministic opaque id (32 lowercase hex characters) for a test's label, e.g. "p007"."""
+    import hashlib
+
+    return hashlib.sha256(label.encode()).hexdigest()[:32]
+
+
+def open_test_summit(ledger: Runtime, features: dict | None = None) -> str:
     """A summit with its log opened (genesis appended), as POST /v1/summits does it."""
     from datetime import date
 
     from services.ledger.summits import open_summit
 
     return open_summit(ledger, theme="Samen leven", municipality="Teststad", day=date(2027, 3, 14),
-                       seats={"citizens": 900, "employers": 100})
+                       seats={"citizens": 900, "employers": 100},
+                       features=VOCABULARY if features is None else features)
 
 
 def log_count(rt: Runtime, summit: str | None = None, stream: str = "agenda") -> int:

@@ -15,6 +15,8 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from g1000_proofs.vocabulary import check_vocabulary
+
 from .errors import SchemaError
 
 # \Z, not $: `$` also matches before a trailing newline, which would let "agenda\n" through.
@@ -63,6 +65,27 @@ class SummitCreatedV1(Payload):
         required=True,
         validate=validate.Length(1, 20),
     )
+
+
+class RegisterVocabulary(fields.Field):
+    """`{"features": {name: [value, ...]}}`: the only feature names and values a register row or
+    pool member of this summit may hold (g1000_proofs.vocabulary; issue 10 H1/H2)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict) or set(value) != {"features"}:
+            raise ValidationError('the register vocabulary is exactly {"features": {name: [value, ...]}}')
+        problems = check_vocabulary(value["features"])
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+class SummitCreatedV2(SummitCreatedV1):
+    """The charter, version 2: also declares the register's vocabulary, the allow-list of the
+    features any register row or pool member may carry (docs/ledger.md). Written for every new
+    summit; v1 charters (no vocabulary) stay valid in old logs, but their register is refused."""
+
+    register = RegisterVocabulary(required=True)
 
 
 class KeyRegisteredV1(Payload):
@@ -376,6 +399,10 @@ class PayloadCatalog:
     def types(self) -> list[tuple[str, int]]:
         return sorted(self._schemas)
 
+    def schema(self, event_type: str, version: int) -> Schema | None:
+        """The schema of one (type, payload version), for tools that walk payloads (None: unknown)."""
+        return self._schemas.get((event_type, version))
+
     def validate(self, event_type: str, payload: dict) -> None:
         version = payload.get("v")
         if not isinstance(version, int) or isinstance(version, bool):
@@ -393,6 +420,7 @@ class PayloadCatalog:
 
 CATALOG = PayloadCatalog()
 CATALOG.register("ledger.summit.created", 1, SummitCreatedV1)
+CATALOG.register("ledger.summit.created", 2, SummitCreatedV2)
 CATALOG.register("ledger.key.registered", 1, KeyRegisteredV1)
 CATALOG.register("agenda.topic.nominated", 1, TopicNominatedV1)
 for _type, _schema in (

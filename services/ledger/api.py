@@ -16,12 +16,12 @@ from .schemas import StreamsSchema, SummitCreateSchema, SummitListSchema, Summit
 
 blp = Blueprint("summits", __name__, url_prefix="/v1/summits", description="Summits and their charters")
 
-_COLUMNS = "summit_id, theme, municipality, date, seats, created_at"
+_COLUMNS = "summit_id, theme, municipality, date, seats, created_at, register"
 
 
 def _row(r) -> dict:
     return {"summit_id": r[0], "theme": r[1], "municipality": r[2], "date": r[3],
-            "seats": r[4], "created_at": r[5].isoformat()}
+            "seats": r[4], "created_at": r[5].isoformat(), "register": r[6]}
 
 
 @blp.route("")
@@ -48,7 +48,8 @@ class Summits(MethodView):
             abort(403, message=f"an organiser of {tenant!r} may not create a summit for {body['municipality']!r}")
         rt = runtime()
         summit_id = open_summit(rt, theme=body["theme"], municipality=body["municipality"],
-                                day=body["date"], seats=body["seats"])
+                                day=body["date"], seats=body["seats"],
+                                features=body["register"]["features"])
         with rt.db.transaction() as conn:
             row = conn.execute(f"SELECT {_COLUMNS} FROM summits WHERE summit_id = %s", (summit_id,)).fetchone()
         return _row(row)

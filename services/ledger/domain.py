@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 from services.core.store import NewEvent
 
 
 def charter_summit(*, theme: str, municipality: str, day: date, seats: dict[str, int],
-                   service_keys: dict[str, bytes], valid_from: str) -> list[NewEvent]:
-    """The genesis events of a summit: its charter, then every service key valid for it."""
+                   features: Mapping[str, Sequence[str]], service_keys: dict[str, bytes],
+                   valid_from: str) -> list[NewEvent]:
+    """The genesis events of a summit: its charter (payload v2, with the register's vocabulary:
+    the allow-list of feature names and values, issue 10 H1/H2), then every service key valid
+    for it. Feature names are sorted; each feature's values keep the organiser's order (bands
+    read best in their natural order)."""
     events = [NewEvent(
         type="ledger.summit.created",
-        payload={"v": 1, "theme": theme, "municipality": municipality, "date": day.isoformat(),
-                 "seats": dict(sorted(seats.items()))},
+        payload={"v": 2, "theme": theme, "municipality": municipality, "date": day.isoformat(),
+                 "seats": dict(sorted(seats.items())),
+                 "register": {"features": {name: list(features[name]) for name in sorted(features)}}},
         aggregate_id="summit", version=1,
     )]
     for stream, public_key in sorted(service_keys.items()):

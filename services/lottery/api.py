@@ -18,10 +18,10 @@ from flask import Flask
 from services.core.problem import problem
 from services.core.runtime import runtime
 from services.core.store import Transaction
-from services.core.summits import summit_exists
+from services.core.summits import summit_exists, summit_vocabulary
 
 from . import repo
-from .errors import LotteryError, LotteryNotFoundError
+from .errors import LotteryError, LotteryNotFoundError, PhaseError
 from .rounds import stamp
 
 PREFIX = "/v1/summits/<uuid:summit_id>/lottery"
@@ -44,6 +44,16 @@ def check_summit(conn, summit_id) -> str:
     if not summit_exists(conn, sid):
         raise LotteryNotFoundError(f"no summit {sid}")
     return sid
+
+
+def vocabulary(conn, sid: str) -> dict[str, list[str]]:
+    """The register vocabulary of the summit's charter (issue 10 H1/H2); a summit chartered with
+    `ledger.summit.created` v1 declares none, so nothing with features can be accepted (409)."""
+    declared = summit_vocabulary(conn, sid)
+    if declared is None:
+        raise PhaseError(f"the charter of summit {sid} declares no register vocabulary (it predates "
+                         "charter v2), so no register or pool member can be accepted for it")
+    return declared
 
 
 @contextlib.contextmanager

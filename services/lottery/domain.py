@@ -24,6 +24,8 @@ from g1000_proofs.draw import (
     DrawImpossibleError, DrawInputError, PanelChecker, Row,
     invitation_draw, next_reserve, panel_draw, register_commitment,
 )
+from g1000_proofs.vocabulary import check_features as vocabulary_problems
+from g1000_proofs.vocabulary import opaque_id_problem
 
 from services.core.canonical import MAX_SAFE_INTEGER
 from services.core.store import NewEvent
@@ -32,7 +34,6 @@ from .errors import (
     AlreadyDoneError, DrawRefusedError, LotteryConflictError, LotteryInvalidError, NoReserveError,
     PhaseError, QuotaError,
 )
-from .extract import check_feature_name, check_feature_value, check_identifier
 from .rounds import Round
 
 CHUNK_ROWS = 500                  # docs/lottery.md: at most 500 rows per register chunk
@@ -40,6 +41,12 @@ CHUNK_BYTES = 256 * 1024          # and at most 256 KiB of canonical rows (Kafka
 MAX_EVENT_BYTES = 768 * 1024      # a single event stays well below the broker's 1 MiB default
 POOL = re.compile(r"^[a-z][a-z0-9_]{0,39}\Z")
 RESPONDENTS = "respondents"
+CONSENT_TEXT = (
+    "I take part in the lottery for this summit's panel. I know that my pseudonym, my household's "
+    "pseudonym and my coarse features (only the ones the summit's charter allows, such as an age "
+    "band or a neighbourhood, with their allowed values) are published in the summit's public log, "
+    "which can never be changed or deleted, so that anyone can check the draw and its quotas. "
+    "Nothing else about me is published: no name, address, birth date or free text.")
 MAX_QUOTA_FEATURES = 16
 MAX_QUOTA_VALUES = 100
 
@@ -224,36 +231,34 @@ def check_pool_name(pool: str, *, nominees: bool = False) -> None:
         raise LotteryInvalidError("the respondents pool is filled by invitees themselves, with their code")
 
 
-def check_features(features: Mapping[str, str]) -> list[str]:
-    """Problems of a member's self-reported or nominated features (same rules as the extract)."""
-    problems = []
-    if len(features) > MAX_QUOTA_FEATURES:
-        problems.append(f"at most {MAX_QUOTA_FEATURES} features")
-    for name, value in sorted(features.items()):
-        problem = check_feature_name(name) if name not in ("pseudonym", "household") else \
-            "pseudonym and household are not features"
-        problem = problem or check_feature_value(value)
-        if problem:
-            problems.append(f"{name}: {problem}")
-    return problems
+def check_features(features: Mapping[str, str], vocabulary: Mapping[str, Sequence[str]]) -> list[str]:
+    """Problems of a member's self-reported or nominated features: only the charter's declared
+    names, each with one of its declared values (g1000_proofs.vocabulary; issue 10 H2). No free
+    text, no extra keys: whatever is accepted here is published in `lottery.pool.member_added`."""
+    return vocabulary_problems(features, vocabulary)
 
 
-def respondent_row(invitee: Row, features: Mapping[str, str]) -> Row:
+def respondent_row(invitee: Row, features: Mapping[str, str], vocabulary: Mapping[str, Sequence[str]]) -> Row:
     """The respondent as pool member: register pseudonym and household, register features
-    overridden and completed by what the respondent reports."""
-    problems = check_features(features)
+    overridden by what the respondent reports (declared names and values only)."""
+    problems = check_features(features, vocabulary)
     if problems:
-        raise LotteryInvalidError("the features cannot be accepted", errors={"features": problems})
+        raise LotteryInvalidError("the features cannot be accepted: only the charter's features and values",
+                                  errors={"features": problems})
     return Row(invitee.pseudonym, invitee.household, {**invitee.features, **features})
 
 
-def nominee_row(pseudonym: str | None, household: str | None, features: Mapping[str, str]) -> Row:
-    pseudonym = pseudonym or "n-" + "".join(secrets.choice(CODE_ALPHABET.lower()) for _ in range(12))
-    problems = [p for p in (check_identifier("pseudonym", pseudonym),
-                            check_identifier("household", household) if household else None) if p]
-    problems += check_features(features)
+def nominee_row(pseudonym: str | None, household: str | None, features: Mapping[str, str],
+                vocabulary: Mapping[str, Sequence[str]]) -> Row:
+    """A nominee of a stakeholder pool: opaque ids (generated when omitted: 128 random bits) and
+    the charter's features only."""
+    pseudonym = pseudonym or secrets.token_hex(16)
+    problems = [p for p in (opaque_id_problem("pseudonym", pseudonym),
+                            opaque_id_problem("household", household) if household else None) if p]
+    problems += check_features(features, vocabulary)
     if problems:
-        raise LotteryInvalidError(f"nominee {pseudonym!r} cannot be accepted", errors={pseudonym: problems})
+        label = pseudonym if not opaque_id_problem("pseudonym", pseudonym) else "nominee"
+        raise LotteryInvalidError("a nominee cannot be accepted", errors={label: problems})
     return Row(pseudonym, household or pseudonym, dict(features))
 
 

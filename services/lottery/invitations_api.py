@@ -12,10 +12,10 @@ from services.core.problem import ProblemSchema
 from services.core.store import NewEvent
 
 from . import repo, rounds
-from .api import PREFIX, now, reading, writing
+from .api import PREFIX, now, reading, vocabulary, writing
 from .domain import (
-    RESPONDENTS, check_round_for, code_hash, invitation_payload, invitation_plan, member_event,
-    new_code, normalise_code, respondent_row, reveal_events, row_json,
+    CONSENT_TEXT, RESPONDENTS, check_round_for, code_hash, invitation_payload, invitation_plan,
+    member_event, new_code, normalise_code, respondent_row, reveal_events, row_json,
 )
 from .errors import AlreadyDoneError, LotteryInvalidError, LotteryNotFoundError, PhaseError
 from .schemas import (
@@ -101,7 +101,8 @@ class Respondents(MethodView):
         is the credential, usable once) and joins the `respondents` pool. Only through the
         gateway (its vouch), so its rate limit and idempotency apply."""
         if body["consent"] is not True:
-            raise LotteryInvalidError("taking part needs consent", errors={"consent": ["must be true"]})
+            raise LotteryInvalidError("taking part needs consent to: " + CONSENT_TEXT,
+                                      errors={"consent": ["must be true"]})
         code = normalise_code(body["code"])
         if code is None:
             raise LotteryInvalidError("an invitation code is 12 characters, e.g. 7K3M-Q9TX-2HCA",
@@ -119,7 +120,7 @@ class Respondents(MethodView):
             invitee = repo.register_row(tx.conn, sid, pseudonym)
             if invitee is None:  # cannot happen: codes are made for register rows only
                 raise LotteryNotFoundError("no invitation with this code")
-            row = respondent_row(invitee, body["features"])
+            row = respondent_row(invitee, body["features"], vocabulary(tx.conn, sid))
             (recorded,) = tx.append(sid, [member_event(sid, RESPONDENTS, row)])
             repo.add_member(tx.conn, sid, RESPONDENTS, row, recorded.seq)
             repo.use_code(tx.conn, digest)

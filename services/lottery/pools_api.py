@@ -11,7 +11,7 @@ from services.core.problem import ProblemSchema
 from services.core.store import NewEvent
 
 from . import jobs, repo, rounds
-from .api import PREFIX, job_location, now, reading, writing
+from .api import PREFIX, job_location, now, reading, vocabulary, writing
 from .domain import (
     check_not_drawn, check_pool_name, check_quotas_fit, check_round_for, current_panel,
     member_event, nominee_row, panel_payload, replacement_payload, row_json,
@@ -85,13 +85,15 @@ class Members(MethodView):
     @_documented
     def post(self, body, summit_id, pool):
         """Add nominees to a stakeholder pool (organiser): employers, government, free_thinkers …
-        (not `respondents`, which invitees join with their code). A pseudonym is generated when
-        none is given."""
+        (not `respondents`, which invitees join with their code). Pseudonyms and household
+        ids are opaque (32 lowercase hex characters; a pseudonym is generated when none is
+        given), features only the charter's declared names and values."""
         check_pool_name(pool, nominees=True)
-        rows = [nominee_row(m["pseudonym"], m["household"], m["features"]) for m in body["members"]]
-        if len({r.pseudonym for r in rows}) != len(rows):
-            raise LotteryInvalidError("a pseudonym occurs twice in the request")
         with writing(summit_id) as (tx, sid):
+            declared = vocabulary(tx.conn, sid)
+            rows = [nominee_row(m["pseudonym"], m["household"], m["features"], declared) for m in body["members"]]
+            if len({r.pseudonym for r in rows}) != len(rows):
+                raise LotteryInvalidError("a pseudonym occurs twice in the request")
             if repo.load_panel(tx.conn, sid, pool) is not None:
                 raise LotteryConflictError(f"the panel of pool {pool!r} has been drawn")
             taken = [r.pseudonym for r in rows if repo.has_member(tx.conn, sid, pool, r.pseudonym)]

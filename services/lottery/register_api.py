@@ -10,7 +10,7 @@ from services.core.problem import ProblemSchema
 from services.core.runtime import runtime
 
 from . import jobs, repo
-from .api import PREFIX, job_location, reading, writing
+from .api import PREFIX, job_location, reading, vocabulary, writing
 from .errors import AlreadyDoneError, KAnonymityError, LotteryNotFoundError
 from .extract import parse_extract
 from .privacy import check as k_anonymity
@@ -69,12 +69,16 @@ class Register(MethodView):
     @blp.alt_response(422, schema=LotteryExtractProblemSchema, content_type="application/problem+json")
     def post(self, body, summit_id):
         """Import the register extract (organiser; once per summit). It is checked now: refused
-        whole (422), with every error's line and column, when a column or value looks like
-        personal data, or when its published features would single out a resident or a
+        whole (422), with every error's line and column, unless its columns are exactly
+        `pseudonym`, `household` and the charter's declared features, every feature value one
+        of its declared values and every pseudonym and household id opaque (32 lowercase hex
+        characters); or when its published features would single out a resident or a
         household (k-anonymity; the problem's `k_anonymity` member has the counts). A good
         extract is committed to the log by a background job (202, with the job to poll):
         signing a large register takes longer than a request may."""
-        extract = parse_extract(body["csv"])
+        with reading(summit_id) as (conn, sid):
+            declared = vocabulary(conn, sid)
+        extract = parse_extract(body["csv"], declared)
         require_k_anonymous(extract, runtime().config.register_k_anonymity)
         with writing(summit_id) as (tx, sid):
             if repo.register(tx.conn, sid) is not None:

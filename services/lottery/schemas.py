@@ -9,13 +9,14 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate, valida
 
 from services.core.fields import Text
 
+from .domain import CONSENT_TEXT
 from .extract import MAX_TEXT_CHARS
 
 _NAME = r"^[a-z][a-z0-9_]{0,39}\Z"
 _PARTY = r"^[a-z][a-z0-9_-]{0,39}\Z"
 _HEX64 = r"^[0-9a-f]{64}\Z"
 _TEXT = r"^[^\x00-\x1f\x7f\ud800-\udfff]+\Z"   # printable: no control characters, no lone surrogates
-_ID = r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z"
+_ID = r"^[0-9a-f]{32}\Z"   # opaque ids: 128 random bits as lowercase hex (g1000_proofs.vocabulary)
 
 
 class _Strict(Schema):
@@ -35,9 +36,10 @@ def _features(**kwargs):
 class LotteryRegisterImportSchema(_Strict):
     csv = Text(required=True, validate=validate.Length(1, MAX_TEXT_CHARS), metadata={
         "description": "The pseudonymised register extract as CSV text (UTF-8, comma or semicolon): "
-                       "a header line with `pseudonym`, `household` and coarse feature columns "
-                       "(e.g. age_band, gender, neighbourhood), then one line per resident. "
-                       "Columns or values that look like personal data are refused."})
+                       "a header line with `pseudonym`, `household` and exactly the feature columns "
+                       "the summit's charter declares (e.g. age_band, gender, neighbourhood), then one "
+                       "line per resident: opaque ids (32 lowercase hex characters) and only the "
+                       "charter's values. Anything else is refused (`g1000 register prepare` writes it)."})
 
 
 _CELL_ERROR = {"type": "object", "required": ["line", "column", "message"], "properties": {
@@ -194,9 +196,12 @@ class StrictBoolean(fields.Boolean):
 class LotteryRespondentSchema(_Strict):
     code = Text(required=True, single_line=True, validate=validate.Length(1, 40))
     features = _features(load_default=dict, metadata={
-        "description": "self-reported coarse features; they complete (and override) the register's"})
+        "description": "self-reported coarse features that override the register's: only the names "
+                       "the summit's charter declares, each with one of its declared values (no free "
+                       "text). They are published."})
     consent = StrictBoolean(required=True, metadata={
-        "description": "the JSON boolean true, exactly: strings and numbers are no consent"})
+        "description": "the JSON boolean true, exactly (strings and numbers are no consent), to this "
+                       "text: " + CONSENT_TEXT})
 
 
 class LotteryMemberSchema(Schema):

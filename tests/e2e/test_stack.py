@@ -108,6 +108,33 @@ def assert_published_register_is_k_anonymous(gateway: str, summit_id: str, size:
     assert len(features) <= 1 and all(len(v) == len(rows) for v in features.values())
 
 
+def log_events(gateway: str, summit_id: str, size: int) -> list[tuple[int, dict]]:
+    """Every event of a summit's log, read through the gateway as an outsider reads it."""
+    out: list[tuple[int, dict]] = []
+    for start in range(0, size, 1000):
+        page = requests.get(f"{gateway}/v1/logs/{summit_id}/entries", timeout=10,
+                            params={"start": start, "end": min(size, start + 1000)}).json()["entries"]
+        out += [(start + i, entry["event"]) for i, entry in enumerate(page)]
+    assert len(out) == size
+    return out
+
+
+def assert_every_payload_is_allow_listed(gateway: str, summit_id: str, size: int) -> None:
+    """Issue 10 Done-when: every payload of the demo's log has only members its catalogue schema
+    declares, feature names and values of the charter's vocabulary, opaque ids, and no free
+    text outside the catalogue's text members (tests/payload_scan.py)."""
+    from tests.payload_scan import scan
+
+    vocabulary = requests.get(f"{gateway}/v1/summits/{summit_id}", timeout=5).json()["register"]["features"]
+    events = log_events(gateway, summit_id, size)
+    charter = events[0][1]
+    assert charter["type"] == "ledger.summit.created" and charter["payload"]["v"] == 2
+    assert charter["payload"]["register"]["features"] == vocabulary
+    assert scan(events, vocabulary) == []
+    kinds = {e["type"] for _, e in events}
+    assert {"lottery.register.chunk", "lottery.pool.member_added", "lottery.panel.drawn"} <= kinds
+
+
 def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     up = stack()
     manifest = up.wait_ready()
@@ -133,6 +160,7 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
 
     assert result["participants"] == 6
     assert_published_register_is_k_anonymous(manifest["gateway"], summit_id, result["log"]["tree_size"])
+    assert_every_payload_is_allow_listed(manifest["gateway"], summit_id, result["log"]["tree_size"])
     organiser = admin(["organiser", "--tenant", "Demostad", "--json"], up.data_dir)
     assert organiser["token"].startswith("g1000.") and organiser["tenant"] == "Demostad"
 

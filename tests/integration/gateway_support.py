@@ -15,11 +15,11 @@ from gateway.database import open_gateway_database
 from gateway.settings import load_gateway_settings
 from services.core.db import database_url
 from services.core.runtime import create_service_app
-from tests.helpers import runtime_for, vouching_client
+from tests.helpers import REGISTER, runtime_for, vouching_client
 
 UNREACHABLE = "http://127.0.0.1:9"
 SUMMIT = {"theme": "Samen leven", "municipality": "Teststad", "date": "2027-03-14",
-          "seats": {"citizens": 900, "employers": 100}}
+          "seats": {"citizens": 900, "employers": 100}, "register": REGISTER}
 
 
 class Gate:
@@ -118,7 +118,7 @@ class Stack:
             assert response.status_code == status, response.get_data(as_text=True)
             return response.get_json()
 
-        members = [{"pseudonym": f"{pool[:3]}-{secrets.token_hex(4)}", "features": {"gender": "f"}} for _ in range(n)]
+        members = [{"pseudonym": secrets.token_hex(16), "features": {"gender": "f"}} for _ in range(n)]
         post(f"/pools/{pool}/members", {"members": members}, 201)
         post(f"/pools/{pool}/distributions", {"panel_size": n, "quotas": {"gender": {"f": [n, n]}}}, 202)
         jobs.run_once(self.lottery)

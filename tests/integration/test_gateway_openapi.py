@@ -39,7 +39,7 @@ def test_summit_creation_has_the_marshmallow_request_schema(document):
     ref = post["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schema = document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
     assert set(schema["properties"]) == set(SummitCreateSchema().fields)
-    assert set(schema["required"]) == {"theme", "municipality", "date", "seats"}
+    assert set(schema["required"]) == {"theme", "municipality", "date", "seats", "register"}
     assert schema["properties"]["date"]["format"] == "date"
 
 

@@ -149,7 +149,8 @@ def _stamp(hours: float) -> str:
 # deadlines in the near future), so creation succeeds and, in the stateful run, what was created
 # is used further.
 PLAUSIBLE = {
-    "POST /v1/summits": lambda body: body | {"municipality": "Teststad", "seats": SUMMIT["seats"]},
+    "POST /v1/summits": lambda body: body | {"municipality": "Teststad", "seats": SUMMIT["seats"],
+                                             "date": SUMMIT["date"], "register": SUMMIT["register"]},
     "POST /v1/summits/{summit_id}/lottery/rounds":
         lambda body: body | {"commit_deadline": _stamp(1), "reveal_deadline": _stamp(2)},
 }

@@ -29,13 +29,12 @@ from services.core.signing import Signer, load_or_create_signer
 from services.core.summits import apply_summit_created
 from services.core.tokens import issue, new_claims
 from services.lottery import jobs
-from tests.helpers import count, open_test_summit, runtime_for, vouching_client
+from tests.helpers import AGES, HOODS, count, opaque, open_test_summit, runtime_for, vouching_client
 
 pytestmark = pytest.mark.integration
 
-TENANT = "Teststad"  # the municipality open_test_summit charters
-AGES = ("16-29", "30-59", "60+")
-HOODS = ("centrum", "noord", "zuid")
+TENANT = "Teststad"  # the municipality open_test_summit charters (with tests.helpers.VOCABULARY)
+EDUCATION = ("low", "mid", "high")
 
 
 # --- shared fixtures and helpers ----------------------------------------------------------------
@@ -103,11 +102,13 @@ def lottery(service_env):
 
 
 def extract_csv(n: int = 60) -> str:
-    """n residents; the first 20 live two by two (10 shared households)."""
-    lines = ["pseudonym,household,age_band,gender,neighbourhood"]
+    """n residents with opaque ids and the charter's features (tests.helpers.VOCABULARY); the
+    first 20 live two by two (10 shared households)."""
+    lines = ["pseudonym,household,age_band,education,gender,neighbourhood"]
     for i in range(n):
-        household = f"h{i // 2:03d}" if i < 20 else f"h{i:03d}"
-        lines.append(f"p{i:03d},{household},{AGES[i % 3]},{'fm'[i % 2]},{HOODS[(i // 3) % 3]}")
+        household = opaque(f"h{i // 2:03d}" if i < 20 else f"h{i:03d}")
+        lines.append(f"{opaque(f'p{i:03d}')},{household},{AGES[i % 3]},{EDUCATION[(i // 2) % 3]},"
+                     f"{'fm'[i % 2]},{HOODS[(i // 3) % 3]}")
     return "\n".join(lines) + "\n"
 
 
@@ -163,9 +164,14 @@ def register_and_invite(lot: Lottery, n: int = 30, rows: int = 60) -> dict:
 
 
 def audit(lot: Lottery):
-    """`g1000-verify draw`'s replay (verifier/g1000_verify/draw_checks.py) over the lottery's events."""
-    result = verify_draw(lot.summit, [(i, e.as_dict()) for i, e in enumerate(lot.events())])
+    """`g1000-verify draw`'s replay (verifier/g1000_verify/draw_checks.py) over the charter (for
+    its vocabulary, which the replay checks every row and member against) and the lottery's events."""
+    (charter,) = [e for e in lot.ledger.store.read_stream(lot.summit) if e.type == "ledger.summit.created"]
+    # the lottery's events are numbered from 0 as their own log; the charter comes before them
+    result = verify_draw(lot.summit, [(-1, charter.as_dict())]
+                         + [(i, e.as_dict()) for i, e in enumerate(lot.events())])
     assert result.ok, result.failure
+    assert not any("declares no register vocabulary" in n for n in result.notes)
     return result
 
 
@@ -274,7 +280,7 @@ def test_two_stage_lottery_recomputes_from_the_log_and_the_ledger_appends_it(lot
 
     # stage 1 → respondents: 20 invitees answer with the code from their letter
     for i, pseudonym in enumerate(invited["invitees"][:20]):
-        features = {"education": ("low", "mid", "high")[i % 3]}
+        features = {"education": EDUCATION[i % 3]}
         member = lot.ok(lot.post("/respondents", {"code": codes[pseudonym].lower(), "features": features,
                                                   "consent": True}, role=None), 201)
         assert member["member"]["pseudonym"] == pseudonym and member["member"]["features"]["education"]
@@ -365,3 +371,43 @@ def test_respondent_codes_are_single_use_and_need_consent(lottery):
     with lot.rt.db.transaction() as conn:  # only hashes of the codes are stored
         stored = [bytes(r[0]) for r in conn.execute("SELECT code_hash FROM lottery_invitation_codes")]
     assert len(stored) == 5 and all(len(h) == 32 for h in stored)
+
+
+def test_h2_a_respondent_can_add_no_free_text_and_no_undeclared_feature(lottery):
+    """Issue 10 H2, the exact body that was accepted and published in lottery.pool.member_added:
+    now 422 and nothing published; the code stays unused. Only declared names with declared
+    values pass (they override the register's)."""
+    lot = lottery
+    invited = register_and_invite(lot, n=5)
+    code = invited["codes"][0]["code"]
+    before = len(lot.events())
+    h2 = {"opmerking": "woon Kerkstraat 12 …", "religie": "…", "gezondheid": "diabetes type 2"}
+    refused = lot.post("/respondents", {"code": code, "consent": True, "features": h2}, role=None)
+    assert refused.status_code == 422 and refused.content_type == "application/problem+json"
+    assert len(refused.get_json()["errors"]["features"]) == 3
+    assert "Kerkstraat" not in refused.get_data(as_text=True) and "diabetes" not in refused.get_data(as_text=True)
+    for features in ({"education": "hbo, woon Kerkstraat 12"}, {"age_band": "1961-04-12"},
+                     {"education": "low", "opmerking": "x"}):
+        assert lot.post("/respondents", {"code": code, "consent": True, "features": features},
+                        role=None).status_code == 422, features
+    assert len(lot.events()) == before and lot.events("lottery.pool.member_added") == []
+    member = lot.ok(lot.post("/respondents", {"code": code, "consent": True, "features": {"education": "high"}},
+                             role=None), 201)
+    assert member["member"]["features"]["education"] == "high"
+    (added,) = lot.events("lottery.pool.member_added")
+    assert set(added.payload["member"]["features"]) == {"age_band", "education", "gender", "neighbourhood"}
+
+
+def test_nominees_take_only_opaque_ids_and_declared_features(lottery):
+    lot = lottery
+    for member in ({"pseudonym": "Jan.de.Vries", "features": {"gender": "m"}},
+                   {"household": "3811AB-12", "features": {"gender": "m"}},
+                   {"features": {"sector": "zorg"}}, {"features": {"gender": "man"}},
+                   {"features": {"opmerking": "woon Kerkstraat 12"}}):
+        refused = lot.post("/pools/employers/members", {"members": [member]})
+        assert refused.status_code == 422 and refused.content_type == "application/problem+json", member
+    assert lot.events() == []
+    added = lot.ok(lot.post("/pools/employers/members", {"members": [{"features": {"gender": "m"}}]}), 201)
+    (member,) = added["added"]
+    assert len(member["pseudonym"]) == 32 and member["household"] == member["pseudonym"]
+    assert int(member["pseudonym"], 16) >= 0 and member["pseudonym"] == member["pseudonym"].lower()

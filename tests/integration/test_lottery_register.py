@@ -7,7 +7,7 @@ import pytest
 from g1000_proofs.register import committed_row_from_json, register_root
 
 from services.lottery import extract, jobs
-from tests.helpers import count
+from tests.helpers import count, opaque
 from tests.integration.test_lottery_flow import extract_csv, lottery  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.integration
@@ -19,34 +19,91 @@ def nothing_stored(lot) -> bool:
             and count(lot.rt, "SELECT count(*) FROM lottery_registers") == 0)
 
 
+P1, P2, P4, H1 = (opaque(x) for x in ("p1", "p2", "p4", "h1"))
+FEATURES = "age_band,education,gender,neighbourhood"   # tests.helpers.VOCABULARY
+
+
 def test_refused_extract_lists_line_and_column_and_stores_nothing(lottery):
     lot = lottery
-    csv = ("pseudonym,household,first_name,age_band,postcode\n"
-           "p1,h1,Jan,30-59,centrum\n"
-           "p2,h2,Piet,1990-01-31,noord\n"
-           "p1,h3,Kees,60+,zuid\n"
-           "p4,h4,Anna,60+\n")
+    csv = (f"pseudonym,household,first_name,{FEATURES}\n"
+           f"{P1},{H1},Jan,30-59,low,f,centrum\n"
+           f"{P2},{H1},Piet,1990-01-31,low,m,noord\n"
+           f"{P1},{H1},Kees,60+,mid,f,zuid\n"
+           f"{P4},{H1},Anna,60+,low,f\n")
     r = lot.post("/register", {"csv": csv})
     assert r.status_code == 422 and r.content_type == "application/problem+json"
     errors = r.get_json()["errors"]
-    assert {"line": 1, "column": 3, "message": "column 'first_name' looks like personal data; the extract "
-            "holds only coarse features"} in errors
-    assert any(e["line"] == 1 and e["column"] == 5 for e in errors)            # postcode column
-    assert any(e["line"] == 3 and e["column"] == 4 and "date" in e["message"] for e in errors)
+    assert any(e["line"] == 1 and e["column"] == 3 and "not a feature the summit's charter declares"
+               in e["message"] for e in errors)                                # first_name
+    assert any(e["line"] == 3 and e["column"] == 4 and "not one of the charter's values" in e["message"]
+               for e in errors)                                                # a birth date
     assert any(e["line"] == 4 and e["column"] == 1 and "already on line 2" in e["message"] for e in errors)
-    assert any(e["line"] == 5 and e["column"] is None for e in errors)          # 4 cells, header 5
+    assert any(e["line"] == 5 and e["column"] is None for e in errors)          # 6 cells, header 7
+    assert "Piet" not in r.get_data(as_text=True) and "1990-01-31" not in r.get_data(as_text=True)
     assert nothing_stored(lot)
 
 
+def test_h1_the_issues_register_is_refused_whole(lottery):
+    """Issue 10 H1, the exact columns that passed the old deny-list: every one is refused as
+    undeclared, and pseudonym "Jan.de.Vries" and household "3811AB-12" are not opaque ids."""
+    lot = lottery
+    columns = ("first, initialen, geb_datum, str, pc, kenteken, rekening, nationaliteit, opmerking, "
+               "woonplaats, anschrift, strasse")
+    header = f"pseudonym,household,{FEATURES}," + columns
+    cells = ("Jan,J.,1961-04-12,Kerkstraat 12,3811AB,12-ABC-3,NL91ABNA0417164300,NL,"
+             "woont alleen,Amersfoort,Kerkstraat 12,Kerkstraat")
+    csv = (f"{header}\n"
+           f"Jan.de.Vries,3811AB-12,30-59,low,m,centrum,{cells}\n"
+           f"{P1},{H1},60+,mid,f,noord,{cells}\n")
+    r = lot.post("/register", {"csv": csv})
+    assert r.status_code == 422 and r.content_type == "application/problem+json"
+    errors = r.get_json()["errors"]
+    names = [c.strip() for c in columns.split(",")]
+    for column, name in enumerate(names, 7):
+        assert any(e["line"] == 1 and e["column"] == column and repr(name) in e["message"]
+                   and "not a feature" in e["message"] for e in errors), name
+    assert any(e["line"] == 2 and e["column"] == 1 and "opaque" in e["message"] for e in errors)
+    assert any(e["line"] == 2 and e["column"] == 2 and "opaque" in e["message"] for e in errors)
+    assert "Jan.de.Vries" not in r.get_data(as_text=True) and "3811AB-12" not in r.get_data(as_text=True)
+    assert nothing_stored(lot)
+    # the ids alone are refused too, with only declared columns
+    only_ids = f"pseudonym,household,{FEATURES}\nJan.de.Vries,{H1},30-59,low,m,centrum\n{P1},3811AB-12,60+,mid,f,noord\n"
+    errors = lot.post("/register", {"csv": only_ids}).get_json()["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [(2, 1), (3, 2)]
+    assert nothing_stored(lot)
+
+
+def test_a_summit_whose_charter_declares_no_vocabulary_takes_no_register(lottery):
+    """A v1 charter (before vocabularies) declares no allow-list: its register is refused (409)."""
+    from services.core.summits import apply_summit_created
+
+    lot = lottery
+    old = "00000000-0000-4000-8000-0000000000a1"
+    with lot.rt.db.transaction() as conn:
+        event = next(e for e in lot.ledger.store.read_stream(lot.summit) if e.type == "ledger.summit.created")
+        payload = {k: v for k, v in event.payload.items() if k != "register"} | {"v": 1}
+        apply_summit_created(conn, _with(event, summit_id=old, payload=payload))
+    r = lot.client.post(lot.url("/register", old), json={"csv": extract_csv(3)}, headers=lot.auth())
+    assert r.status_code == 409 and "declares no register vocabulary" in r.get_json()["detail"]
+    assert count(lot.rt, "SELECT count(*) FROM lottery_jobs") == 0
+
+
+def _with(event, **changes):
+    from dataclasses import replace
+
+    return replace(event, **changes)
+
+
 CASES = [
-    ("pseudonym,age_band\np1,30-59\n", 1, None),                            # no household column
-    ("pseudonym,household,email\np1,h1,a@b.nl\n", 1, 3),
-    ("pseudonym,household,age_band\np1,h1,\n", 2, 3),                       # empty value
-    ("pseudonym,household,age_band\n123456782,h1,60+\n", 2, 1),             # a BSN
-    ("pseudonym,household,phone_nr\np1,h1,x\n", 1, 3),
-    ("pseudonym,household,area\np1,h1,3811 AB\n", 2, 3),                    # a postcode value
-    ("pseudonym,household,area\np1,h1,\"a\"b\"\n", 2, None),                # broken quoting
-    ("pseudonym,household\n", 2, None),                                     # no rows
+    (f"pseudonym,{FEATURES}\n{P1},30-59,low,f,noord\n", 1, None),                 # no household column
+    (f"pseudonym,household,{FEATURES},email\n{P1},{H1},30-59,low,f,noord,a@b.nl\n", 1, 7),
+    (f"pseudonym,household,age_band,gender,neighbourhood\n{P1},{H1},30-59,f,noord\n", 1, None),  # no education
+    (f"pseudonym,household,{FEATURES}\n{P1},{H1},,low,f,noord\n", 2, 3),           # empty value
+    (f"pseudonym,household,{FEATURES}\n123456782,{H1},60+,low,f,noord\n", 2, 1),    # a BSN
+    (f"pseudonym,household,{FEATURES}\n{P1.upper()},{H1},60+,low,f,noord\n", 2, 1),  # not lowercase
+    (f"pseudonym,household,{FEATURES}\n{P1},{H1},60+,low,f,3811 AB\n", 2, 6),      # a postcode value
+    (f"pseudonym,household,{FEATURES}\n{P1},{H1},60+,low,f,\"a\"b\"\n", 2, None),  # broken quoting
+    (f"pseudonym,household,{FEATURES}\n", 2, None),                                 # no rows
 ]
 
 
@@ -83,7 +140,8 @@ def test_register_is_committed_once_by_its_job_and_summarised_publicly(lottery):
     count_, root = register_root(rows)
     public = lot.ok(lot.get("/register"))
     assert committed.payload == {"v": 2, "register_id": public["register_id"], "count": 1200, "root": root.hex(),
-                                 "chunks": 3, "features": ["age_band", "gender", "neighbourhood"], "contract": 2}
+                                 "chunks": 3, "features": ["age_band", "education", "gender", "neighbourhood"],
+                                 "contract": 2}
     assert public["feature_counts"]["gender"] == {"f": 600, "m": 600} and public["committed_seq"] == 4
     assert lot.ok(lot.client.get(job["location"]))["register_id"] == public["register_id"]
     again = lot.post("/register", {"csv": extract_csv(3)})
@@ -117,25 +175,26 @@ def test_a_register_that_singles_people_out_is_refused_with_counts_only(lottery,
     configured = load_config("lottery", service_env).register_k_anonymity   # the fixture lowered it
     lot.rt.config = replace(lot.rt.config, register_k_anonymity=configured)
     assert lot.rt.config.register_k_anonymity == 5
-    lines = ["pseudonym,household,age_band,gender,neighbourhood"]
-    for i in range(40):   # 40 one-person households, 5 of each (age, gender, neighbourhood) …
-        lines.append(f"p{i:03d},h{i:03d},{AGE[i % 4]},{'fm'[(i // 4) % 2]},noord")
+    lines = ["pseudonym,household,age_band,education,gender,neighbourhood"]
+    for i in range(40):   # 40 one-person households, 5 of each (age, education, gender) …
+        lines.append(f"{opaque(f'p{i:03d}')},{opaque(f'h{i:03d}')},{('16-29', '30-59')[i % 2]},"
+                     f"{('low', 'mid')[(i // 2) % 2]},{'fm'[(i // 4) % 2]},noord")
     ok = "\n".join(lines) + "\n"
-    bad = ok + "p900,h900,65+,x,zuid\np901,h901,16-29,f,zuid\np902,h901,16-29,f,zuid\n"   # … and two who stand out
+    p900, h900, p901, p902, h901 = (opaque(x) for x in ("p900", "h900", "p901", "p902", "h901"))
+    bad = ok + (f"{p900},{h900},60+,high,x,zuid\n{p901},{h901},16-29,low,f,zuid\n"
+                f"{p902},{h901},16-29,low,f,zuid\n")   # … and two who stand out
     r = lot.post("/register", {"csv": bad})
     assert r.status_code == 422 and r.content_type == "application/problem+json"
     body = r.get_json()
     assert body["k_anonymity"]["k"] == 5
-    assert body["k_anonymity"]["features"] == ["age_band", "gender", "neighbourhood"]
+    assert body["k_anonymity"]["features"] == ["age_band", "education", "gender", "neighbourhood"]
     assert body["k_anonymity"]["rows"] == {"below_k": 2, "by_size": [{"size": 1, "count": 1}, {"size": 2, "count": 1}]}
     assert body["k_anonymity"]["households"]["below_k"] == 2
     assert body["k_anonymity"]["compositions"] == {"below_k": 2, "by_size": [{"size": 1, "count": 2}]}
-    assert {"line": 1, "column": None, "message": "2 combinations of (age_band, gender, neighbourhood) are "
+    assert {"line": 1, "column": None, "message": "2 combinations of (age_band, education, gender, neighbourhood) are "
             "shared by fewer than 5 rows: 1 with 1 row, 1 with 2 rows"} in body["errors"]
-    for value in ("zuid", "p900", "h901", "65+"):
+    for value in ("zuid", p900, h901, "60+"):
         assert value not in r.get_data(as_text=True)
     assert nothing_stored(lot)
     assert lot.post("/register", {"csv": ok}).status_code == 202
 
-
-AGE = ("16-29", "30-44", "45-64", "65+")

@@ -8,16 +8,37 @@ the log, and fails once one reveal is changed.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from g1000_proofs.draw import Row
 from g1000_proofs.register import reveal_plan
 from g1000_verify.draw_checks import verify_draw
 
-from tests.integration.test_lottery_flow import (  # noqa: F401 (lottery is a fixture)
-    audit, import_register, lottery, quick_round, seed_from_log,
+from services.core.runtime import create_service_app
+from tests.helpers import opaque, open_test_summit, runtime_for, vouching_client
+from tests.integration.test_lottery_flow import (
+    Lottery, audit, import_register, learn_summits, quick_round, seed_from_log, token_signer,
 )
 
+pytestmark = pytest.mark.integration
+
 HOODS = ("noord", "oost", "zuid", "west")
+TAGS = [f"t{i:04d}q" for i in range(99)]
+
+
+@pytest.fixture
+def lottery(service_env):
+    """The lottery of a summit whose charter declares `neighbourhood` and a `tag` per resident."""
+    rt = runtime_for("lottery", service_env)
+    rt.config = replace(rt.config, register_k_anonymity=1)   # a made-up register of unique tags
+    ledger = runtime_for("ledger", service_env)
+    summit = open_test_summit(ledger, features={"neighbourhood": list(HOODS), "tag": TAGS})
+    learn_summits(rt, ledger, summit)
+    yield Lottery(rt, ledger, vouching_client(create_service_app(rt), service_env), summit,
+                  token_signer(service_env))
+    rt.db.close()
+    ledger.db.close()
 
 
 def register_csv(n: int = 99) -> tuple[str, list[Row]]:
@@ -26,8 +47,8 @@ def register_csv(n: int = 99) -> tuple[str, list[Row]]:
     so any value of it in the log would be found by a plain text search."""
     lines, rows = ["pseudonym,household,neighbourhood,tag"], []
     for i in range(n):
-        household = f"hh{(i - 1 if i % 3 == 2 else i):04d}x"
-        row = Row(f"p{i:04d}", household, {"neighbourhood": HOODS[(i * 7) % 4], "tag": f"t{i:04d}q"})
+        household = opaque(f"hh{(i - 1 if i % 3 == 2 else i):04d}x")
+        row = Row(opaque(f"p{i:04d}"), household, {"neighbourhood": HOODS[(i * 7) % 4], "tag": TAGS[i]})
         rows.append(row)
         lines.append(f"{row.pseudonym},{row.household},{row.features['neighbourhood']},{row.features['tag']}")
     return "\n".join(lines) + "\n", rows

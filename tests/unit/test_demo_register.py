@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from g1000.demo_lottery import POPULATION, population_csv
+from g1000.demo_lottery import POPULATION, VOCABULARY, population_csv
 from services.lottery.extract import parse_extract
 from services.lottery.privacy import DEFAULT_K, check
 
@@ -13,7 +13,7 @@ HEX128 = re.compile(r"[0-9a-f]{32}\Z")
 
 
 def test_the_demo_register_passes_the_k_anonymity_check():
-    extract = parse_extract(population_csv())
+    extract = parse_extract(population_csv(), VOCABULARY)
     assert len(extract.rows) == POPULATION
     report = check(extract.rows, extract.features, DEFAULT_K)
     assert report.ok, report.messages()
@@ -31,5 +31,5 @@ def test_ids_are_random_128_bit_hex_in_pseudonym_order_and_fresh_each_time():
 
 def test_small_towns_pass_too():
     for size, k in ((7, 5), (100, 5), (500, 2), (999, 9)):
-        extract = parse_extract(population_csv(size, seed=size, k=k))
+        extract = parse_extract(population_csv(size, seed=size, k=k), VOCABULARY)
         assert len(extract.rows) == size and check(extract.rows, extract.features, k).ok

@@ -21,6 +21,11 @@ GOOD = {
         "v": 1, "theme": "Hoe houden we onze stad leefbaar?", "municipality": "Amersfoort",
         "date": "2027-03-14", "seats": {"citizens": 800, "experts": 150, "organisers": 50},
     },
+    ("ledger.summit.created", 2): {
+        "v": 2, "theme": "Hoe houden we onze stad leefbaar?", "municipality": "Amersfoort",
+        "date": "2027-03-14", "seats": {"citizens": 800, "experts": 150, "organisers": 50},
+        "register": {"features": {"age_band": ["16-29", "30-59", "60+"], "wijk": ["centrum", "noord"]}},
+    },
     ("ledger.key.registered", 1): {
         "v": 1, "stream": "agenda", "public_key": "03a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f1ddc8664125531b8",
         "key_id": "56475aa75463474c0285df5dbf2bcab73da651358839e9b77481b2eab107708c",
@@ -75,7 +80,7 @@ def test_non_integer_v_is_refused(kind, v):
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=KIND_IDS)
-@pytest.mark.parametrize("v", [0, 2, -1, 99])
+@pytest.mark.parametrize("v", [0, 7, -1, 99])
 def test_unknown_version_is_refused(kind, v):
     payload = _good(kind)
     payload["v"] = v
@@ -225,6 +230,30 @@ def test_boundary_values_are_accepted(kind, change):
     payload = _good(kind)
     change(payload)
     CATALOG.validate(kind[0], payload)
+
+
+SUMMIT_V2 = ("ledger.summit.created", 2)
+
+
+@pytest.mark.parametrize("register", [
+    None, {}, {"features": {}}, {"features": {"age": ["a"]}, "extra": 1}, {"features": {"age": []}},
+    {"features": {"age": ["a", "a"]}}, {"features": {"Age": ["a"]}}, {"features": {"pseudonym": ["a"]}},
+    {"features": {"age": ["x" * 65]}}, {"features": {"age": ["a\nb"]}}, {"features": {"age": "a"}},
+    {"features": {f"f{i}": ["a"] for i in range(17)}}, {"features": {"age": [str(i) for i in range(101)]}},
+], ids=repr)
+def test_a_v2_charter_declares_a_valid_vocabulary(register):
+    """Issue 10 H1/H2: the charter's allow-list is checked as g1000_proofs.vocabulary says."""
+    payload = _good(SUMMIT_V2)
+    payload["register"] = register
+    assert "register" in _refused("ledger.summit.created", payload).fields
+
+
+def test_a_v2_charter_needs_its_vocabulary_and_v1_has_none():
+    payload = _good(SUMMIT_V2)
+    del payload["register"]
+    assert "register" in _refused("ledger.summit.created", payload).fields
+    old = _good(SUMMIT) | {"register": GOOD[SUMMIT_V2]["register"]}
+    assert _refused("ledger.summit.created", old).fields == {"register": ["Unknown field."]}
 
 
 def test_new_version_is_added_beside_the_old_one():

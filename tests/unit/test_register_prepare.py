@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from g1000.register_prepare import (
-    PrepareRefused, age_on, band_of, parse_bands, parse_mapping, prepare,
+    PrepareRefused, age_on, band_of, parse_bands, parse_mapping, prepare, vocabulary_from,
 )
 from services.core.errors import ConfigError
 from services.lottery.extract import parse_extract
@@ -43,6 +43,8 @@ MAPPING = {"household": ["straat", "huisnummer", "postcode"], "key": ["bsn"], "d
            "features": {"age_band": {"column": "geboortedatum",
                                      "birth_date": {"reference_date": "2027-03-01", "bands": ["16-39", "40+"]}},
                         "gender": {"column": "geslacht", "values": {"V": "vrouw", "M": "man"}}}}
+
+VOCABULARY = {"age_band": ["16-39", "40+"], "gender": ["vrouw", "man", "anders"]}
 
 
 def raw_extract(households: int = 10) -> str:
@@ -71,7 +73,7 @@ def test_age_on_counts_completed_years_and_bands_are_inclusive():
 
 
 def test_the_upload_is_opaque_allow_listed_and_in_pseudonym_order():
-    prepared = prepare(raw_extract(), parse_mapping(MAPPING), k=5)
+    prepared = prepare(raw_extract(), parse_mapping(MAPPING), k=5, vocabulary=VOCABULARY)
     upload = rows_of(prepared.upload_csv)
     assert upload[0] == ["pseudonym", "household", "age_band", "gender"]
     body = upload[1:]
@@ -79,9 +81,10 @@ def test_the_upload_is_opaque_allow_listed_and_in_pseudonym_order():
     assert all(HEX128.match(p) and HEX128.match(h) for p, h, *_ in body)
     assert [r[0] for r in body] == sorted(r[0] for r in body)
     assert {tuple(r[2:]) for r in body} == {("16-39", "vrouw"), ("40+", "man")}
+    non_ids = "\n".join(",".join(r[2:]) for r in upload)   # the ids are random hex (checked above)
     for personal in ("Anna", "Vries", "Kerkstraat", "3811", "1997", "100000"):
-        assert personal not in prepared.upload_csv
-    extract = parse_extract(prepared.upload_csv)                      # the service accepts it
+        assert personal not in non_ids
+    extract = parse_extract(prepared.upload_csv, VOCABULARY)                      # the service accepts it
     assert check(extract.rows, extract.features, 5).ok
     # the private file maps each pseudonym back to its raw line and key, for the letters
     private = rows_of(prepared.private_csv)
@@ -93,15 +96,15 @@ def test_the_upload_is_opaque_allow_listed_and_in_pseudonym_order():
 
 
 def test_fresh_ids_every_run():
-    a = prepare(raw_extract(), parse_mapping(MAPPING), k=5)
-    b = prepare(raw_extract(), parse_mapping(MAPPING), k=5)
+    a = prepare(raw_extract(), parse_mapping(MAPPING), k=5, vocabulary=VOCABULARY)
+    b = prepare(raw_extract(), parse_mapping(MAPPING), k=5, vocabulary=VOCABULARY)
     assert not {r[0] for r in rows_of(a.upload_csv)[1:]} & {r[0] for r in rows_of(b.upload_csv)[1:]}
 
 
 def test_unmapped_values_are_refused_each_with_its_line():
     text = raw_extract().replace(";V\n", ";X\n", 1) + "3;Piet;Bos;Dorpsweg;1;1234AB;2015-01-01;M\n"
     with pytest.raises(PrepareRefused) as info:
-        prepare(text, parse_mapping(MAPPING), k=5)
+        prepare(text, parse_mapping(MAPPING), k=5, vocabulary=VOCABULARY)
     assert info.value.lines == [
         "line 2, column 'geslacht': value 'X' has no mapping for feature 'gender'",
         "line 22, column 'geboortedatum': the age at 2027-03-01 is in none of the bands of feature 'age_band'"]
@@ -111,7 +114,7 @@ def test_unmapped_values_are_refused_each_with_its_line():
 def test_a_register_that_singles_people_out_is_refused_by_counts():
     text = raw_extract(4) + "3;Piet;Bos;Dorpsweg;1;1234AB;1950-01-01;M\n"
     with pytest.raises(PrepareRefused) as info:
-        prepare(text, parse_mapping(MAPPING), k=5)
+        prepare(text, parse_mapping(MAPPING), k=5, vocabulary=VOCABULARY)
     lines = info.value.lines
     assert lines[0] == ("k-anonymity (k = 5): 1 combination of (age_band, gender) is shared by fewer than 5 "
                         "rows: 1 with 4 rows")
@@ -122,7 +125,7 @@ def test_a_register_that_singles_people_out_is_refused_by_counts():
 
 def test_missing_columns_and_bad_mappings_are_named():
     with pytest.raises(PrepareRefused, match="no column 'geslacht'"):
-        prepare("bsn;straat;huisnummer;postcode;geboortedatum\n1;a;1;2;1990-01-01\n", parse_mapping(MAPPING), k=5)
+        prepare("bsn;straat;huisnummer;postcode;geboortedatum\n1;a;1;2;1990-01-01\n", parse_mapping(MAPPING), k=5, vocabulary=VOCABULARY)
     for doc, what in (({**MAPPING, "household": []}, "household"), ({**MAPPING, "extra": 1}, "extra"),
                       ({k: v for k, v in MAPPING.items() if k != "household"}, "household"),
                       ({**MAPPING, "features": {"Age": {"column": "x", "values": {"a": "b"}}}}, "'Age'"),
@@ -141,22 +144,53 @@ def test_the_command_writes_both_files_and_exits_0_1_2(tmp_path):
     (tmp_path / "raw.csv").write_text(raw_extract())
     (tmp_path / "mapping.toml").write_text(MAPPING_TOML)
     (tmp_path / "mapping.json").write_text(json.dumps(MAPPING))
-    args = ["raw.csv", "--mapping", "mapping.toml", "--out", "upload.csv", "--private", "private.csv"]
+    (tmp_path / "summit.json").write_text(json.dumps({"theme": "t", "register": {"features": VOCABULARY}}))
+    args = ["raw.csv", "--mapping", "mapping.toml", "--out", "upload.csv", "--private", "private.csv",
+            "--vocabulary", "summit.json"]
     done = run_cli(*args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "20 residents in 10 households" in done.stdout
     assert stat.S_IMODE((tmp_path / "private.csv").stat().st_mode) == 0o600
-    assert len(parse_extract((tmp_path / "upload.csv").read_text()).rows) == 20
+    assert len(parse_extract((tmp_path / "upload.csv").read_text(), VOCABULARY).rows) == 20
     # the same from a JSON mapping; existing outputs are kept unless --force
     again = run_cli(*args, cwd=tmp_path)
     assert again.returncode == 2 and "exists (pass --force" in again.stderr
     assert run_cli(*args[:2], "mapping.json", *args[3:], "--force", cwd=tmp_path).returncode == 0
     # refused data: exit 1, every problem on its own line, nothing written
     (tmp_path / "raw.csv").write_text(raw_extract().replace(";V\n", ";?\n"))
-    refused = run_cli("raw.csv", "--mapping", "mapping.toml", "--out", "u2.csv", "--private", "p2.csv", cwd=tmp_path)
+    refused = run_cli("raw.csv", "--mapping", "mapping.toml", "--out", "u2.csv", "--private", "p2.csv",
+                      "--vocabulary", "summit.json", cwd=tmp_path)
     assert refused.returncode == 1 and "g1000: error: line 2, column 'geslacht'" in refused.stderr
     assert not (tmp_path / "u2.csv").exists() and not (tmp_path / "p2.csv").exists()
     assert "Traceback" not in refused.stderr
     # usage: an unreadable mapping is exit 2 with one line
-    bad = run_cli("raw.csv", "--mapping", "nope.toml", "--out", "u3.csv", "--private", "p3.csv", cwd=tmp_path)
+    bad = run_cli("raw.csv", "--mapping", "nope.toml", "--out", "u3.csv", "--private", "p3.csv",
+                  "--vocabulary", "summit.json", cwd=tmp_path)
     assert bad.returncode == 2 and bad.stderr.strip().startswith("g1000: error: cannot read the mapping file")
+    # a mapping that can write a value the charter does not declare: exit 2, nothing written
+    (tmp_path / "narrow.json").write_text(json.dumps({"features": {"age_band": ["16-39", "40+"], "gender": ["man"]}}))
+    narrow = run_cli("raw.csv", "--mapping", "mapping.toml", "--out", "u4.csv", "--private", "p4.csv",
+                     "--vocabulary", "narrow.json", cwd=tmp_path)
+    assert narrow.returncode == 2 and "value 'vrouw' is not one of the charter's values" in narrow.stderr
+    assert not (tmp_path / "u4.csv").exists() and not (tmp_path / "p4.csv").exists()
+
+
+def test_the_mapping_must_produce_exactly_the_charters_vocabulary():
+    mapping = parse_mapping(MAPPING)
+    for vocabulary, fragment in (
+        ({"age_band": ["16-39", "40+"]}, "the mapping maps feature 'gender', which the charter does not declare"),
+        (VOCABULARY | {"education": ["low"]}, "the charter declares feature 'education'"),
+        (VOCABULARY | {"age_band": ["16-39", "40-64", "65+"]}, "value '40+' is not one of the charter's values"),
+        (VOCABULARY | {"gender": ["vrouw"]}, "value 'man' is not one of the charter's values"),
+    ):
+        with pytest.raises(ConfigError, match=re.escape(fragment)):
+            prepare(raw_extract(), mapping, k=5, vocabulary=vocabulary)
+
+
+def test_the_vocabulary_is_read_from_a_summit_its_register_or_the_bare_map():
+    for doc in ({"summit_id": "x", "register": {"features": VOCABULARY}}, {"features": VOCABULARY}, VOCABULARY):
+        assert vocabulary_from(doc) == VOCABULARY
+    with pytest.raises(ConfigError, match="declares no register vocabulary"):
+        vocabulary_from({"summit_id": "x", "register": None})
+    with pytest.raises(ConfigError, match="not valid"):
+        vocabulary_from({"age_band": []})

@@ -106,11 +106,15 @@ def registration(key: ServiceKey, stream: str, n: int, seq: int, **kw) -> dict:
     return make_event(LEDGER, type="ledger.key.registered", seq=seq, payload=payload, n=n, **kw)
 
 
-def genesis(keys: dict[str, ServiceKey] | None = None, **kw) -> list[dict]:
-    """summit.created, then one key.registered per stream in sorted order (as charter_summit)."""
+def genesis(keys: dict[str, ServiceKey] | None = None, *, features: dict | None = None, **kw) -> list[dict]:
+    """summit.created, then one key.registered per stream in sorted order (as charter_summit).
+    The charter is v1 (as logs written before the register vocabulary begin) unless `features`
+    (a register vocabulary) is given: then it is v2 and declares it."""
     keys = keys or {"ledger": LEDGER, "agenda": AGENDA}
     charter = {"v": 1, "theme": "Hoe houden we onze stad leefbaar?", "municipality": "Amersfoort",
                "date": "2027-03-14", "seats": {"citizens": 800, "experts": 150, "organisers": 50}}
+    if features is not None:
+        charter = charter | {"v": 2, "register": {"features": features}}
     events = [make_event(LEDGER, type="ledger.summit.created", seq=1, payload=charter, n=0, **kw)]
     for seq, stream in enumerate(sorted(keys), start=2):
         events.append(registration(keys[stream], stream, n=seq - 1, seq=seq, **kw))
@@ -229,7 +233,7 @@ def test_generated_genesis_has_the_shape_of_charter_summit():
     from services.ledger.domain import charter_summit
 
     charter = charter_summit(theme="t", municipality="m", day=date(2027, 3, 14),
-                             seats={"citizens": 1}, service_keys={"ledger": LEDGER.public,
+                             seats={"citizens": 1}, features={"age_band": ["16-29"]}, service_keys={"ledger": LEDGER.public,
                                                                   "agenda": AGENDA.public},
                              valid_from=VALID_FROM)
     ours = genesis()

@@ -20,7 +20,11 @@ service draws with (:mod:`g1000_proofs.draw`, :mod:`g1000_proofs.seed`):
 * each panel distribution: chunks complete, ``panels_root``, weights, the pool commitment, and
   every panel's size, membership, quotas and households;
 * each panel draw (distribution committed before the round's first contribution, index and
-  members) and each replacement (``next_reserve``).
+  members) and each replacement (``next_reserve``);
+* the allow-list (issue 10 H1/H2): when the charter (``ledger.summit.created`` v2) declares the
+  register's vocabulary, every register row and pool member uses opaque ids and only declared
+  feature names and values (:mod:`g1000_proofs.vocabulary`, the functions the lottery applies).
+  A v1 charter declares none; that is noted, and rows are then not checked against one.
 
 :func:`verify_draw` is pure: a function of the summit id and the ``(index, event)`` pairs, no
 I/O.  The first fact found wrong stops it, as a :class:`~g1000_verify.model.VerificationFailure`
@@ -55,6 +59,7 @@ from g1000_proofs.seed import (
     compute_seed,
     verify_reveal,
 )
+from g1000_proofs.vocabulary import check_features, opaque_id_problem
 
 from . import register_reveals as v2
 from .model import VerificationFailure
@@ -62,6 +67,8 @@ from .model import VerificationFailure
 __all__ = ["DRAW_CHECK_NAMES", "LOTTERY_STREAM", "DrawVerification", "run_draw", "verify_draw"]
 
 LOTTERY_STREAM = "lottery"
+LEDGER_STREAM = "ledger"
+SUMMIT_CREATED = "ledger.summit.created"
 RESPONDENTS = "respondents"
 MAX_CHUNK_ROWS = 500
 PURPOSES = ("invitation", "panel")
@@ -83,6 +90,7 @@ DRAW_CHECK_NAMES = (
     "panel_draw",      # panel draw
     "replacement",     # replacement of a drop-out
     "register_reveal",  # contract 2: a reveal that does not open, is out of scope or is missing
+    "vocabulary",      # a register row or pool member outside the charter's allow-list
 )
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -335,6 +343,8 @@ class _Replay:
         self.pool_names: dict[str, set[str]] = {}
         self.distributions: dict[str, _Distribution] = {}
         self.ignored: dict[str, int] = {}
+        self.vocabulary: dict[str, frozenset[str]] | None = None
+        self.charter_version: int | None = None
         self.index = 0
         self.check = "lottery_event"
 
@@ -520,6 +530,58 @@ class _Replay:
                             f"at entry {r.first_event}): choosing among seeds",
                             "designated_round")
 
+    # The charter's allow-list -----------------------------------------------------------------
+
+    def on_charter(self, event: dict) -> None:
+        """The vocabulary of a v2 charter; the log checks have already validated its shape."""
+        if self.charter_version is not None:
+            return  # the genesis charter is the summit's one charter (docs/ledger.md)
+        payload = event.get("payload") or {}
+        self.charter_version = payload.get("v")
+        register = payload.get("register")
+        if self.charter_version == 2 and isinstance(register, dict) and isinstance(register.get("features"), dict):
+            self.vocabulary = {name: frozenset(values) for name, values in register["features"].items()}
+
+    def allow_listed(self, row: Row, what: str, *, complete: bool) -> None:
+        """A register row (``complete``: every declared feature) or pool member must use opaque
+        ids and only the charter's declared feature names and values."""
+        if self.vocabulary is None:
+            return
+        problems = [p for p in (opaque_id_problem("pseudonym", row.pseudonym),
+                                opaque_id_problem("household", row.household)) if p]
+        problems += check_features(row.features, self.vocabulary, complete=complete)
+        if problems:
+            shown = row.pseudonym if not opaque_id_problem("pseudonym", row.pseudonym) else "with a non-opaque pseudonym"
+            raise self.fail(f"{what} {shown} breaks the charter's allow-list: " + "; ".join(problems),
+                            "vocabulary")
+
+    def allow_listed_commitment(self, pseudonym: str, feature_names, what: str) -> None:
+        """A row published only as commitments (a register contract that commits each attribute
+        and reveals some later): its pseudonym is opaque and its committed feature names are
+        exactly the charter's. For the handler of such chunks."""
+        if self.vocabulary is None:
+            return
+        problems = [p for p in (opaque_id_problem("pseudonym", pseudonym),) if p]
+        names = set(feature_names)
+        problems += [f"{name[:40]!r} is not a feature the charter declares" for name in sorted(names - set(self.vocabulary))]
+        problems += [f"{name}: missing (the charter declares it)" for name in sorted(set(self.vocabulary) - names)]
+        if problems:
+            raise self.fail(f"{what} breaks the charter's allow-list: " + "; ".join(problems), "vocabulary")
+
+    def allow_listed_opening(self, pseudonym: str, field: str, feature: str | None, value: str) -> None:
+        """A revealed value: a household id is opaque, a feature value is one the charter declares
+        for that feature. For the handler of reveal events."""
+        if self.vocabulary is None:
+            return
+        problems = [p for p in (opaque_id_problem("pseudonym", pseudonym),) if p]
+        if field == "household":
+            problems += [p for p in (opaque_id_problem("household", value),) if p]
+        else:
+            problems += check_features({feature: value}, self.vocabulary)
+        if problems:
+            raise self.fail(f"a revealed {field} breaks the charter's allow-list: " + "; ".join(problems),
+                            "vocabulary")
+
     # Register and invitations -----------------------------------------------------------------
 
     def on_register_chunk(self, p: dict, at: str) -> None:
@@ -543,6 +605,11 @@ class _Replay:
         self.register_version = p["v"]
         parse = _row if p["v"] == 1 else self.committed_row
         rows = [parse(item, f"rows[{i}]") for i, item in enumerate(p["rows"])]
+        for row in rows:
+            if p["v"] == 1:
+                self.allow_listed(row, "register row", complete=True)
+            else:
+                self.allow_listed_commitment(row.pseudonym, row.features, "register row")
         last = self.register_rows[-1].pseudonym if self.register_rows else None
         for row in rows:
             if last is not None and row.pseudonym <= last:
@@ -637,6 +704,7 @@ class _Replay:
     def on_member_added(self, p: dict, at: str) -> None:
         self.check = "pool"
         pool, row = p["pool"], _row(p["member"], "member")
+        self.allow_listed(row, f"member of pool {pool}", complete=False)
         names = self.pool_names.setdefault(pool, set())
         if row.pseudonym in names:
             raise self.fail(f"{row.pseudonym!r} is added to pool {pool} a second time")
@@ -680,6 +748,8 @@ class _Replay:
             self.reveals.add(p, self.committed_by_name)
         except v2.RevealProblem as exc:
             raise self.fail(str(exc)) from None
+        for item in p["openings"]:
+            self.allow_listed_opening(item["pseudonym"], p["field"], p["feature"], item["value"])
         self.counts["register_reveals"] += len(p["openings"])
 
     def distribution(self, distribution_id: str) -> _Distribution:
@@ -895,6 +965,9 @@ class _Replay:
         if self.counts["lottery_events"] == 0:
             self.result.warnings.append("the log records no lottery events: there is no draw "
                                         "to verify")
+        elif self.vocabulary is None:
+            notes.append("the charter declares no register vocabulary (charter v1, or no charter "
+                         "given): rows and pool members were not checked against an allow-list")
         if self.register_id is not None and self.register_committed_at is None:
             notes.append(f"register {self.register_id} has {self.register_chunks} chunks and is "
                          "not committed yet")
@@ -916,7 +989,8 @@ def verify_draw(summit_id: str, events: Iterable[tuple[int, dict]]) -> DrawVerif
     """Replay the lottery events of a verified log; the result holds the first failure, if any.
 
     ``events`` are ``(entry index, event)`` pairs in index order, as the log checks collected
-    them (events of other streams are skipped).  Pure: no I/O, no clock, no randomness.
+    them: the charter (``ledger.summit.created``, for its vocabulary) and the lottery's events;
+    other events are skipped.  Pure: no I/O, no clock, no randomness.
     """
     result = DrawVerification()
     replay = _Replay(summit_id, result)
@@ -924,6 +998,8 @@ def verify_draw(summit_id: str, events: Iterable[tuple[int, dict]]) -> DrawVerif
         for index, event in events:
             if event.get("stream") == LOTTERY_STREAM:
                 replay.replay(index, event)
+            elif event.get("stream") == LEDGER_STREAM and event.get("type") == SUMMIT_CREATED:
+                replay.on_charter(event)
         replay.finish()
     except VerificationFailure as failure:
         result.failure = failure
@@ -941,9 +1017,10 @@ def run_draw(model: Any, options: Any = None) -> tuple[Any, DrawVerification | N
     outcome: dict[str, DrawVerification] = {}
 
     def draw_step(v: Any) -> None:
-        result = outcome["draw"] = verify_draw(v.model.log_id, v.collected[LOTTERY_STREAM])
+        events = sorted(v.collected[LEDGER_STREAM] + v.collected[LOTTERY_STREAM], key=lambda p: p[0])
+        result = outcome["draw"] = verify_draw(v.model.log_id, events)
         if result.failure is not None:
             raise result.failure
 
-    verification = run_checks(model, options, [*STEPS, Step("draw", draw_step, (LOTTERY_STREAM,))])
+    verification = run_checks(model, options, [*STEPS, Step("draw", draw_step, (LEDGER_STREAM, LOTTERY_STREAM))])
     return verification, outcome.get("draw")

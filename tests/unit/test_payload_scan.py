@@ -1,0 +1,108 @@
+"""The payload scanner (tests/payload_scan.py) that the e2e test runs over the demo's log: it
+passes clean payloads and catches a planted name wherever it is put."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from tests.payload_scan import scan
+
+VOCABULARY = {"age_band": ["16-29", "30-59", "65+"], "neighbourhood": ["centrum", "noord"]}
+P1, P2, H1 = "0" * 31 + "1", "0" * 31 + "2", "a" * 32
+UUID = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+HEX = "ab" * 32
+
+CLEAN = [
+    {"type": "ledger.summit.created", "payload": {
+        "v": 2, "theme": "Samen leven in onze stad", "municipality": "Demostad", "date": "2027-03-14",
+        "seats": {"citizens": 800, "free_thinkers": 80}, "register": {"features": VOCABULARY}}},
+    {"type": "ledger.key.registered", "payload": {"v": 1, "stream": "lottery", "public_key": HEX, "key_id": HEX,
+                                                  "valid_from": "2027-03-14T08:00:00.000Z"}},
+    {"type": "lottery.register.chunk", "payload": {"v": 1, "register_id": UUID, "chunk": 0, "rows": [
+        {"pseudonym": P1, "household": H1, "features": {"age_band": "16-29", "neighbourhood": "noord"}},
+        {"pseudonym": P2, "household": H1, "features": {"age_band": "65+", "neighbourhood": "noord"}}]}},
+    {"type": "lottery.register.committed", "payload": {"v": 1, "register_id": UUID, "count": 2, "root": HEX,
+                                                       "chunks": 1, "features": ["age_band", "neighbourhood"]}},
+    {"type": "lottery.seed.contributed", "payload": {"v": 1, "round_id": UUID, "contribution": {
+        "party": "notary", "value": "3 6 1 4 4 2", "kind": "dice"}}},
+    {"type": "lottery.invitations.drawn", "payload": {"v": 1, "draw_id": UUID, "round_id": UUID,
+                                                      "register_id": UUID, "n": 1, "stratify_by": "neighbourhood",
+                                                      "invitees": [P1]}},
+    {"type": "lottery.pool.member_added", "payload": {"v": 1, "pool": "respondents", "member": {
+        "pseudonym": P1, "household": H1, "features": {"age_band": "16-29", "neighbourhood": "noord"}}}},
+    {"type": "lottery.distribution.committed", "payload": {
+        "v": 1, "distribution_id": UUID, "pool": "respondents", "panel_size": 1,
+        "quotas": {"age_band": {"16-29": [0, 1], "65+": [0, 1]}}, "members": 1, "members_root": HEX,
+        "panel_count": 1, "total_weight": 1, "weights": [1], "panels_root": HEX, "chunks": 1}},
+    {"type": "lottery.panel.replaced", "payload": {"v": 1, "distribution_id": UUID, "round_id": UUID,
+                                                   "dropped": P1, "replacement": None}},
+    {"type": "agenda.topic.nominated", "payload": {"v": 1, "topic_id": UUID, "title": "Groen in de wijk",
+                                                   "description": "Meer bomen, zegt Jan de Vries"}},
+]
+
+
+def events(changed: list[dict] | None = None) -> list[tuple[int, dict]]:
+    return list(enumerate(changed if changed is not None else CLEAN))
+
+
+def test_clean_payloads_pass():
+    assert scan(events(), VOCABULARY) == []
+
+
+def planted(position: int, change) -> list[dict]:
+    changed = copy.deepcopy(CLEAN)
+    change(changed[position]["payload"])
+    return changed
+
+
+@pytest.mark.parametrize("position, change, fragment", [
+    (2, lambda p: p["rows"][0]["features"].update(age_band="Jan de Vries"), "age_band: not one of"),
+    (2, lambda p: p["rows"][1]["features"].update(naam="Jan de Vries"), "'naam' is not a feature"),
+    (2, lambda p: p["rows"][0].update(pseudonym="Jan.de.Vries"), "rows[0].pseudonym: not an opaque id"),
+    (6, lambda p: p["member"].update(household="3811AB-12"), "member.household: not an opaque id"),
+    (6, lambda p: p["member"]["features"].update(gezondheid="diabetes type 2"), "'gezondheid' is not a feature"),
+    (5, lambda p: p["invitees"].append("Jan.de.Vries"), "invitees[1]: a pseudonym that is not an opaque id"),
+    (8, lambda p: p.update(dropped="jan"), "dropped: a pseudonym that is not an opaque id"),
+    (5, lambda p: p.update(stratify_by="naam"), "feature 'naam' is not declared"),
+    (3, lambda p: p["features"].append("geboortedatum"), "feature 'geboortedatum' is not declared"),
+    (7, lambda p: p["quotas"]["age_band"].update({"Jan de Vries": [0, 1]}), "quotas.age_band"),
+    (6, lambda p: p.update(opmerking="woon Kerkstraat 12"), "opmerking: a member the catalogue's schema does not"),
+    (4, lambda p: p["contribution"].update(name="Jan de Vries"), "contribution.name: a member the catalogue"),
+    (0, lambda p: p["seats"].update({"Jan de Vries": 1}), "free text where the catalogue declares none"),
+    (1, lambda p: p.update(stream="Jan de Vries"), "stream: free text"),
+], ids=lambda x: x if isinstance(x, str) else None)
+def test_a_planted_name_is_found(position, change, fragment):
+    problems = scan(events(planted(position, change)), VOCABULARY)
+    assert problems and any(fragment in p for p in problems), problems
+    assert all(p.startswith(f"entry {position} ") for p in problems)
+
+
+def test_an_unknown_payload_version_is_reported():
+    problems = scan([(0, {"type": "lottery.pool.member_added", "payload": {"v": 9}})], VOCABULARY)
+    assert problems == ["entry 0 lottery.pool.member_added v: no catalogue schema for version 9"]
+
+
+def test_committed_rows_and_openings_are_scanned_by_their_shape():
+    """Register contracts that publish commitments and reveal some values (their schemas live in
+    the catalogue beside v1): the shape-based part of the scan, called directly."""
+    from tests.payload_scan import _Scan
+
+    def run(event_type, payload):
+        out: list[str] = []
+        _Scan(7, event_type, VOCABULARY, out).committed(payload)
+        return out
+
+    good_row = {"pseudonym": P1, "commitments": {"household": HEX, "features": {"age_band": HEX, "neighbourhood": HEX}}}
+    assert run("lottery.register.chunk", {"rows": [good_row]}) == []
+    bad_row = {"pseudonym": "Jan.de.Vries", "commitments": {"household": HEX, "features": {"naam": HEX}}}
+    problems = run("lottery.register.chunk", {"rows": [bad_row]})
+    assert any("rows[0].pseudonym: not an opaque id" in p for p in problems)
+    assert any("feature 'naam' is not declared" in p for p in problems)
+    opened = {"field": "feature", "feature": "neighbourhood", "openings": [{"pseudonym": P1, "value": "noord", "salt": P2}]}
+    assert run("lottery.register.revealed", opened) == []
+    opened["openings"][0]["value"] = "Kerkstraat 12"
+    assert any("neighbourhood: not one of" in p for p in run("lottery.register.revealed", opened))
+    household = {"field": "household", "feature": None, "openings": [{"pseudonym": P1, "value": "3811AB-12", "salt": P2}]}
+    assert any("not an opaque id" in p for p in run("lottery.register.revealed", household))
