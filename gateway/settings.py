@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.core.config import check_database_url, database_timeouts
+from services.core.config import check_database_url, database_timeouts, migration_url
 from services.core.db import DatabaseTimeouts, database_url
 from services.core.errors import ConfigError
 
@@ -31,6 +31,7 @@ class GatewaySettings:
     # reverse proxies in front of the gateway whose X-Forwarded-For is trusted (0: none; an ingress: 1)
     proxy_hops: int = 0
     db_timeouts: DatabaseTimeouts = DatabaseTimeouts()  # G1000_DB_*, as for the services
+    migration_url: str | None = None  # the owner's URL of the same database (G1000_MIGRATION_DATABASE_URL)
 
 
 def _limit(env: dict, name: str, default: int) -> int:
@@ -69,6 +70,7 @@ def load_gateway_settings(env: dict | None = None) -> GatewaySettings:
         rate_limit_per_address=per_address,
         proxy_hops=_proxy_hops(env),
         db_timeouts=database_timeouts(env),
+        migration_url=migration_url(env, url),
     )
 
 

@@ -185,7 +185,32 @@ class Database:
     def migrate(self, *packages: str) -> list[str]:
         """Apply the migrations of each package (`<package>/migrations/NNNN_*.sql`) not yet applied."""
         applied: list[str] = []
+        if not self.pending_migrations(*packages):
+            # Up to date: no lock and no DDL, so that a runtime role (which may create nothing,
+            # services/core/privileges.py) starts as well as the owner does.
+            return applied
         # Without the bounds of a request: a replica may wait for another one's migrations.
+        try:
+            self._migrate(packages, applied)
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise ConfigError(
+                f"migrations of {_redact(self.url)} are pending and its role may not apply them"
+                f" ({_first_line(e)}): run them as the owner role (G1000_MIGRATION_DATABASE_URL)") from None
+        for item in applied:
+            log.info("applied migration %s", item)
+        return applied
+
+    def pending_migrations(self, *packages: str) -> list[str]:
+        """The migrations of `packages` not applied yet, read without taking any lock."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+                done = set()
+            else:
+                done = set(conn.execute("SELECT component, version FROM schema_migrations").fetchall())
+        return [f"{package}:{name}" for package in packages
+                for version, name, _ in _migration_files(package) if (package, version) not in done]
+
+    def _migrate(self, packages: tuple[str, ...], applied: list[str]) -> None:
         with answer_within(None), self.transaction() as conn:
             conn.execute("SET LOCAL statement_timeout = 0")
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -206,9 +231,6 @@ class Database:
                         (package, version, name),
                     )
                     applied.append(f"{package}:{name}")
-        for item in applied:
-            log.info("applied migration %s", item)
-        return applied
 
 
 def _migration_files(package: str) -> list[tuple[int, str, str]]:

@@ -52,6 +52,7 @@ def stack_on_own_server(own_server, service_env):
     """The agenda service and a gateway in front of it, both on `own_server`."""
     tag = uuid.uuid4().hex[:10]
     env = dict(service_env, G1000_DATABASE_URL=own_server.url)
+    env.pop("G1000_MIGRATION_DATABASE_URL")  # the session server's owner: one role here, the superuser
     for service in ("ledger", "lottery", "agenda", "ballot"):
         env[f"G1000_{service.upper()}_DATABASE_URL"] = database_url(own_server.url, f"s{tag}_{service}")
     env["G1000_GATEWAY_DATABASE_URL"] = database_url(own_server.url, f"s{tag}_gateway")
