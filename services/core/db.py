@@ -121,6 +121,10 @@ def ensure_database(server_url: str, dbname: str, timeout: float = 5.0) -> None:
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
                 except psycopg.errors.DuplicateDatabase:
                     pass
+                except psycopg.errors.InsufficientPrivilege:
+                    raise ConfigError(
+                        f"database {dbname} does not exist and {_redact(admin_url)} may not create it:"
+                        " run the migrations as the owner role (G1000_MIGRATION_DATABASE_URL)") from None
     except psycopg.OperationalError as e:
         raise UnavailableError(f"cannot reach PostgreSQL at {_redact(admin_url)}: {_first_line(e)}") from None
 
@@ -161,6 +165,18 @@ class Database:
 
     def close(self) -> None:
         self.pool.close()
+
+    def dedicated_connection(self, *, autocommit: bool = True) -> psycopg.Connection:
+        """A connection of its own, outside the pool, with the pool's bounds on connecting (connect
+        timeout, TCP keepalives) and its statement timeout, for a session that must outlive
+        transactions: the relay's LISTEN and its session advisory lock (services/core/outbox.py).
+
+        Deliberately a plain connection, not a BoundedConnection: waiting for a NOTIFY is the
+        client waiting with nothing owed by the server, bounded by the caller's own `notifies`
+        timeout, which a BoundedConnection would turn into a broken connection. The statement
+        timeout does not touch that wait (no statement runs while idle); it bounds the LISTEN
+        and the lock attempt themselves."""
+        return psycopg.connect(self.url, autocommit=autocommit, **self.timeouts.connection_kwargs(self.url))
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg.Connection]:

@@ -190,3 +190,33 @@ def test_without_a_password_nobody_connects(service_env):
         params.pop("password")
         with pytest.raises(psycopg.OperationalError):
             psycopg.connect(psycopg.conninfo.make_conninfo(**params, passfile="/dev/null"), connect_timeout=5).close()
+
+
+def test_g1000_migrate_as_owner_then_the_services_start_without_it(service_env):
+    """The Kubernetes way (deploy/k8s/base/migrate.yaml): `g1000 migrate` as the owner first; the
+    service processes, given their runtime role only, run no DDL. Before that, a process given its
+    runtime role only refuses to start, naming the owner's variable."""
+    from g1000.migrate import migrate
+    from services.core.errors import ConfigError
+
+    runtime_only = {k: v for k, v in service_env.items() if k != "G1000_MIGRATION_DATABASE_URL"}
+    with pytest.raises(ConfigError, match="does not exist.*G1000_MIGRATION_DATABASE_URL"):
+        runtime_for("agenda", runtime_only)
+    from services.core.db import ensure_database_of
+    from services.core.provision import owner_url_for
+
+    ensure_database_of(owner_url_for(service_env["G1000_MIGRATION_DATABASE_URL"],
+                                     service_env["G1000_AGENDA_DATABASE_URL"]))  # as on Kubernetes
+    with pytest.raises(ConfigError, match="pending.*G1000_MIGRATION_DATABASE_URL"):
+        runtime_for("agenda", runtime_only)
+    first = migrate(service_env, ["agenda", "gateway"])
+    assert "services.core:0005_append_only.sql" in first["agenda"]
+    assert "gateway:0006_final_revocation.sql" in first["gateway"]
+    assert migrate(service_env, ["agenda"]) == {"agenda": []}  # idempotent; grants reapplied
+    agenda = runtime_for("agenda", runtime_only)
+    try:
+        summit = "5a0e3c2e-1d9a-4c1f-9a77-5b1f1f3d2a02"
+        agenda.store.append(summit, [topic(summit, "na de migratie")])
+        assert _refused(agenda, "DELETE FROM events")
+    finally:
+        agenda.db.close()
