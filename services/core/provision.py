@@ -71,28 +71,29 @@ def provision_roles(admin_url: str, owner_password: str, runtime_passwords: dict
         raise UnavailableError(f"cannot reach PostgreSQL to provision roles: {str(e).strip()[:200]}") from None
 
 
-def adopt_database(admin_url: str, dbname: str) -> None:
+def adopt_database(admin_url: str, dbname: str, owner_role: str = OWNER_ROLE) -> None:
     """Hand a database made before the owner role existed (its tables owned by the superuser) to
     the owner role, so that the owner can migrate it and grant on it. No-op for an owned one."""
     with psycopg.connect(database_url(admin_url, "postgres"), autocommit=True, connect_timeout=5) as conn:
         owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
                              (dbname,)).fetchone()
-        if owner is None or owner[0] == OWNER_ROLE:
+        if owner is None or owner[0] == owner_role:
             return
-        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(dbname), sql.Identifier(OWNER_ROLE)))
+        conn.execute(sql.SQL("ALTER DATABASE {} OWNER TO {}").format(sql.Identifier(dbname), sql.Identifier(owner_role)))
     with psycopg.connect(database_url(admin_url, dbname), autocommit=False, connect_timeout=5) as conn:
-        objects = conn.execute(
-            "SELECT c.relkind, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-            " WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'S', 'v', 'm')"
-            " AND pg_get_userbyid(c.relowner) <> %s", (OWNER_ROLE,)).fetchall()
-        for kind, name in objects:
-            what = "SEQUENCE" if kind == "S" else "TABLE"
-            conn.execute(sql.SQL("ALTER {} {} OWNER TO {}").format(sql.SQL(what), sql.Identifier(name),
-                                                                   sql.Identifier(OWNER_ROLE)))
+        # tables first: a table takes the sequences of its serial columns along (which may not be
+        # handed over on their own); then whatever sequences remain
+        for kinds, what in ((["r", "p", "v", "m"], "TABLE"), (["S"], "SEQUENCE")):
+            for (name,) in conn.execute(
+                    "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                    " WHERE n.nspname = 'public' AND c.relkind::text = ANY(%s)"
+                    " AND pg_get_userbyid(c.relowner) <> %s", (kinds, owner_role)).fetchall():
+                conn.execute(sql.SQL("ALTER {} {} OWNER TO {}").format(sql.SQL(what), sql.Identifier(name),
+                                                                       sql.Identifier(owner_role)))
         for (signature,) in conn.execute(
                 "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-                " WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> %s", (OWNER_ROLE,)).fetchall():
-            conn.execute(sql.SQL("ALTER FUNCTION {} OWNER TO {}").format(sql.SQL(signature), sql.Identifier(OWNER_ROLE)))
+                " WHERE n.nspname = 'public' AND pg_get_userbyid(p.proowner) <> %s", (owner_role,)).fetchall():
+            conn.execute(sql.SQL("ALTER FUNCTION {} OWNER TO {}").format(sql.SQL(signature), sql.Identifier(owner_role)))
         conn.commit()
 
 
@@ -124,10 +125,26 @@ def migrate_and_grant(owner_url: str, packages: tuple[str, ...], name: str, runt
             with answer_within(None), db.transaction() as conn:
                 conn.execute("SET LOCAL statement_timeout = 0")
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+                # A GRANT on a table one does not own is only a warning in PostgreSQL: refuse it
+                # loudly instead, or a role would silently lack (or keep) privileges.
+                foreign = conn.execute(
+                    "SELECT c.relname, pg_get_userbyid(c.relowner) FROM pg_class c"
+                    " JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'"
+                    " AND c.relkind IN ('r', 'p', 'S') AND c.relowner <> current_user::regrole"
+                    " ORDER BY 1 LIMIT 3").fetchall()
+                if foreign:
+                    raise ConfigError(
+                        f"{dbname}: {', '.join(f'{t} (owned by {o})' for t, o in foreign)} not owned by"
+                        f" the owner role {owner}: hand the database over first (as the g1000 up"
+                        " stack does, services/core/provision.py adopt_database)")
                 for statement in grant_statements(name, role, dbname):
                     conn.execute(statement)
     except psycopg.errors.UndefinedObject as e:
         raise ConfigError(f"cannot grant to the runtime role of {name}: {str(e).strip()}") from None
+    except psycopg.errors.InsufficientPrivilege as e:  # e.g. a schema_migrations of the superuser's
+        raise ConfigError(f"{name}: the owner role {owner} may not migrate its database"
+                          f" ({str(e).strip().splitlines()[0]}): hand the database over first (as the"
+                          " g1000 up stack does, services/core/provision.py adopt_database)") from None
     finally:
         db.close()
     return applied

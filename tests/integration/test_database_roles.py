@@ -220,3 +220,44 @@ def test_g1000_migrate_as_owner_then_the_services_start_without_it(service_env):
         assert _refused(agenda, "DELETE FROM events")
     finally:
         agenda.db.close()
+
+
+def test_a_database_made_before_the_roles_is_handed_to_the_owner(service_env, database_roles):
+    """`g1000 up` on a data directory from before (everything made by the superuser): the stack
+    hands the database to the owner, which then migrates and grants as usual."""
+    from services.core.db import Database
+    from services.core.errors import ConfigError
+    from services.core.provision import adopt_database, migrate_and_grant, owner_url_for
+
+    admin = service_env["G1000_DATABASE_URL"]
+    runtime = service_env["G1000_BALLOT_DATABASE_URL"]
+    dbname = conninfo_to_dict(runtime)["dbname"]
+    old = Database(database_url(admin, dbname), max_size=1)  # the old way: the superuser migrates
+    from services.core.db import ensure_database_of
+
+    ensure_database_of(old.url)
+    old.open()
+    try:
+        old.migrate("services.core")
+    finally:
+        old.close()
+    owner_url = owner_url_for(service_env["G1000_MIGRATION_DATABASE_URL"], runtime)
+    with pytest.raises(ConfigError, match="hand the database over first"):  # not its tables yet
+        migrate_and_grant(owner_url, ("services.core",), "ballot", runtime)
+    adopt_database(admin, dbname, url_user(owner_url))
+    adopt_database(admin, dbname, url_user(owner_url))  # idempotent
+    with psycopg.connect(database_url(admin, dbname)) as conn:
+        owners = {r[0] for r in conn.execute(
+            "SELECT DISTINCT pg_get_userbyid(relowner) FROM pg_class c JOIN pg_namespace n"
+            " ON n.oid = c.relnamespace WHERE n.nspname = 'public'").fetchall()}
+        functions = {r[0] for r in conn.execute(
+            "SELECT DISTINCT pg_get_userbyid(proowner) FROM pg_proc p JOIN pg_namespace n"
+            " ON n.oid = p.pronamespace WHERE n.nspname = 'public'").fetchall()}
+    assert owners == functions == {url_user(owner_url)}
+    assert migrate_and_grant(owner_url, ("services.core",), "ballot", runtime) == []
+    ballot = runtime_for("ballot", service_env)
+    try:
+        assert _refused(ballot, "DELETE FROM events")
+        assert _as_service(ballot, "SELECT count(*) FROM events").fetchone()[0] == 0
+    finally:
+        ballot.db.close()
