@@ -86,7 +86,6 @@ class Stack:
         bootstrap_servers = self._broker()
         child_env = self._child_env(database_url, bootstrap_servers)
         self._prepare_services(child_env)
-        child_env.pop("G1000_MIGRATION_DATABASE_URL", None)  # the owner's URL: for the preparation only
         ports = {name: free_port() for name in (*SERVICES, "gateway")}
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
         # every process learns every service URL (the ledger asks producers to re-publish at gaps)
@@ -130,7 +129,8 @@ class Stack:
         self.roles = provision_local_roles(self.postgres.url, self.data_dir / "postgres-roles")
         for name in (*SERVICES, "gateway"):  # a directory made before the owner role: hand it over
             adopt_database(self.postgres.url, f"g1000_{name}")
-        return self.roles.owner_url
+        # the base of every child's environment; each gets its own role's URL instead (_env_for)
+        return self.roles.runtime_urls["gateway"]
 
     def _broker(self) -> str:
         external = self.env.get("G1000_KAFKA_BOOTSTRAP")
@@ -141,11 +141,15 @@ class Stack:
         self.broker = EmbeddedBroker().start(self.data_dir / "logs" / "broker.log")
         return self.broker.bootstrap
 
-    def _env_for(self, name: str, child_env: dict) -> dict:
-        """The environment of one service's (or the gateway's) processes: its own role's URL only."""
+    def _env_for(self, name: str, child_env: dict, *, migrate: bool = False) -> dict:
+        """The environment of one service's (or the gateway's) processes: its own role's URL only,
+        and the owner's (G1000_MIGRATION_DATABASE_URL) for the preparation step alone."""
         if self.roles is None:
             return child_env
-        return child_env | {"G1000_DATABASE_URL": self.roles.runtime_urls[name]}
+        env = child_env | {"G1000_DATABASE_URL": self.roles.runtime_urls[name]}
+        if not migrate:
+            env.pop("G1000_MIGRATION_DATABASE_URL", None)
+        return env
 
     def _child_env(self, database_url: str, bootstrap_servers: str) -> dict:
         env = dict(self.env)
@@ -169,12 +173,12 @@ class Stack:
         from gateway.database import open_gateway_database
         from gateway.settings import load_gateway_settings
 
-        settings = load_gateway_settings(self._env_for("gateway", env))
+        settings = load_gateway_settings(self._env_for("gateway", env, migrate=True))
         token_signer(settings)
         open_gateway_database(settings.database_url, pool_size=1, migration_url=settings.migration_url).close()
         config = None
         for name in SERVICES:
-            config = load_config(name, self._env_for(name, env))
+            config = load_config(name, self._env_for(name, env, migrate=True))
             rt = bootstrap(spec_for(name), config, pool_size=1)
             rt.db.close()
         ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions)

@@ -61,6 +61,9 @@ def test_the_runtime_roles_are_not_privileged_and_own_nothing(runtimes, service_
     owner = url_user(service_env["G1000_MIGRATION_DATABASE_URL"])
     assert len(set(roles.values()) | {owner}) == 6, "one role per service, the gateway and the owner"
     with psycopg.connect(service_env["G1000_DATABASE_URL"]) as conn:
+        # the owner migrates and creates databases, nothing more: no superuser, no roles
+        assert conn.execute("SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls"
+                            " FROM pg_roles WHERE rolname = %s", (owner,)).fetchone() == (False, False, True, False, False)
         for name, role in roles.items():
             attributes = conn.execute(
                 "SELECT rolsuper, rolcreaterole, rolcreatedb, rolreplication, rolbypassrls, rolinherit"
