@@ -3,9 +3,9 @@ role exactly what services/core/privileges.py declares (issue 10, Build 4).
 
 Two steps, by two different roles:
 - `provision_roles` (an administrator: a superuser or a role with CREATEROLE) makes the login
-  roles: the owner (`g1000_owner`: CREATEDB so that it can create the service databases, and
-  nothing else) and one runtime role per service, none of them superuser, none able to create
-  roles or databases, replicate or bypass row security. The embedded stack and the test fixtures
+  roles: the owner (`g1000_owner`) and one runtime role per service and the gateway. None is a
+  superuser or may create roles, replicate or bypass row security; only the owner may create
+  databases (CREATEDB: the service databases, which it then owns). The embedded stack and the test fixtures
   do this; on Kubernetes CloudNativePG's managed roles do (deploy/k8s/base/postgres.yaml).
 - `migrate_and_grant` (the owner) creates the database if needed, applies the migrations and then
   the declared grants, all under the migration advisory lock.
@@ -23,7 +23,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
-from .db import MIGRATION_LOCK, Database, DatabaseTimeouts, database_url, ensure_database_of
+from .db import MIGRATION_LOCK, Database, DatabaseTimeouts, answer_within, database_url, ensure_database_of
 from .errors import ConfigError, UnavailableError
 from .privileges import OWNER_ROLE, grant_statements
 
@@ -60,7 +60,7 @@ def provision_roles(admin_url: str, owner_password: str, runtime_passwords: dict
                 except psycopg.errors.DuplicateObject:  # another process created it meanwhile
                     conn.execute(sql.SQL("ALTER ROLE {} WITH {} PASSWORD {}").format(
                         sql.Identifier(role), sql.SQL(attributes), sql.Literal(password)))
-            for role, _, _ in wanted[1:]:  # a runtime role is a member of nothing, the owner least
+            for role, _, _ in wanted[1:]:  # a runtime role is a member of no role (it could act as it)
                 for (granted,) in conn.execute(
                         "SELECT r.rolname FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid"
                         " JOIN pg_roles u ON u.oid = m.member WHERE u.rolname = %s", (role,)).fetchall():
@@ -120,8 +120,6 @@ def migrate_and_grant(owner_url: str, packages: tuple[str, ...], name: str, runt
         applied = db.migrate(*packages)
         if role != owner:
             dbname = conninfo_to_dict(owner_url)["dbname"]
-            from .db import answer_within
-
             with answer_within(None), db.transaction() as conn:
                 conn.execute("SET LOCAL statement_timeout = 0")
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
