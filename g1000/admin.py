@@ -48,7 +48,7 @@ def credentials_at(env: dict, data_dir: Path) -> Iterator:
     if not settings.token_key_file.exists():
         raise ConfigError(f"no token key at {settings.token_key_file}: start the gateway once first"
                           " (or set G1000_TOKEN_KEY_FILE)")
-    db = open_gateway_database(settings.database_url, pool_size=1)
+    db = open_gateway_database(settings.database_url, pool_size=1, migration_url=settings.migration_url)
     try:
         yield Credentials(db, token_signer(settings), ttl_seconds=settings.token_ttl_seconds)
     finally:

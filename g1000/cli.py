@@ -1,4 +1,4 @@
-"""Command line of the G1000 backend: `g1000 up | demo | admin | register | worker`.
+"""Command line of the G1000 backend: `g1000 up | demo | admin | register | migrate | worker`.
 
 Every failure that is the user's or the environment's (bad configuration, a database or broker
 that cannot be reached) ends in one line `g1000: error: …` and a non-zero exit code, never a
@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
                          help="pseudonym → raw line, written 0600; keep it, never upload it")
     prepare.add_argument("--k", type=int, default=5, help="k-anonymity threshold (the service's, default 5)")
     prepare.add_argument("--force", action="store_true", help="overwrite the output files")
+
+    migrate = sub.add_parser("migrate", help="apply migrations and grants as the owner role (G1000_MIGRATION_DATABASE_URL)")
+    migrate.add_argument("names", nargs="*", metavar="NAME",
+                         help="ledger, lottery, agenda, ballot, gateway (default: all)")
 
     worker = sub.add_parser("worker", help="run a service's outbox relay or consumer")
     worker.add_argument("kind", choices=("relay", "consume"))
@@ -164,6 +168,12 @@ def main(argv: list[str] | None = None) -> int:
             return _admin(args)
         if args.command == "register":
             return _register(args)
+        if args.command == "migrate":
+            from .migrate import migrate
+
+            for name, applied in migrate(dict(os.environ), args.names).items():
+                print(json.dumps({"name": name, "applied": applied}), flush=True)
+            return 0
         from .worker import run_worker
 
         return run_worker(args.kind, args.service)

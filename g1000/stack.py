@@ -3,6 +3,7 @@
 Layout of the data directory:
     pg/            embedded PostgreSQL cluster (one database per service)
     postgres.password  its superuser's generated password (0600); no connection without it
+    postgres-roles/    passwords of the owner role (migrations) and of each process's own role (0600)
     keys/          Ed25519 signing keys of the services (0600) and their public keys
     secrets/       the token-signing key pair and the internal token (0600)
     logs/          one log file per process
@@ -36,8 +37,10 @@ from services.core.config import SERVICES, check_database_url, kafka_security, l
 from services.core.db import ensure_database_of
 from services.core.errors import UnavailableError
 from services.core.kafka import broker_reachable, ensure_topics
+from services.core.provision import adopt_database
 from services.core.runtime import bootstrap
 
+from .dbroles import LocalRoles, provision_local_roles
 from .embedded import EmbeddedBroker, EmbeddedPostgres
 from .errors import StackError
 from .procs import free_port, stop_process
@@ -84,6 +87,7 @@ class Stack:
     web_workers: int = 2
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
+    roles: LocalRoles | None = None  # the embedded server's roles (g1000/dbroles.py)
     children: list[Child] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
 
@@ -101,16 +105,18 @@ class Stack:
         # every process learns every service URL (the ledger asks producers to re-publish at gaps)
         child_env.update({f"G1000_{n.upper()}_URL": self.urls[n] for n in SERVICES})
         for name in SERVICES:
-            self._spawn_web(name, f"{SERVICE_MODULES[name]}:create_app()", ports[name], child_env)
+            env = self._env_for(name, child_env)
+            self._spawn_web(name, f"{SERVICE_MODULES[name]}:create_app()", ports[name], env)
             for kind in ("relay", "consume"):
-                self._spawn(f"{name}-{kind}", [sys.executable, "-m", "g1000.cli", "worker", kind, name], child_env)
+                self._spawn(f"{name}-{kind}", [sys.executable, "-m", "g1000.cli", "worker", kind, name], env)
         metrics_dir = self.data_dir / "metrics" / "gateway"  # prometheus-client multiprocess mode
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         self._spawn_web("gateway", "gateway.app:create_app()", ports["gateway"],
-                        child_env | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())})
+                        self._env_for("gateway", child_env) | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())})
         self._wait_ready(ready_timeout)
-        return self._write_manifest(database_url, bootstrap_servers)
+        # `g1000 admin` acts as the gateway's runtime role, never as the superuser or the owner
+        return self._write_manifest(self._env_for("gateway", child_env)["G1000_DATABASE_URL"], bootstrap_servers)
 
     def _prepare_directories(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +138,13 @@ class Stack:
             ensure_database_of(check_database_url(external))  # reachability, with a clear message
             return external
         self.postgres = EmbeddedPostgres(self.data_dir / "pg", fast_unsafe=self.fast_unsafe).start()
-        return self.postgres.url
+        # Least privilege (issue 10, Build 4): an owner role migrates, each process runs as its own
+        # role (g1000/dbroles.py); the superuser's URL is used here and for nothing else.
+        self.roles = provision_local_roles(self.postgres.url, self.data_dir / "postgres-roles")
+        for name in (*SERVICES, "gateway"):  # a directory made before the owner role: hand it over
+            adopt_database(self.postgres.url, f"g1000_{name}")
+        # the base of every child's environment; each gets its own role's URL instead (_env_for)
+        return self.roles.runtime_urls["gateway"]
 
     def _broker(self) -> str:
         external = self.env.get("G1000_KAFKA_BOOTSTRAP")
@@ -142,6 +154,16 @@ class Stack:
             return external
         self.broker = EmbeddedBroker().start(self.data_dir / "logs" / "broker.log")
         return self.broker.bootstrap
+
+    def _env_for(self, name: str, child_env: dict, *, migrate: bool = False) -> dict:
+        """The environment of one service's (or the gateway's) processes: its own role's URL only,
+        and the owner's (G1000_MIGRATION_DATABASE_URL) for the preparation step alone."""
+        if self.roles is None:
+            return child_env
+        env = child_env | {"G1000_DATABASE_URL": self.roles.runtime_urls[name]}
+        if not migrate:
+            env.pop("G1000_MIGRATION_DATABASE_URL", None)
+        return env
 
     def _child_env(self, database_url: str, bootstrap_servers: str) -> dict:
         env = dict(self.env)
@@ -153,6 +175,8 @@ class Stack:
             G1000_INTERNAL_TOKEN_FILE=str((self.data_dir / "secrets" / "internal.token").resolve()),
             PYTHONUNBUFFERED="1",
         )
+        if self.roles is not None:
+            env["G1000_MIGRATION_DATABASE_URL"] = self.roles.owner_url
         env.setdefault("G1000_MAX_POLL_INTERVAL_MS", "3000")
         env.setdefault("G1000_CHECKPOINT_SECONDS", "2")  # a local summit sees its checkpoints quickly
         return env
@@ -163,12 +187,12 @@ class Stack:
         from gateway.database import open_gateway_database
         from gateway.settings import load_gateway_settings
 
-        settings = load_gateway_settings(env)
+        settings = load_gateway_settings(self._env_for("gateway", env, migrate=True))
         token_signer(settings)
-        open_gateway_database(settings.database_url, pool_size=1).close()
+        open_gateway_database(settings.database_url, pool_size=1, migration_url=settings.migration_url).close()
         config = None
         for name in SERVICES:
-            config = load_config(name, env)
+            config = load_config(name, self._env_for(name, env, migrate=True))
             rt = bootstrap(spec_for(name), config, pool_size=1)
             rt.db.close()
         ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions,

@@ -77,7 +77,8 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     settings name; `clock` (seconds since the epoch) drives the rate-limit windows."""
     upstreams = upstreams or load_upstreams(env)
     settings = settings or load_gateway_settings(env)
-    db = database or open_gateway_database(settings.database_url, timeouts=settings.db_timeouts)
+    db = database or open_gateway_database(settings.database_url, timeouts=settings.db_timeouts,
+                                           migration_url=settings.migration_url)
     app = Flask("gateway")
     app.config.update(API_TITLE="G1000 gateway", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
                       OPENAPI_URL_PREFIX=None,  # the assembled document is served by openapi_view

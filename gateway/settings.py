@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from services.core.config import check_database_url, database_timeouts
+from services.core.config import check_database_url, database_timeouts, migration_url
 from services.core.db import DatabaseTimeouts, database_url
 from services.core.errors import ConfigError
 
@@ -36,6 +36,7 @@ class GatewaySettings:
     # the internal listener that alone answers /metrics (None: /metrics only to loopback peers)
     metrics_port: int | None = None
     readiness_cache_seconds: float = 2.0  # one fan-out to the services per worker per this (issue 10 L3)
+    migration_url: str | None = None  # the owner's URL of the same database (G1000_MIGRATION_DATABASE_URL)
 
 
 def _limit(env: dict, name: str, default: int) -> int:
@@ -80,6 +81,7 @@ def load_gateway_settings(env: dict | None = None) -> GatewaySettings:
         db_timeouts=database_timeouts(env),
         metrics_port=_metrics_port(env),
         readiness_cache_seconds=_readiness_cache(env),
+        migration_url=migration_url(env, url),
     )
 
 

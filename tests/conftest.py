@@ -37,6 +37,17 @@ def database_server_url():
 
 
 @pytest.fixture(scope="session")
+def database_roles(database_server_url):
+    """The owner role and the runtime roles (g1000/dbroles.py), made once per session with the
+    administrator's URL. On an outside server (G1000_DATABASE_URL, which needs CREATEROLE) their
+    names carry a per-session prefix, so that concurrent sessions never reset each other's."""
+    from g1000.dbroles import provision_local_roles
+
+    prefix = f"t{uuid.uuid4().hex[:6]}_" if os.environ.get("G1000_DATABASE_URL") else ""
+    return provision_local_roles(database_server_url, None, prefix)
+
+
+@pytest.fixture(scope="session")
 def kafka_bootstrap():
     external = os.environ.get("G1000_KAFKA_BOOTSTRAP")
     if external:
@@ -54,8 +65,12 @@ def kafka_bootstrap():
 
 
 @pytest.fixture
-def service_env(database_server_url, kafka_bootstrap, tmp_path):
-    """Environment for services of one test: own databases, own topics, own keys and tokens."""
+def service_env(database_server_url, database_roles, kafka_bootstrap, tmp_path):
+    """Environment for services of one test: own databases, own topics, own keys and tokens.
+
+    As on a real stack, each service (and the gateway) connects as its own least-privileged role
+    and the migrations run as the owner role (G1000_MIGRATION_DATABASE_URL). G1000_DATABASE_URL
+    stays the administrator's: tests that act below the services (damage a store) use it."""
     from services.core.db import database_url
     from services.core.signing import load_or_create_signer
 
@@ -75,6 +90,8 @@ def service_env(database_server_url, kafka_bootstrap, tmp_path):
         "G1000_MAX_POLL_INTERVAL_MS": "2000",
         "G1000_INTERNAL_TOKEN_FILE": str(internal),
     }
-    for service in ("ledger", "lottery", "agenda", "ballot"):
-        env[f"G1000_{service.upper()}_DATABASE_URL"] = database_url(database_server_url, f"t{tag}_{service}")
+    env["G1000_MIGRATION_DATABASE_URL"] = database_roles.owner_url
+    for service in ("ledger", "lottery", "agenda", "ballot", "gateway"):
+        env[f"G1000_{service.upper()}_DATABASE_URL"] = database_url(database_roles.runtime_urls[service],
+                                                                   f"t{tag}_{service}")
     return env

@@ -29,6 +29,23 @@ def issue_token(env: dict, role: str = "organiser", tenant: str = "Teststad", su
     return issue(signer, claims)
 
 
+@contextmanager
+def superuser_transaction(rt: Runtime, admin_server_url: str):
+    """A transaction on `rt`'s database as the server's administrator, with the append-only
+    triggers off (session_replication_role): how a test damages a store below the service, which
+    the service's own role cannot (tests/integration/test_database_roles.py)."""
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    from services.core.db import database_url
+
+    url = database_url(admin_server_url, conninfo_to_dict(rt.config.database_url)["dbname"])
+    with psycopg.connect(url) as conn:
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+            yield conn
+
+
 class Vouching:
     """WSGI middleware that vouches for every request as the gateway does (services/core/vouch.py),
     for tests that call a service app directly. `vouching_client(app, env)` is its test client."""

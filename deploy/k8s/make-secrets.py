@@ -37,7 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SERVICES = ("ledger", "lottery", "agenda", "ballot")
-DATABASE_ROLES = (*SERVICES, "gateway")  # role g1000_<name> owns database g1000_<name>
+# the owner role g1000_owner owns every database; runtime role g1000_svc_<name> connects to g1000_<name>
+DATABASE_ROLES = (*SERVICES, "gateway")
+
+
+def database_role(name: str) -> str:
+    return "g1000_owner" if name == "owner" else f"g1000_svc_{name}"
 
 
 @dataclass(frozen=True)
@@ -65,10 +70,12 @@ def plan() -> list[SecretSpec]:
                           purpose="the token-signing public key the services verify tokens with"))
     out.append(SecretSpec("g1000-internal-token", {"internal.token": "internal/internal.token"},
                           purpose="the bearer token of the services' /internal endpoints"))
-    for name in DATABASE_ROLES:
+    for name in (*DATABASE_ROLES, "owner"):
+        role = database_role(name)
+        what = "the owner of every database (the migration Job only)" if name == "owner" else f"{name}'s runtime role"
         out.append(SecretSpec(f"g1000-db-{name}", {"password": f"db/{name}.password"},
-                              literals={"username": f"g1000_{name}"}, type="kubernetes.io/basic-auth",
-                              purpose=f"password of PostgreSQL role g1000_{name} (CloudNativePG managed role)"))
+                              literals={"username": role}, type="kubernetes.io/basic-auth",
+                              purpose=f"password of PostgreSQL role {role}, {what} (CloudNativePG managed role)"))
     return out
 
 
@@ -114,7 +121,7 @@ def generate(out: Path) -> dict[str, str]:
     ids["checkpoint (log key)"] = hashlib.sha256(_ed25519_pair(out / "log", "checkpoint")).hexdigest()
     ids["tokens"] = hashlib.sha256(_ed25519_pair(out / "tokens", "tokens")).hexdigest()
     _write(out / "internal" / "internal.token", _token())
-    for name in DATABASE_ROLES:
+    for name in (*DATABASE_ROLES, "owner"):
         _write(out / "db" / f"{name}.password", _token().strip())
     return ids
 

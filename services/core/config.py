@@ -37,6 +37,9 @@ class ServiceConfig:
     register_k_anonymity: int = 5
     db_timeouts: DatabaseTimeouts = DatabaseTimeouts()
     kafka_security: KafkaSecurity = PLAINTEXT  # G1000_KAFKA_SECURITY_PROTOCOL etc. (issue 10 L6)
+    # the owner role's URL of this service's database (G1000_MIGRATION_DATABASE_URL): migrations
+    # and grants run as it; None: migrate with database_url (a single-role setup)
+    migration_url: str | None = None
 
     @property
     def topic_names(self) -> dict[str, str]:
@@ -144,6 +147,17 @@ def check_database_url(url: str, variable: str = "G1000_DATABASE_URL") -> str:
     return url
 
 
+def migration_url(env: dict, runtime_url: str) -> str | None:
+    """G1000_MIGRATION_DATABASE_URL (the owner role, on the server) applied to the database that
+    `runtime_url` names, or None when it is not set (services/core/provision.py)."""
+    raw = (env.get("G1000_MIGRATION_DATABASE_URL") or "").strip()
+    if not raw:
+        return None
+    from .provision import owner_url_for
+
+    return owner_url_for(check_database_url(raw, "G1000_MIGRATION_DATABASE_URL"), runtime_url)
+
+
 def load_config(service: str, env: dict | None = None) -> ServiceConfig:
     env = dict(os.environ if env is None else env)
     if service not in SERVICES:
@@ -176,4 +190,5 @@ def load_config(service: str, env: dict | None = None) -> ServiceConfig:
         register_k_anonymity=_int(env, "G1000_REGISTER_K_ANONYMITY", 5, 2, 100),
         db_timeouts=database_timeouts(env),
         kafka_security=kafka_security(env),
+        migration_url=migration_url(env, url),
     )

@@ -121,6 +121,10 @@ def ensure_database(server_url: str, dbname: str, timeout: float = 5.0) -> None:
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
                 except psycopg.errors.DuplicateDatabase:
                     pass
+                except psycopg.errors.InsufficientPrivilege:
+                    raise ConfigError(
+                        f"database {dbname} does not exist and {_redact(admin_url)} may not create it:"
+                        " run the migrations as the owner role (G1000_MIGRATION_DATABASE_URL)") from None
     except psycopg.OperationalError as e:
         raise UnavailableError(f"cannot reach PostgreSQL at {_redact(admin_url)}: {_first_line(e)}") from None
 
@@ -162,6 +166,18 @@ class Database:
     def close(self) -> None:
         self.pool.close()
 
+    def dedicated_connection(self, *, autocommit: bool = True) -> psycopg.Connection:
+        """A connection of its own, outside the pool, with the pool's bounds on connecting (connect
+        timeout, TCP keepalives) and its statement timeout, for a session that must outlive
+        transactions: the relay's LISTEN and its session advisory lock (services/core/outbox.py).
+
+        Deliberately a plain connection, not a BoundedConnection: waiting for a NOTIFY is the
+        client waiting with nothing owed by the server, bounded by the caller's own `notifies`
+        timeout, which a BoundedConnection would turn into a broken connection. The statement
+        timeout does not touch that wait (no statement runs while idle); it bounds the LISTEN
+        and the lock attempt themselves."""
+        return psycopg.connect(self.url, autocommit=autocommit, **self.timeouts.connection_kwargs(self.url))
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[psycopg.Connection]:
         """A connection inside one transaction: committed on success, rolled back on error."""
@@ -185,7 +201,32 @@ class Database:
     def migrate(self, *packages: str) -> list[str]:
         """Apply the migrations of each package (`<package>/migrations/NNNN_*.sql`) not yet applied."""
         applied: list[str] = []
+        if not self.pending_migrations(*packages):
+            # Up to date: no lock and no DDL, so that a runtime role (which may create nothing,
+            # services/core/privileges.py) starts as well as the owner does.
+            return applied
         # Without the bounds of a request: a replica may wait for another one's migrations.
+        try:
+            self._migrate(packages, applied)
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise ConfigError(
+                f"migrations of {_redact(self.url)} are pending and its role may not apply them"
+                f" ({_first_line(e)}): run them as the owner role (G1000_MIGRATION_DATABASE_URL)") from None
+        for item in applied:
+            log.info("applied migration %s", item)
+        return applied
+
+    def pending_migrations(self, *packages: str) -> list[str]:
+        """The migrations of `packages` not applied yet, read without taking any lock."""
+        with self.transaction() as conn:
+            if conn.execute("SELECT to_regclass('schema_migrations')").fetchone()[0] is None:
+                done = set()
+            else:
+                done = set(conn.execute("SELECT component, version FROM schema_migrations").fetchall())
+        return [f"{package}:{name}" for package in packages
+                for version, name, _ in _migration_files(package) if (package, version) not in done]
+
+    def _migrate(self, packages: tuple[str, ...], applied: list[str]) -> None:
         with answer_within(None), self.transaction() as conn:
             conn.execute("SET LOCAL statement_timeout = 0")
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
@@ -206,9 +247,6 @@ class Database:
                         (package, version, name),
                     )
                     applied.append(f"{package}:{name}")
-        for item in applied:
-            log.info("applied migration %s", item)
-        return applied
 
 
 def _migration_files(package: str) -> list[tuple[int, str, str]]:

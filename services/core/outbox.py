@@ -88,7 +88,7 @@ class OutboxRelay:
     def run(self, stop: threading.Event, idle_wait: float = 1.0) -> None:
         """Publish until `stop` is set, waking on NOTIFY from appends (or every `idle_wait` s)."""
         lock_id = zlib.crc32(f"relay:{self.stream}".encode())
-        with psycopg.connect(self.db.url, autocommit=True) as listen:
+        with self.listen_connection() as listen:
             while not stop.is_set():
                 if listen.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,)).fetchone()[0]:
                     break
@@ -104,6 +104,12 @@ class OutboxRelay:
                 if sent < self.batch_size:
                     self._wait_for_notify(listen, idle_wait)
         self.close()
+
+    def listen_connection(self) -> psycopg.Connection:
+        """The relay's own session (LISTEN, the advisory lock), connected within the database
+        bounds (issue 10, M4): a server that never answers is an error within the connect
+        timeout, one that vanishes is noticed by TCP keepalives, instead of a relay hung forever."""
+        return self.db.dedicated_connection()
 
     @staticmethod
     def _wait_for_notify(conn: psycopg.Connection, timeout: float) -> None:

@@ -25,6 +25,7 @@ from .consumer import BatchHandler, EventConsumer, Handler
 from .db import Database, ensure_database_of
 from .event_catalog import CATALOG, PayloadCatalog
 from .kafka import broker_reachable, ensure_topics
+from .provision import migrate_and_grant
 from .problem import ProblemApi, install_error_handlers, problem
 from .signing import DirectoryKeyring, Signer, load_or_create_signer
 from .store import EventStore
@@ -74,8 +75,14 @@ class Runtime:
 
 
 def bootstrap(spec: ServiceSpec, config: ServiceConfig, *, pool_size: int = 8) -> Runtime:
-    """Create the database if needed, apply migrations, load (or create) the signing key."""
-    ensure_database_of(config.database_url)
+    """Create the database if needed, apply migrations (as the owner role where one is configured,
+    services/core/provision.py; a process whose schema is current runs none), load (or create)
+    the signing key."""
+    if config.migration_url:  # as the owner role; the pool below is the service's runtime role
+        migrate_and_grant(config.migration_url, spec.migrations, spec.name, config.database_url,
+                          config.db_timeouts)
+    else:
+        ensure_database_of(config.database_url)
     db = Database(config.database_url, max_size=pool_size, name=spec.name, timeouts=config.db_timeouts)
     db.open()
     db.migrate(*spec.migrations)

@@ -135,6 +135,30 @@ def assert_every_payload_is_allow_listed(gateway: str, summit_id: str, size: int
     assert {"lottery.register.chunk", "lottery.pool.member_added", "lottery.panel.drawn"} <= kinds
 
 
+def assert_each_process_holds_its_own_database_role_only(data_dir: Path, manifest: dict) -> None:
+    """Build 4: no process of the stack, and not stack.json, holds the superuser's password or the
+    owner's; each service's processes (and the gateway) hold their own runtime role's only."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    roles = data_dir / "postgres-roles"
+    assert roles.stat().st_mode & 0o077 == 0
+    passwords = {p.name.removesuffix(".password"): p.read_text().strip() for p in roles.glob("*.password")}
+    assert all(p.stat().st_mode & 0o077 == 0 for p in roles.glob("*.password"))
+    superuser = (data_dir / "postgres.password").read_text().strip()
+    assert set(passwords) == {"g1000_owner", *(f"g1000_svc_{n}" for n in (*manifest["services"], "gateway"))}
+    assert conninfo_to_dict(manifest["database_url"])["user"] == "g1000_svc_gateway"
+    text = (data_dir / "stack.json").read_text()
+    assert superuser not in text and passwords["g1000_owner"] not in text
+    for name, pid in manifest["pids"].items():
+        if name in ("postgres", "broker"):
+            continue
+        environ = Path(f"/proc/{pid}/environ").read_bytes().decode(errors="replace")
+        own = f"g1000_svc_{name.split('-')[0]}"
+        held = {role for role, password in passwords.items() if password in environ}
+        assert held == {own}, f"{name} holds {sorted(held)}"
+        assert superuser not in environ, name
+
+
 def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     up = stack()
     manifest = up.wait_ready()
@@ -144,6 +168,7 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
         assert requests.get(f"{url}/readyz", timeout=5).status_code == 200, url
     assert "postgres" in manifest["pids"] and "broker" in manifest["pids"]
     assert (up.data_dir / "secrets" / "tokens.key").stat().st_mode & 0o077 == 0
+    assert_each_process_holds_its_own_database_role_only(up.data_dir, manifest)
 
     demo = subprocess.run([sys.executable, "-m", "g1000.cli", "demo", "--gateway", manifest["gateway"],
                            "--data-dir", str(up.data_dir)], capture_output=True, text=True, timeout=120)

@@ -13,7 +13,6 @@ from gateway.app import create_app, token_signer
 from gateway.credentials import Credentials
 from gateway.database import open_gateway_database
 from gateway.settings import load_gateway_settings
-from services.core.db import database_url
 from services.core.runtime import create_service_app
 from tests.helpers import REGISTER, runtime_for, vouching_client
 
@@ -70,7 +69,8 @@ class Stack:
     def gateway(self, clock=None, **env):
         """A gateway app on this stack's database (env overrides, e.g. rate limits)."""
         full = dict(self.env, **env)
-        db = open_gateway_database(load_gateway_settings(full).database_url, pool_size=4)
+        settings = load_gateway_settings(full)
+        db = open_gateway_database(settings.database_url, pool_size=4, migration_url=settings.migration_url)
         self.databases.append(db)
         kwargs = {"clock": clock} if clock else {}
         return create_app(self.upstreams, env=full, database=db, **kwargs)
@@ -157,8 +157,7 @@ def stack(service_env):
     lottery = runtime_for("lottery", service_env)
     gate = Gate(create_service_app(ledger))
     served = [serve(gate), serve(create_service_app(agenda)), serve(create_service_app(lottery))]
-    env = dict(service_env, G1000_GATEWAY_DATABASE_URL=database_url(
-        service_env["G1000_DATABASE_URL"], f"{service_env['G1000_TOPIC_PREFIX']}_gateway"))
+    env = dict(service_env)  # the gateway's own database and runtime role come with it
     upstreams = {"ledger": served[0][2], "agenda": served[1][2], "lottery": served[2][2], "ballot": UNREACHABLE}
     s = Stack(env, ledger, agenda, gate, upstreams, "", lottery=lottery)
     s.token = s.issue("organiser")

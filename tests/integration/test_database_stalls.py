@@ -52,6 +52,7 @@ def stack_on_own_server(own_server, service_env):
     """The agenda service and a gateway in front of it, both on `own_server`."""
     tag = uuid.uuid4().hex[:10]
     env = dict(service_env, G1000_DATABASE_URL=own_server.url)
+    env.pop("G1000_MIGRATION_DATABASE_URL")  # the session server's owner: one role here, the superuser
     for service in ("ledger", "lottery", "agenda", "ballot"):
         env[f"G1000_{service.upper()}_DATABASE_URL"] = database_url(own_server.url, f"s{tag}_{service}")
     env["G1000_GATEWAY_DATABASE_URL"] = database_url(own_server.url, f"s{tag}_gateway")
@@ -153,3 +154,50 @@ def test_after_a_database_restart_the_first_request_already_succeeds(own_server,
     assert service.get(_topics()).status_code == 404
     assert gateway.get(_topics()).status_code == 404
     assert time.monotonic() - started < FEW_SECONDS
+
+
+def test_the_relays_listen_connection_is_bounded_like_the_pool(service_env):
+    """M4, the relay's own session (LISTEN, advisory lock): it connects with the pool's connect
+    timeout, TCP keepalives and statement timeout, and against a server that accepts TCP but
+    never answers (as a frozen host does) the relay fails within the connect timeout instead of
+    hanging for ever (before: psycopg.connect without any bound)."""
+    import socket
+
+    import psycopg
+
+    from services.core.db import Database, DatabaseTimeouts
+    from services.core.outbox import OutboxRelay
+
+    agenda = runtime_for("agenda", service_env)
+    try:
+        relay = OutboxRelay(agenda.db, "agenda", service_env["G1000_KAFKA_BOOTSTRAP"])
+        with relay.listen_connection() as conn:
+            params = conn.info.get_parameters()
+            assert params["connect_timeout"] == "3" and params["keepalives"] == "1"
+            assert params["keepalives_idle"] == "10"
+            assert conn.execute("SHOW statement_timeout").fetchone()[0] == "5s"
+            conn.execute("LISTEN g1000_probe")
+            assert list(conn.notifies(timeout=0.2)) == []  # an idle wait is not cut by any bound
+            assert not conn.closed
+    finally:
+        agenda.db.close()
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes handshakes; nobody ever answers
+    url = f"postgresql://nobody:x@127.0.0.1:{silent.getsockname()[1]}/nothing"
+    stalled = Database(url, timeouts=DatabaseTimeouts(connect_seconds=1))
+    outcome: list = []
+
+    def run():
+        try:
+            OutboxRelay(stalled, "agenda", "127.0.0.1:9").run(threading.Event())
+        except BaseException as e:  # noqa: BLE001 - what ended it is the result
+            outcome.append(e)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)  # far beyond the 1 s bound; without a bound it never ends
+    silent.close()
+    assert not thread.is_alive(), "the relay hung on a server that never answers"
+    assert len(outcome) == 1 and isinstance(outcome[0], psycopg.OperationalError), outcome

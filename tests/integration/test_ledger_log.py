@@ -15,7 +15,7 @@ from services.core.runtime import create_service_app
 from services.ledger.checkpoints import LogKey, cut_checkpoint
 from services.ledger.gaps import fill_gaps
 from services.ledger.settings import load_ledger_settings
-from tests.helpers import count, log_count, open_test_summit, running, wait_until
+from tests.helpers import count, log_count, open_test_summit, running, superuser_transaction, wait_until
 from tests.integration.test_delivery import consume, relay_of
 from tests.integration.test_event_store import topic
 
@@ -204,7 +204,7 @@ def test_http_republisher_reaches_the_producers_internal_endpoint(pair):
     assert unpublished == [3, 4]
 
 
-def test_checkpoints_are_cut_every_n_entries_or_after_t_seconds(pair):
+def test_checkpoints_are_cut_every_n_entries_or_after_t_seconds(pair, database_server_url):
     from services.ledger.checkpoints import checkpoint_due_logs
 
     agenda, ledger = pair
@@ -226,8 +226,7 @@ def test_checkpoints_are_cut_every_n_entries_or_after_t_seconds(pair):
     assert checkpoint_due_logs(ledger.db, key, every_entries=5, every_seconds=3600) == 1  # grew by N
     more = agenda.store.append(summit, [topic(summit, "laatste")])
     consumer.process([("m:last", more[0].body)])
-    with ledger.db.transaction() as conn:  # the last checkpoint is old now (past the append-only trigger)
-        conn.execute("SET LOCAL session_replication_role = replica")
+    with superuser_transaction(ledger, database_server_url) as conn:  # the last checkpoint is old now
         conn.execute("UPDATE log_checkpoints SET created_at = now() - interval '1 hour' WHERE summit_id = %s",
                      (summit,))
     assert checkpoint_due_logs(ledger.db, key, every_entries=100, every_seconds=60) == 1  # grew, T passed

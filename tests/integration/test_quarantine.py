@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import uuid
 
+import psycopg
 import pytest
 from kafka import KafkaProducer
+from psycopg import sql
 
 from services.core.consumer import EventConsumer, quarantined
 from services.core.envelope import sign_event
 from services.core.event_catalog import CATALOG
+from services.core.provision import url_user
 from services.core.runtime import create_service_app
 from services.core.signing import Signer, load_signer
 from tests.helpers import caught_up, count, log_count, open_test_summit, running, runtime_for, wait_until
@@ -82,8 +85,10 @@ def test_poison_event_is_retried_a_bounded_number_of_times_then_quarantined(ledg
             raise ValueError("cannot apply this one")
         conn.execute("INSERT INTO poison_effects (event_id) VALUES (%s)", (event.event_id,))
 
-    with ledger.db.transaction() as conn:
+    with psycopg.connect(ledger.config.migration_url) as conn:  # a scratch table: the owner makes it
         conn.execute("CREATE TABLE poison_effects (event_id uuid PRIMARY KEY)")
+        conn.execute(sql.SQL("GRANT SELECT, INSERT ON poison_effects TO {}").format(
+            sql.Identifier(url_user(ledger.db.url))))
     consumer = EventConsumer(ledger.db, "poison-test", ledger.keyring, CATALOG, handler)
     outcome = consumer.process([(f"t:0:{i}", e.body) for i, e in enumerate(events)])
     assert (outcome.applied, outcome.quarantined) == (2, 1)

@@ -17,7 +17,7 @@ from g1000_proofs.note_keys import generate_signer_key
 from services.core.runtime import create_service_app
 from services.ledger.checkpoints import LogKey, cut_checkpoint
 from services.ledger.settings import load_ledger_settings
-from tests.helpers import runtime_for
+from tests.helpers import runtime_for, superuser_transaction
 from tests.integration.test_ledger_log import build_log
 
 pytestmark = pytest.mark.integration
@@ -32,8 +32,8 @@ def served_log(service_env):
     summit, leaves = build_log(agenda, ledger, N)
     settings = load_ledger_settings(ledger.config)
     key = LogKey.load(settings.log_key_file, settings.log_host)
-    with ledger.db.transaction() as conn:  # two checkpoints: one midway, one at the end
-        conn.execute("SET LOCAL session_replication_role = replica")  # past the append-only trigger
+    with superuser_transaction(ledger, service_env["G1000_DATABASE_URL"]) as conn:  # two checkpoints:
+        # one midway, one at the end (past the append-only triggers)
         conn.execute("DELETE FROM log_checkpoints WHERE summit_id = %s", (summit,))
         conn.execute("UPDATE log_heads SET size = 60 WHERE summit_id = %s", (summit,))
         cut_checkpoint(conn, key, summit)
@@ -79,9 +79,16 @@ def test_untouched_log_verifies_and_receipts_check(served_log):
 
 def tamper(ledger, sql: str, *params) -> None:
     """Change the stored log as a database superuser can: past the append-only triggers."""
-    with ledger.db.transaction() as conn:
-        conn.execute("SET LOCAL session_replication_role = replica")
+    with superuser_transaction(ledger, _ADMIN["url"]) as conn:
         conn.execute(sql, params)
+
+
+_ADMIN: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _admin_url(database_server_url):
+    _ADMIN["url"] = database_server_url  # the administrator's URL, for tamper()
 
 
 def test_one_changed_byte_is_found_at_its_index(served_log):

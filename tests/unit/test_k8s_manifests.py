@@ -443,6 +443,11 @@ def deployments(resources: list[dict]) -> list[dict]:
     return by_kind(resources, "Deployment")
 
 
+def workloads(resources: list[dict]) -> list[dict]:
+    """Everything that runs a G1000 pod: the Deployments and the migration Job."""
+    return deployments(resources) + by_kind(resources, "Job")
+
+
 def process_of(container: dict) -> tuple[str, str]:
     """(kind, service) of a main container: ("web", svc), ("relay", svc), ("consume", svc) or
     ("gateway", "gateway"), from its command line."""
@@ -483,7 +488,8 @@ def test_every_process_of_the_local_stack_has_exactly_one_deployment():
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_pod_is_hardened(overlay):
-    for deployment in deployments(rendered(overlay)):
+    assert by_kind(rendered(overlay), "Job"), "the migration Job is checked too"
+    for deployment in workloads(rendered(overlay)):
         name = deployment["metadata"]["name"]
         spec = pod_spec(deployment)
         pod = spec.get("securityContext", {})
@@ -521,6 +527,10 @@ def test_every_pod_is_hardened(overlay):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_every_container_has_resources_and_every_web_app_probes(overlay):
+    for job in by_kind(rendered(overlay), "Job"):
+        for container in pod_spec(job)["containers"]:
+            assert container["resources"]["requests"]["cpu"] and container["resources"]["limits"]["memory"]
+            assert container.get("imagePullPolicy") == "IfNotPresent" and "ports" not in container
     for deployment in deployments(rendered(overlay)):
         spec = pod_spec(deployment)
         for container in [*spec.get("initContainers", []), *spec["containers"]]:
@@ -629,7 +639,7 @@ def test_every_variable_a_container_sets_is_read_by_the_code():
     }
     for overlay in OVERLAYS:
         resources = rendered(overlay)
-        for deployment in deployments(resources):
+        for deployment in workloads(resources):
             for container in _all_containers(deployment):
                 for name in container_env(resources, container):
                     where = f"{overlay}: {deployment['metadata']['name']}/{container['name']}: {name}"
@@ -834,7 +844,7 @@ def test_every_process_starts_with_its_configuration(overlay, tmp_path, generate
     def check_database(url: str, name: str, files: PodFiles, container: dict) -> None:
         params = conninfo_to_dict(url)
         assert params["host"] == f"{cluster}-rw" and params["dbname"] == f"g1000_{name}", url
-        assert params["user"] == f"g1000_{name}" and "password" not in params, url
+        assert params["user"] == f"g1000_svc_{name}" and "password" not in params, url
         assert params["sslmode"] == "verify-full" and Path(params["sslrootcert"]).is_file(), url
 
     for deployment in deployments(resources):
@@ -857,11 +867,13 @@ def test_every_process_starts_with_its_configuration(overlay, tmp_path, generate
             assert signer.public_key == tokens_pub
             assert settings.token_key_file.with_suffix(".pub").is_file()  # else the gateway writes it
             check_database(settings.database_url, "gateway", files, container)
+            assert settings.migration_url is None, "the owner's URL reaches the migration Job only"
             metrics = files.mount_of(container, container_env(resources, container)["PROMETHEUS_MULTIPROC_DIR"])
             assert any(v["name"] == metrics["name"] and "emptyDir" in v for v in pod_spec(deployment)["volumes"])
             _check_upstreams(upstreams, services, resources)
         else:
             config = load_config(service, env)
+            assert config.migration_url is None, "the owner's URL reaches the migration Job only"
             assert config.key_file.is_file(), f"{service} {kind}: no signing key at {config.key_file}"
             assert stat.S_IMODE(config.key_file.stat().st_mode) == 0o600
             signer = load_signer(config.key_file)
@@ -1112,7 +1124,7 @@ def reachable(policies: list[dict], source: Pod, target: Pod, port: int, protoco
 
 def namespace_pods(resources: list[dict]) -> dict[str, Pod]:
     """The G1000 pods and, with the labels their operators give them, the Kafka and PostgreSQL pods."""
-    pods = {d["metadata"]["name"]: Pod(d["metadata"]["name"], _labels(d)) for d in deployments(resources)}
+    pods = {d["metadata"]["name"]: Pod(d["metadata"]["name"], _labels(d)) for d in workloads(resources)}
     kafka = by_kind(resources, "Kafka")[0]["metadata"]["name"]
     for pool in by_kind(resources, "KafkaNodePool"):
         roles = pool["spec"]["roles"]
@@ -1148,6 +1160,7 @@ def test_network_policies_allow_exactly_the_designed_connections(overlay):
     resources = rendered(overlay)
     policies = by_kind(resources, "NetworkPolicy")
     pods = namespace_pods(resources)
+    migrate = pods.pop("g1000-migrate")
     app = {n: p for n, p in pods.items() if n.startswith("g1000-")}
     web = {s: pods[f"g1000-{s}"] for s in SERVICES}
     gateway, postgres = pods["g1000-gateway"], pods["postgres"]
@@ -1175,6 +1188,14 @@ def test_network_policies_allow_exactly_the_designed_connections(overlay):
         for other_name, other in app.items():
             if other_name not in {f"g1000-{s}" for s in SERVICES}:
                 assert not reachable(policies, pod, other, 8000), f"{name} -> {other_name}"
+    # the migration Job reaches PostgreSQL and DNS only, and nothing reaches it
+    assert reachable(policies, migrate, postgres, 5432) and reachable(policies, migrate, dns, 53, "UDP")
+    assert not reachable(policies, migrate, internet, 443)
+    for target in [*brokers, *web.values(), gateway]:
+        for port in (8000, 9092):
+            assert not reachable(policies, migrate, target, port), f"migrate -> {target}:{port}"
+    for source in [OUTSIDE, *app.values(), postgres]:
+        assert not reachable(policies, source, migrate, 8000), f"{source} -> migrate"
     # the operators' pods keep what they need
     assert reachable(policies, postgres, postgres, 5432) and reachable(policies, operator, postgres, 8000)
     assert reachable(policies, postgres, internet, 443), "backups to the object store, the Kubernetes API"
@@ -1350,21 +1371,30 @@ def test_kafka_topics_and_replication_fit_the_cluster(overlay):
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_postgres_has_every_database_its_role_and_its_password(overlay):
+    """Every database exists, owned by the owner role, which only the migration Job uses; each
+    service and the gateway connect as a runtime role of their own, unprivileged (docs/database.md)."""
     from psycopg.conninfo import conninfo_to_dict
+
+    from g1000.migrate import NAMES, runtime_url
 
     resources = rendered(overlay)
     (cluster,) = by_kind(resources, "Cluster")
     spec = cluster["spec"]
     initdb = spec["bootstrap"]["initdb"]
-    owners = {initdb["database"]: initdb["owner"]}
+    owner = initdb["owner"]
+    owners = {initdb["database"]: owner}
     for statement in initdb.get("postInitSQL", []):
         match = re.fullmatch(r"CREATE DATABASE (\w+) OWNER (\w+)", statement)
         if match:
             owners[match.group(1)] = match.group(2)
+    assert set(owners.values()) == {owner} == {"g1000_owner"}, "one owner of every database"
     revoked = {m.group(1) for s in initdb.get("postInitSQL", []) + initdb.get("postInitApplicationSQL", [])
                if (m := re.fullmatch(r"REVOKE ALL ON DATABASE (\w+) FROM PUBLIC", s))}
     roles = {r["name"]: r for r in spec["managed"]["roles"]}
-    connects = set()
+    unprivileged = ("superuser", "createdb", "createrole", "replication", "bypassrls")
+    assert not any(roles[owner].get(k) for k in unprivileged) and roles[owner]["login"] is True
+    assert initdb["secret"]["name"] == roles[owner]["passwordSecret"]["name"]
+    connects, users = set(), {}
     for deployment in deployments(resources):
         container = main_container(deployment)
         env = container_env(resources, container)
@@ -1372,15 +1402,33 @@ def test_postgres_has_every_database_its_role_and_its_password(overlay):
         params = conninfo_to_dict(url)
         database, user = params["dbname"], params["user"]
         connects.add(database)
-        assert owners.get(database) == user, f"{database} must exist, owned by {user}"
+        assert database in owners, f"{database} must exist"
+        assert user != owner, f"{deployment['metadata']['name']} must not run as the owner"
+        users.setdefault(database, set()).add(user)
         role = roles[user]
         assert role["login"] is True and role.get("ensure", "present") == "present"
-        assert not any(role.get(k) for k in ("superuser", "createdb", "createrole", "replication", "bypassrls"))
+        assert not any(role.get(k) for k in unprivileged)
         (password,) = [v["valueFrom"]["secretKeyRef"] for v in container["env"] if v["name"] == "PGPASSWORD"]
         assert password == {"name": role["passwordSecret"]["name"], "key": "password"}
-        if database == initdb["database"]:
-            assert initdb["secret"]["name"] == role["passwordSecret"]["name"]
+        assert "G1000_MIGRATION_DATABASE_URL" not in env
+    assert all(len(u) == 1 for u in users.values()) and len(set().union(*users.values())) == len(users), \
+        "one runtime role per database, used by no other"
     assert connects == set(owners) == revoked, "one database per service and the gateway, closed to others"
+    # the migration Job: the owner's URL and password, and every runtime role to grant to
+    (job,) = by_kind(resources, "Job")
+    (container,) = pod_spec(job)["containers"]
+    assert container["args"] == ["migrate"] and not container.get("command")
+    env = container_env(resources, container)
+    assert conninfo_to_dict(env["G1000_MIGRATION_DATABASE_URL"])["user"] == owner
+    assert "password" not in conninfo_to_dict(env["G1000_MIGRATION_DATABASE_URL"])
+    (password,) = [v["valueFrom"]["secretKeyRef"] for v in container["env"] if v["name"] == "PGPASSWORD"]
+    assert password == {"name": roles[owner]["passwordSecret"]["name"], "key": "password"}
+    for name in NAMES:
+        params = conninfo_to_dict(runtime_url(env, name))
+        assert users[params["dbname"]] == {params["user"]}, name
+    for other in [*deployments(resources), *by_kind(resources, "Cluster")]:
+        assert roles[owner]["passwordSecret"]["name"] not in str(pod_spec(other) or ""), \
+            f"{other['metadata']['name']} must not see the owner's password"
     assert spec.get("enableSuperuserAccess") is False
     assert not by_kind(resources, "Pooler"), "no Pooler: LISTEN/NOTIFY and session advisory locks (postgres.yaml)"
     if spec["instances"] >= 2:
