@@ -160,6 +160,8 @@ def _health_blueprint(rt: Runtime) -> Blueprint:
                            " wait in the outbox: the log is behind", headers={"Retry-After": "1"},
                            extensions={"checks": checks, "outbox": outbox})
         body = {"status": "ready", "service": rt.spec.name, "checks": checks, "outbox": outbox}
+        for extra in current_app.extensions.get("g1000_readiness_extras", []):
+            body.update(extra())  # e.g. the ledger's log lag behind its producers (reported only)
         if not checks["broker"]:
             body["warnings"] = ["the broker is not reachable: new events wait in the outbox"]
         return body

@@ -54,3 +54,25 @@ def test_gateway_readiness_reports_each_services_outbox(stack):
     assert body["outbox"]["ballot"] is None
     assert body["outbox"]["agenda"] == {"unpublished": 0, "oldest_seconds": 0}
     assert set(body["outbox"]) == {"ledger", "agenda", "lottery", "ballot"}
+
+
+def test_the_ledger_reports_its_logs_lag_behind_the_producers_heads(stack):
+    """The ledger's /readyz and /metrics apply the verifier's rule (g1000_proofs.heads.lag) to
+    what its producers have recorded and what its logs hold."""
+    from services.core.runtime import create_service_app
+    from services.ledger.lag import summed_lag
+
+    client = stack.gateway().test_client()
+    summit_id = client.post("/v1/summits", json=SUMMIT, headers=stack.auth()).get_json()["summit_id"]
+    with stack.ledger.db.transaction() as conn:
+        # the agenda has recorded 3 events the log has not received; the ledger's own are all in
+        lagging = summed_lag(conn, [{"stream": "agenda", "summit_id": summit_id, "last_seq": 3},
+                                    {"stream": "agenda", "summit_id": str(uuid.uuid4()), "last_seq": 9}])
+    assert lagging == {"agenda": {"behind": 3, "summits_behind": 1}}  # a summit with no log is skipped
+    ledger = create_service_app(stack.ledger).test_client()
+    ready = ledger.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.get_json()["log_lag"] == {"ledger": {"behind": 0, "summits_behind": 0}}
+    metrics = ledger.get("/metrics").get_data(as_text=True)
+    assert 'g1000_log_behind_events{stream="ledger"} 0.0' in metrics
+    assert 'g1000_outbox_unpublished_events{service="ledger"}' in metrics
