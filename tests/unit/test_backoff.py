@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from g1000.backoff import Backoff
+from services.core.backoff import Backoff
 
 
 def test_quick_failures_double_the_pause_up_to_the_ceiling():
