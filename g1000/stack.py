@@ -312,22 +312,31 @@ class Stack:
         self.postgres.start()
 
     def _restart_broker(self) -> None:
-        """Start the broker again on its port. It kept everything in memory, so its topics are
-        made again, and every relay and consumer is restarted against the empty broker: the
-        consumers read from its beginning (no committed offsets survive), and the relays
-        publish what their outboxes still hold."""
+        """Start the broker again on its port. It kept everything in memory, so every relay and
+        consumer is stopped first (no client of the dead broker ever talks to the new one: a
+        consumer that rejoined its group there could leave the group waiting on it), the
+        topics are made again, and the relays and consumers start afresh: the consumers read
+        the new broker from its beginning (no committed offsets survive) and the relays publish
+        what their outboxes still hold; the ledger fills what the old broker took with it
+        through its gap filler and tail reconciler."""
+        clients = [c for c in self.children if c.name.endswith(("-relay", "-consume"))]
+        for child in clients:  # all at once: each may take a moment to let go
+            if child.alive():
+                try:
+                    os.kill(child.process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for child in clients:  # a client stuck on the dead broker is killed: both are crash-safe
+            if child.process is not None:  # (relays mark after the ack, consumers commit after the database)
+                stop_process(child.process, signal.SIGTERM, timeout=5)
         self.broker.start(self.data_dir / "logs" / "broker.log")
         if self._topics is not None:
             bootstrap, topics, partitions = self._topics
             ensure_topics(bootstrap, topics, partitions)
-        for child in self.children:
-            if not child.name.endswith(("-relay", "-consume")):
-                continue
-            if child.alive():
-                stop_process(child.process, signal.SIGTERM, timeout=15)
-                child.start()
-            else:  # died while the broker was down: due now, not after its grown back-off
-                child.due = time.monotonic()
+        for child in clients:
+            child.due = None
+            child.start()
+        log.warning("restarted %s against the new broker", ", ".join(c.name for c in clients))
 
     def stop(self) -> None:
         for child in reversed(self.children):
