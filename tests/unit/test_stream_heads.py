@@ -125,3 +125,19 @@ def test_every_signed_head_verifies_and_round_trips(last_seq, stream):
     head = sign_head(key.sign, KEY_ID, summit_id=SUMMIT, stream=stream, last_seq=last_seq,
                      time="2026-01-01T00:00:00.000Z")
     assert verify_head(head, {KEY_ID: (stream, PUBLIC)}, SUMMIT).as_dict() == head
+
+
+def test_a_stale_or_future_head_is_refused_as_a_possible_replay():
+    from datetime import datetime, timedelta, timezone
+
+    from g1000_proofs.heads import check_fresh, head_age
+
+    head = parse_head(GOLDEN)  # signed 2026-12-04T01:30:00.000Z
+    signed = datetime(2026, 12, 4, 1, 30, tzinfo=timezone.utc)
+    assert head_age(head, signed + timedelta(seconds=90)) == 90
+    check_fresh(head, signed + timedelta(seconds=600), max_age=600)
+    with pytest.raises(HeadError, match="601 s ago.*replay"):
+        check_fresh(head, signed + timedelta(seconds=601), max_age=600)
+    with pytest.raises(HeadError, match="in the future"):
+        check_fresh(head, signed - timedelta(seconds=61), max_age=600)
+    check_fresh(head, signed - timedelta(seconds=59), max_age=600)  # clocks differ a little

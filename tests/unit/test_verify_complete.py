@@ -22,9 +22,15 @@ TOPICS = 6
 LEDGER_EVENTS = 3   # summit.created and two key registrations (ledger, agenda)
 
 
-def head(key, stream: str, last_seq: int, summit: str = SUMMIT_ID) -> dict:
+def _now() -> str:
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def head(key, stream: str, last_seq: int, summit: str = SUMMIT_ID, time: str | None = None) -> dict:
     return sign_head(key.sign, key.key_id, summit_id=summit, stream=stream, last_seq=last_seq,
-                     time="2027-03-14T10:00:00.000Z")
+                     time=time or _now())
 
 
 class HeadsLedger(FakeLedger):
@@ -82,6 +88,17 @@ def test_a_missing_or_invalid_head_fails_with_complete(capsys, serve, heads, rea
     code, doc, _ = run(capsys, serve(HeadsLedger(heads)), "--complete")
     assert code == 1 and doc["failure"]["check"] == "completeness"
     assert reason in doc["failure"]["reason"]
+
+
+def test_an_old_head_replayed_by_the_gateway_does_not_pass(capsys, serve):
+    """A head signed long ago (when the producer had recorded less) is a valid signature, but it
+    must not make a lagging log look complete: live heads must be fresh."""
+    old = "2020-01-01T00:00:00.000Z"
+    url = serve(HeadsLedger([head(AGENDA, "agenda", TOPICS, time=old), head(LEDGER, "ledger", LEDGER_EVENTS)]))
+    code, doc, _ = run(capsys, url, "--complete")
+    assert code == 1 and "may be a replay" in doc["failure"]["reason"]
+    code, doc, _ = run(capsys, url, "--complete", "--max-head-age", str(10 * 365 * 86400))
+    assert code == 0, doc
 
 
 def test_heads_the_gateway_cannot_serve(capsys, serve):

@@ -31,6 +31,7 @@ import base64
 import binascii
 import hashlib
 import re
+from datetime import datetime, timezone
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +43,8 @@ from .errors import ProofError
 from .jcs import CanonicalJSONError, dumps
 
 __all__ = [
-    "HEAD_PREFIX", "HEAD_VERSION", "HeadError", "Lag", "StreamHead", "head_signing_bytes",
-    "lag", "parse_head", "sign_head", "verify_head",
+    "HEAD_PREFIX", "HEAD_VERSION", "HeadError", "Lag", "StreamHead", "check_fresh", "head_age",
+    "head_signing_bytes", "lag", "parse_head", "sign_head", "verify_head",
 ]
 
 HEAD_PREFIX = b"g1000-stream-head/v1\n"
@@ -185,6 +186,28 @@ def verify_head(obj: Any, keys: Mapping[str, tuple[str, bytes]], summit_id: str)
     except (InvalidSignature, ValueError):
         raise HeadError(f"the {head.stream} head's signature does not verify") from None
     return head
+
+
+def head_age(head: StreamHead, now: datetime) -> float:
+    """Seconds from the head's signing time to ``now`` (negative: signed "in the future")."""
+    try:
+        signed = datetime.strptime(head.time, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise HeadError(f"the {head.stream} head's time {head.time!r} is not a valid date") from None
+    return (now - signed).total_seconds()
+
+
+def check_fresh(head: StreamHead, now: datetime, max_age: float, max_skew: float = 60.0) -> None:
+    """Refuse a head signed more than ``max_age`` seconds before ``now`` (or more than
+    ``max_skew`` after it).  Why: a signed head stays valid forever, so whoever relays heads
+    (the gateway) could replay an old one with a smaller ``last_seq`` and make an incomplete
+    log look complete; a live check therefore accepts only recent heads."""
+    age = head_age(head, now)
+    if age > max_age:
+        raise HeadError(f"the {head.stream} head was signed {age:.0f} s ago ({head.time}), more than"
+                        f" {max_age:.0f} s: it may be a replay of an old head")
+    if age < -max_skew:
+        raise HeadError(f"the {head.stream} head is dated {-age:.0f} s in the future ({head.time})")
 
 
 def lag(heads: Mapping[str, int | None] | Iterable[StreamHead], logged: Mapping[str, int],

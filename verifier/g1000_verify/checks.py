@@ -61,6 +61,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -68,7 +69,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from g1000_proofs.checkpoint import Checkpoint, open_checkpoint
 from g1000_proofs.errors import ProofError
-from g1000_proofs.heads import HeadError, StreamHead, lag, verify_head
+from g1000_proofs.heads import HeadError, StreamHead, check_fresh, lag, verify_head
 from g1000_proofs.jcs import CanonicalJSONError, dumps, dumps_with_and_without
 from g1000_proofs.merkle import (
     EMPTY_ROOT,
@@ -141,6 +142,8 @@ class Options:
     heads: Any = None
     heads_error: str | None = None             # why no heads document could be read
     complete: bool = False
+    max_head_age: float | None = None          # seconds; None: no freshness check (saved heads)
+    now: datetime | None = None                # the time heads are judged at (None: the clock)
     pool_threshold: int = POOL_THRESHOLD
     chunk_size: int = CHUNK_SIZE
 
@@ -878,9 +881,13 @@ def check_completeness(v: Verification) -> None:
         if not isinstance(items, list):
             invalid.append("the heads document has no 'heads' list")
             items = []
+        now = options.now or datetime.now(timezone.utc)
         for item in items:
             try:
-                heads.append(verify_head(item, keys, v.model.log_id))
+                head = verify_head(item, keys, v.model.log_id)
+                if options.max_head_age is not None:
+                    check_fresh(head, now, options.max_head_age)
+                heads.append(head)
             except HeadError as exc:
                 invalid.append(str(exc))
         unavailable = doc.get("unavailable") if isinstance(doc, dict) else None

@@ -17,6 +17,8 @@ first (``GET /v1/summits/{id}/heads``); with a bundle, ``--heads FILE`` gives a 
 report says how far the log is behind every producer's head.  Without ``--complete`` a lag or a
 missing/invalid head is a warning; with ``--complete`` it is a verification failure (exit 1), as
 is ``--complete`` with no heads to compare (a bundle without ``--heads`` is a usage error).
+Heads from a gateway must be fresh (signed at most ``--max-head-age`` seconds ago, default 600):
+a signed head stays valid forever, and an old one replayed would hide a lag.
 
 ``draw`` runs the log checks, then recomputes every lottery draw from the ``lottery.*`` events
 (docs/lottery.md; :mod:`g1000_verify.draw_checks`).  A party that committed and did not reveal
@@ -48,6 +50,7 @@ from .sources import open_bundle, open_gateway
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_MAX_HEAD_AGE = 600.0   # seconds: heads are signed when asked for, so a live one is fresh
 
 
 class UsageError(Exception):
@@ -123,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--summit", required=True, type=_summit, metavar="ID", help="summit (log) id")
     log.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                      help="HTTP timeout per request (default 30)")
+    log.add_argument("--max-head-age", type=_seconds, default=DEFAULT_MAX_HEAD_AGE, metavar="SECONDS",
+                     help="refuse stream heads signed longer ago than this (default 600): an old "
+                          "head replayed by the gateway must not pass as the producer's head")
     bundle = commands.add_parser("bundle", parents=[common], help="verify an export bundle file")
     bundle.add_argument("file", metavar="FILE", help="export bundle (JSON lines)")
     bundle.add_argument("--heads", metavar="FILE", help="the producers' stream heads, as saved "
@@ -141,6 +147,9 @@ def _parser() -> argparse.ArgumentParser:
                       help="summit (log) id, with --gateway")
     draw.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
                       help="HTTP timeout per request (default 30)")
+    draw.add_argument("--max-head-age", type=_seconds, default=DEFAULT_MAX_HEAD_AGE, metavar="SECONDS",
+                      help="with --gateway: refuse stream heads signed longer ago than this "
+                           "(default 600)")
     return parser
 
 
@@ -167,6 +176,7 @@ def _heads(args: argparse.Namespace, options: Options) -> None:
         return
     if heads_file is not None:
         raise UsageError("--heads FILE goes with a bundle FILE; from a gateway the heads are fetched")
+    options.max_head_age = args.max_head_age  # live heads are signed on request: they are fresh
     try:
         options.heads = fetch_heads(args.gateway, args.summit, timeout=args.timeout)
     except SourceError as exc:
