@@ -86,7 +86,8 @@ def _up(args) -> int:
         print(f"G1000 stack ready; state in {args.data_dir}/stack.json", flush=True)
         print(f"gateway: {manifest['gateway']}", flush=True)
         # supervised from here on, the demo's run included (issue 10, M5)
-        supervisor = threading.Thread(target=stack.supervise, args=(stop,), name="supervisor", daemon=True)
+        supervisor = threading.Thread(target=stack.supervise, args=(stop,), name="supervisor",
+                                      daemon=True)
         supervisor.start()
         if args.demo:
             from .demo import run_demo

@@ -61,8 +61,11 @@ def diagnose(up, summit_id: str) -> str:
             ("ledger", "SELECT stream, from_seq, requests FROM log_gaps WHERE summit_id = %s"),
             ("ledger", "SELECT stream, seq FROM log_pending WHERE summit_id = %s"),
             ("ledger", "SELECT consumer, event_type, reason FROM quarantine WHERE summit_id = %s")):
-        with psycopg.connect(database_url(url, f"g1000_{service}")) as conn:
-            lines.append(f"{service}: {sql}: {conn.execute(sql, (summit_id,)).fetchall()}")
+        try:
+            with psycopg.connect(database_url(url, f"g1000_{service}"), connect_timeout=5) as conn:
+                lines.append(f"{service}: {sql}: {conn.execute(sql, (summit_id,)).fetchall()}")
+        except psycopg.Error as e:  # a diagnosis must not hide the failure it explains
+            lines.append(f"{service}: {sql}: cannot read ({type(e).__name__}: {e})")
     logs = up.data_dir / "logs"
     for name in ("ledger-consume", "agenda-relay"):
         text = (logs / f"{name}.log").read_text().splitlines()

@@ -31,7 +31,8 @@ def _dead() -> subprocess.Popen:
 def test_dead_processes_are_restarted_after_their_back_off_and_the_manifest_follows(tmp_path):
     stack = Stack(tmp_path)
     (tmp_path / "logs").mkdir()
-    child = Child("agenda-relay", [sys.executable, "-c", "import time; time.sleep(60)"], {}, tmp_path / "logs" / "c.log")
+    child = Child("agenda-relay", [sys.executable, "-c", "import time; time.sleep(60)"], {},
+                  tmp_path / "logs" / "c.log")
     child.process = _dead()
     server = FakeServer(_dead())
     starts = []
