@@ -87,10 +87,15 @@ def _up(args) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    supervisor = None
     try:
         manifest = stack.start()
         print(f"G1000 stack ready; state in {args.data_dir}/stack.json", flush=True)
         print(f"gateway: {manifest['gateway']}", flush=True)
+        # supervised from here on, the demo's run included (issue 10, M5)
+        supervisor = threading.Thread(target=stack.supervise, args=(stop,), name="supervisor",
+                                      daemon=True)
+        supervisor.start()
         if args.demo:
             from .demo import run_demo
 
@@ -99,8 +104,12 @@ def _up(args) -> int:
             organiser = create_organiser(dict(os.environ), args.data_dir, "Demostad", label="g1000 up --demo")
             run_demo(manifest["gateway"], organiser["token"])
             print(f"gateway: {manifest['gateway']} (Ctrl-C stops the stack)", flush=True)
-        stack.supervise(stop)
+        while not stop.wait(1.0):
+            pass
     finally:
+        stop.set()
+        if supervisor is not None:
+            supervisor.join()
         stack.stop()
     print("stopped", flush=True)
     return 0

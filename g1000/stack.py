@@ -12,8 +12,18 @@ Layout of the data directory:
 
 Start order: database, broker, one-off preparation (databases, migrations, keys, topics: any
 error is reported here, in one line), then per service a gunicorn web process, its outbox relay
-and its consumer, and finally the gateway. Crashed workers are restarted. SIGINT/SIGTERM stops
-everything in reverse order; state survives a restart on the same directory.
+and its consumer, and finally the gateway. SIGINT/SIGTERM stops everything in reverse order;
+state survives a restart on the same directory.
+
+Supervision (issue 10, M5): every child that dies is restarted — the web processes, relays and
+consumers, and also the embedded PostgreSQL and the bundled broker — on the same port, so the
+URLs every process holds stay valid. Each has its own exponential back-off
+(services/core/backoff.py) that resets once it has run healthily for a while, so a crash loop
+is slowed down but a long-lived stack that loses its broker once gets it back at once. The
+bundled broker keeps its data in memory: after it restarts the topics are made again and every
+relay and consumer is restarted against it (the outboxes still hold every event; the ledger
+fills what the broker lost through its gap filler and tail reconciler). stack.json is rewritten
+after every restart, so its pids are always those of the running processes.
 """
 
 from __future__ import annotations
@@ -30,9 +40,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import requests
 
+from services.core.backoff import Backoff
 from services.core.config import SERVICES, check_database_url, kafka_security, load_config
 from services.core.db import ensure_database_of
 from services.core.errors import UnavailableError
@@ -72,11 +84,39 @@ class Child:
     restart: bool = True
     process: subprocess.Popen | None = None
     restarts: int = 0
+    backoff: Backoff = field(default_factory=lambda: supervisor_backoff())
+    due: float | None = None  # when a restart is due (monotonic), while the child is down
 
     def start(self) -> None:
         with open(self.log_path, "ab") as out:
             self.process = subprocess.Popen(self.args, env=self.env, stdout=out, stderr=subprocess.STDOUT,
                                             stdin=subprocess.DEVNULL, process_group=0)
+        self.backoff.started(time.monotonic())
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+
+def supervisor_backoff() -> Backoff:
+    """0.5 s, 1 s, 2 s … at most 30 s between restarts of a child that keeps dying; back to
+    0.5 s once it has run for 30 s (G1000_RESTART_HEALTHY_SECONDS overrides, for tests)."""
+    healthy = float(os.environ.get("G1000_RESTART_HEALTHY_SECONDS", "30"))
+    return Backoff(base=0.5, factor=2.0, ceiling=30.0, healthy_after=healthy)
+
+
+@dataclass
+class Infra:
+    """The embedded PostgreSQL or the bundled broker, supervised like a child."""
+
+    name: str
+    server: EmbeddedPostgres | EmbeddedBroker
+    restart_server: Callable[[], None]
+    backoff: Backoff = field(default_factory=lambda: supervisor_backoff())
+    due: float | None = None
+    restarts: int = 0
+
+    def alive(self) -> bool:
+        return self.server.process is not None and self.server.process.poll() is None
 
 
 @dataclass
@@ -90,6 +130,9 @@ class Stack:
     roles: LocalRoles | None = None  # the embedded server's roles (g1000/dbroles.py)
     children: list[Child] = field(default_factory=list)
     urls: dict[str, str] = field(default_factory=dict)
+    infra: list[Infra] = field(default_factory=list)
+    _manifest_args: tuple[str, str] = ("", "")
+    _topics: tuple | None = None  # bootstrap, topic names, partitions, Kafka security
 
     # ---- start -------------------------------------------------------------------------------
 
@@ -116,7 +159,12 @@ class Stack:
                         self._env_for("gateway", child_env) | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())})
         self._wait_ready(ready_timeout)
         # `g1000 admin` acts as the gateway's runtime role, never as the superuser or the owner
-        return self._write_manifest(self._env_for("gateway", child_env)["G1000_DATABASE_URL"], bootstrap_servers)
+        self._manifest_args = (self._env_for("gateway", child_env)["G1000_DATABASE_URL"], bootstrap_servers)
+        if self.postgres:
+            self.infra.append(Infra("postgres", self.postgres, self._restart_postgres))
+        if self.broker:
+            self.infra.append(Infra("broker", self.broker, self._restart_broker))
+        return self._write_manifest(*self._manifest_args)
 
     def _prepare_directories(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -197,6 +245,8 @@ class Stack:
             rt.db.close()
         ensure_topics(config.kafka_bootstrap, list(config.topic_names.values()), config.partitions,
                       config.kafka_security)
+        self._topics = (config.kafka_bootstrap, list(config.topic_names.values()), config.partitions,
+                        config.kafka_security)
 
     def _spawn_web(self, name: str, target: str, port: int, env: dict) -> None:
         self._spawn(name, web_command(target, port, self.web_workers), env)
@@ -247,16 +297,80 @@ class Stack:
     # ---- run and stop ------------------------------------------------------------------------
 
     def supervise(self, stop: threading.Event, poll: float = 0.5) -> None:
-        """Restart crashed children (with a growing pause) until `stop` is set."""
+        """Restart whatever died (PostgreSQL, the broker, any child), each after its own
+        back-off, until `stop` is set; rewrite stack.json after every restart."""
         while not stop.wait(poll):
-            for child in self.children:
-                code = child.process.poll()
-                if code is not None and child.restart and not stop.is_set():
-                    child.restarts += 1
-                    log.warning("%s exited with code %s; restarting (restart %d)", child.name, code, child.restarts)
-                    stop.wait(min(10.0, 0.5 * child.restarts))
-                    if not stop.is_set():
-                        child.start()
+            if self.supervise_once(time.monotonic(), stop):
+                self._write_manifest(*self._manifest_args)
+
+    def supervise_once(self, now: float, stop: threading.Event | None = None) -> bool:
+        """One look at every process; True when something was restarted."""
+        restarted = False
+        for unit in [*self.infra, *self.children]:
+            if stop is not None and stop.is_set():
+                break
+            if isinstance(unit, Child) and not unit.restart:
+                continue
+            if unit.due is None:
+                if unit.alive():
+                    continue
+                pause = unit.backoff.failed(now)
+                unit.due = now + pause
+                code = unit.server.process.returncode if isinstance(unit, Infra) else unit.process.returncode
+                log.warning("%s exited with code %s; restarting in %.1f s", unit.name, code, pause)
+                continue
+            if now < unit.due:
+                continue
+            unit.due = None
+            unit.restarts += 1
+            try:
+                if isinstance(unit, Infra):
+                    unit.restart_server()
+                    unit.backoff.started(time.monotonic())
+                    for child in self.children:  # what died for want of it may come back now
+                        if child.due is not None:
+                            child.due = min(child.due, time.monotonic())
+                else:
+                    unit.start()
+            except Exception as e:  # noqa: BLE001 - the supervisor itself must not die of it
+                log.warning("%s did not restart: %s", unit.name, e)
+                continue  # still down: the next look schedules the next attempt
+            log.warning("%s restarted (restart %d, pid %s)", unit.name, unit.restarts,
+                        (unit.server.process if isinstance(unit, Infra) else unit.process).pid)
+            restarted = True
+        return restarted
+
+    def _restart_postgres(self) -> None:
+        """Start the server again on its port (the URL every process holds); the services'
+        pools check connections before use and reconnect by themselves."""
+        self.postgres.start()
+
+    def _restart_broker(self) -> None:
+        """Start the broker again on its port. It kept everything in memory, so every relay and
+        consumer is stopped first (no client of the dead broker ever talks to the new one: a
+        consumer that rejoined its group there could leave the group waiting on it), the
+        topics are made again, and the relays and consumers start afresh: the consumers read
+        the new broker from its beginning (no committed offsets survive) and the relays publish
+        what their outboxes still hold; the ledger fills what the old broker took with it
+        through its gap filler and tail reconciler."""
+        clients = [c for c in self.children if c.name.endswith(("-relay", "-consume"))]
+        for child in clients:  # all at once: each may take a moment to let go
+            if child.alive():
+                try:
+                    os.kill(child.process.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        for child in clients:  # a client stuck on the dead broker is killed: both are crash-safe
+            if child.process is not None:  # (relays mark after the ack, consumers commit after the database)
+                stop_process(child.process, signal.SIGTERM, timeout=5)
+        self.broker.start(self.data_dir / "logs" / "broker.log")
+        if self._topics is not None:
+            bootstrap, topics, partitions, security = self._topics
+            ensure_topics(bootstrap, topics, partitions, security)
+        for child in clients:
+            child.due = None
+            child.start()
+        log.warning("restarted %s against the new broker", ", ".join(c.name for c in clients))
 
     def stop(self) -> None:
         for child in reversed(self.children):

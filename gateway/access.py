@@ -76,6 +76,7 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/summits"): public(),
     ("POST", "/v1/summits"): token("organiser"),
     ("GET", "/v1/summits/{summit_id}"): public(),
+    ("GET", "/v1/summits/{summit_id}/heads"): public(),  # the gateway gathers them (gateway/heads.py)
     ("POST", "/v1/summits/{summit_id}/check-in-codes"): summit("organiser", "facilitator"),
     ("GET", "/v1/summits/{summit_id}/streams"): public(),
     ("GET", "/v1/summits/{summit_id}/tokens"): summit("organiser"),

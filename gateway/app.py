@@ -39,6 +39,8 @@ from .access import Policy, decide
 from .auth_api import auth as auth_blueprint
 from .auth_api import summit_credentials as credentials_blueprint
 from .credentials import Credentials
+from .heads import heads as heads_blueprint
+from .heads import reported_backlog
 from .database import open_gateway_database
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import IdempotencyStore, InvalidKeyError, fingerprint, parse_key
@@ -100,9 +102,12 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     verifier = TokenVerifier(signer.public_key)
     policy = Policy()
     directory = SummitDirectory(session, upstreams["ledger"])
+    app.extensions["g1000_summits"] = directory
+    app.extensions["g1000_heads_upstreams"] = (session, upstreams)
     api = ProblemApi(app)
     api.register_blueprint(auth_blueprint)
     api.register_blueprint(credentials_blueprint)
+    api.register_blueprint(heads_blueprint)
     specs = SpecCache(upstreams, session, local=api.spec.to_dict())
     metrics = Metrics()
     access = access_logger()
@@ -199,22 +204,27 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
 
     def probe() -> dict:
         checks = {"gateway-database": db.ping()}
+        outbox = {}  # each service's outbox backlog, as its /readyz reports it (issue 10, M5)
         for name, url in upstreams.items():
             try:
-                checks[name] = session.get(f"{url}/readyz", timeout=3).status_code == 200
+                answer = session.get(f"{url}/readyz", timeout=3)
+                checks[name] = answer.status_code == 200
+                outbox[name] = reported_backlog(answer)
             except requests.RequestException:
                 checks[name] = False
-        return checks
+                outbox[name] = None
+        return checks, outbox
 
     readiness = TimedCache(settings.readiness_cache_seconds, clock)
 
     @app.get("/readyz")
     def readyz():
-        checks = readiness.get(probe)  # at most one fan-out per worker every few seconds
+        checks, outbox = readiness.get(probe)  # at most one fan-out per worker every few seconds
         if all(checks.values()):
-            return {"status": "ready", "checks": checks}
+            return {"status": "ready", "checks": checks, "outbox": outbox}
         failing = ", ".join(n for n, ok in checks.items() if not ok)
-        return problem(503, "Service Unavailable", f"not ready: {failing}", headers={"Retry-After": "1"})
+        return problem(503, "Service Unavailable", f"not ready: {failing}", headers={"Retry-After": "1"},
+                       extensions={"checks": checks, "outbox": outbox})
 
     @app.get("/metrics")
     def metrics_view():

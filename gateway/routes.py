@@ -10,7 +10,7 @@ import re
 ROUTES: list[tuple[re.Pattern, str]] = [
     # answered by the gateway itself (gateway/auth_api.py): it holds the token key and record
     (re.compile(r"^/v1/auth(/.*)?$"), "gateway"),
-    (re.compile(r"^/v1/summits/[^/]+/(tokens|check-in-codes)$"), "gateway"),
+    (re.compile(r"^/v1/summits/[^/]+/(tokens|check-in-codes|heads)$"), "gateway"),
     (re.compile(r"^/v1/summits/[^/]+/topics(/.*)?$"), "agenda"),
     (re.compile(r"^/v1/summits/[^/]+/lottery(/.*)?$"), "lottery"),
     (re.compile(r"^/v1/summits(/.*)?$"), "ledger"),

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import zlib
 
 import psycopg
 from kafka.errors import KafkaError
 
+from .backoff import Backoff
 from .db import Database
 from .errors import TransientError
 from .failpoints import failpoint
@@ -94,13 +96,19 @@ class OutboxRelay:
                     break
                 stop.wait(idle_wait)  # another replica is the active relay
             listen.execute(f"LISTEN {OUTBOX_CHANNEL}")
+            # retries while the broker is unreachable: growing pauses, back to the shortest as
+            # soon as a batch is acknowledged (issue 10, M5: a back-off must reset)
+            backoff = Backoff(base=min(idle_wait, 0.25), factor=2.0, ceiling=max(idle_wait, 5.0),
+                              healthy_after=0.0)
             while not stop.is_set():
                 try:
                     sent = self.publish_batch()
                 except TransientError as e:
-                    log.warning("relay %s: %s; retrying", self.stream, e)
-                    stop.wait(idle_wait)
+                    pause = backoff.failed(time.monotonic())
+                    log.warning("relay %s: %s; retrying in %.2f s", self.stream, e, pause)
+                    stop.wait(pause)
                     continue
+                backoff.succeeded()
                 if sent < self.batch_size:
                     self._wait_for_notify(listen, idle_wait)
         self.close()

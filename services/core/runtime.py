@@ -23,7 +23,9 @@ from .auth import TokenKey
 from .config import ServiceConfig
 from .consumer import BatchHandler, EventConsumer, Handler
 from .db import Database, ensure_database_of
+from .errors import TransientError
 from .event_catalog import CATALOG, PayloadCatalog
+from .heads import heads_blueprint, outbox_backlog
 from .kafka import broker_reachable, ensure_topics
 from .provision import migrate_and_grant
 from .problem import ProblemApi, install_error_handlers, problem
@@ -113,7 +115,17 @@ def create_service_app(runtime: Runtime) -> Flask:
     install_error_handlers(app)
     app.register_blueprint(_health_blueprint(runtime))
     app.register_blueprint(_internal_blueprint())
+    app.register_blueprint(heads_blueprint(runtime))
     return app
+
+
+def _backlog_or_none(rt: Runtime):
+    """The outbox backlog, or None when the database cannot say (health never raises)."""
+    try:
+        with rt.db.transaction() as conn:
+            return outbox_backlog(conn)
+    except TransientError:
+        return None
 
 
 def runtime() -> Runtime:
@@ -131,17 +143,33 @@ def _health_blueprint(rt: Runtime) -> Blueprint:
 
     @bp.get("/readyz")
     def readyz():
-        """Ready when the database answers. The broker is reported, not required: the web app
-        only writes to its database (events wait in the outbox until the relay can publish),
-        so a Kafka outage must not take every service out of its load balancer."""
+        """Ready when the database answers and nothing waits on an unreachable broker.
+
+        The web app only writes to its database (events wait in the outbox until the relay can
+        publish), so a broker outage alone does not make it unready. But while the broker is
+        unreachable *and* events wait, the log falls behind what this service has recorded
+        (issue 10, M5): then the answer is 503 with the backlog, so an orchestrator and the
+        gateway's readiness see it. The backlog is reported on every answer."""
         now = time.monotonic()
         if now - broker_cache["at"] > 2.0:
             broker_cache.update(ok=broker_reachable(rt.config.kafka_bootstrap, rt.config.kafka_security), at=now)
         checks = {"database": rt.db.ping(), "broker": broker_cache["ok"]}
+        backlog = None
+        if checks["database"]:
+            backlog = _backlog_or_none(rt)
+            checks["database"] = backlog is not None
         if not checks["database"]:
             return problem(503, "Service Unavailable", f"{rt.spec.name}: the database is not reachable",
                            headers={"Retry-After": "1"})
-        body = {"status": "ready", "service": rt.spec.name, "checks": checks}
+        outbox = backlog.as_dict()
+        if not checks["broker"] and backlog.unpublished:
+            return problem(503, "Service Unavailable",
+                           f"{rt.spec.name}: the broker is not reachable and {backlog.unpublished} events"
+                           " wait in the outbox: the log is behind", headers={"Retry-After": "1"},
+                           extensions={"checks": checks, "outbox": outbox})
+        body = {"status": "ready", "service": rt.spec.name, "checks": checks, "outbox": outbox}
+        for extra in current_app.extensions.get("g1000_readiness_extras", []):
+            body.update(extra())  # e.g. the ledger's log lag behind its producers (reported only)
         if not checks["broker"]:
             body["warnings"] = ["the broker is not reachable: new events wait in the outbox"]
         return body

@@ -41,12 +41,24 @@ def _configure(rt: Runtime, app) -> None:
     settings = load_ledger_settings(rt.config)
     app.extensions["g1000_log_key"] = LogKey.load(settings.log_key_file, settings.log_host)
     app.extensions["g1000_ledger_settings"] = settings
+    _install_lag(rt, app, settings)
 
     @app.errorhandler(DamagedStoreError)
     def _damaged(e: DamagedStoreError):
         log.error("%s", e)
         return problem(503, "Log Store Damaged", f"{e}; the operator must restore it from a backup"
                        " (auditors' copies and checkpoints show what it held)")
+
+
+def _install_lag(rt: Runtime, app, settings) -> None:
+    """The log's lag behind its producers in /readyz and /metrics (services/ledger/lag.py)."""
+    from .gaps import HttpHeads
+    from .lag import LogLag
+
+    producers = {s: url for s, url in settings.producer_urls.items() if s != rt.spec.name}  # own: local
+    lag = LogLag(rt.db, HttpHeads(producers, _internal_token(rt), timeout=1.0), stream=rt.spec.name)
+    app.extensions.setdefault("g1000_metrics_collectors", []).append(lag)
+    app.extensions.setdefault("g1000_readiness_extras", []).append(lag.readiness)
 
 
 def _background(rt: Runtime):

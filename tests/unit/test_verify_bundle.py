@@ -94,7 +94,8 @@ def test_untouched_bundle_verifies(capsys, bundle, log):
 
 def test_json_output_shape(capsys, bundle):
     code, doc = verify(capsys, bundle)
-    assert list(doc) == ["ok", "log_id", "tree_size", "checked", "failure", "log_key_source", "notes"]
+    assert list(doc) == ["ok", "log_id", "tree_size", "checked", "failure", "log_key_source", "notes",
+                         "completeness"]
     assert set(doc["checked"]) == {"entries", "signatures", "checkpoints", "consistency_proofs",
                                    "receipts"}
     assert all(type(n) is int for n in doc["checked"].values())

@@ -494,7 +494,7 @@ def test_cli_draw_on_an_honest_bundle(capsys, honest, honest_bundle):
     assert code == 0
     doc = json.loads(out)
     assert list(doc) == ["ok", "log_id", "tree_size", "checked", "failure", "log_key_source",
-                         "notes", "draw"]
+                         "notes", "completeness", "draw"]
     assert doc["ok"] is True and doc["failure"] is None
     assert doc["checked"]["entries"] == 3 + len(honest.items)
     draw = doc["draw"]

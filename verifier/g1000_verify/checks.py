@@ -30,6 +30,10 @@ during the entry pass, see :class:`Step.streams`):
 5. ``receipts``   each ``--receipt INDEX:LEAF_HASH`` names that entry's leaf hash, and an RFC 9162
                   §2.1.3 inclusion proof against the latest checkpoint verifies.
 6. ``key_lines``  a bundle's informational key lines agree with the keys the entries register.
+7. ``completeness`` when stream heads were read (always from a gateway; ``--heads FILE`` with a
+                  bundle): each producer's signed head verifies with the key the log registers
+                  for its stream, and the log holds every seq it names (``g1000_proofs.heads``);
+                  a lag is a warning, or with ``--complete`` a failure.
 
 Keys and the genesis (docs/ledger.md "Genesis"): entry 0 is ``ledger.summit.created`` and it and
 the following ``ledger.key.registered`` entries are signed by the ledger key that one of them
@@ -57,6 +61,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -64,6 +69,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from g1000_proofs.checkpoint import Checkpoint, open_checkpoint
 from g1000_proofs.errors import ProofError
+from g1000_proofs.heads import HeadError, StreamHead, check_fresh, lag, verify_head
 from g1000_proofs.jcs import CanonicalJSONError, dumps, dumps_with_and_without
 from g1000_proofs.merkle import (
     EMPTY_ROOT,
@@ -108,7 +114,7 @@ CHECK_NAMES = (
     "index", "format", "canonical_json", "leaf_hash", "chain", "envelope", "summit_id",
     "genesis", "key", "signature", "seq",
     "checkpoint_signature", "checkpoint_size", "checkpoint_root",
-    "consistency", "receipt", "key_lines",
+    "consistency", "receipt", "key_lines", "completeness",
 )
 
 
@@ -131,6 +137,13 @@ class Options:
     log_key: Verifier | None = None            # out-of-band checkpoint key, or None: the source's
     receipts: list[tuple[int, bytes]] = field(default_factory=list)
     workers: int | None = None                 # None: os.cpu_count()
+    # the producers' signed stream heads (the decoded heads document), if any were read; with
+    # ``complete`` a stream the log is behind on, or a missing or invalid head, is a failure
+    heads: Any = None
+    heads_error: str | None = None             # why no heads document could be read
+    complete: bool = False
+    max_head_age: float | None = None          # seconds; None: no freshness check (saved heads)
+    now: datetime | None = None                # the time heads are judged at (None: the clock)
     pool_threshold: int = POOL_THRESHOLD
     chunk_size: int = CHUNK_SIZE
 
@@ -186,6 +199,7 @@ class Verification:
         self.registrations: list[tuple[int, str, str, str]] = []  # (index, stream, key_id, hex)
         self.last_seq: dict[str, int] = {}
         self.checkpoints: list[Checkpoint] = []          # verified, in listing order
+        self.completeness: dict | None = None           # set by check_completeness
         self.collected: dict[str, list[tuple[int, dict]]] = {
             stream: [] for step in steps for stream in step.streams}
 
@@ -839,6 +853,67 @@ def check_key_lines(v: Verification) -> None:
         raise min(problems, key=lambda pair: pair[0])[1]
 
 
+# --- Step 7: completeness against the producers' signed heads ------------------------------
+
+
+def check_completeness(v: Verification) -> None:
+    """How far the log is behind every producer's signed stream head (docs/events.md, "Stream
+    heads"; the rule is :func:`g1000_proofs.heads.lag`, shared with the services).
+
+    Every stream the log registers a key for must have a head, signed by a key the log registers
+    for that stream.  Without ``--complete`` a lag, a missing or an invalid head is a warning;
+    with it, a failure.
+    """
+    options = v.options
+    if options.heads is None and options.heads_error is None:
+        if options.complete:
+            raise VerificationFailure(None, "completeness", "no stream heads to compare the log with")
+        return
+    keys = {info.key_id: (info.stream, info.public_key) for info in v.key_slots}
+    streams = sorted({info.stream for info in v.key_slots})
+    invalid: list[str] = []
+    heads: list[StreamHead] = []
+    if options.heads_error is not None:
+        invalid.append(f"the heads could not be read: {options.heads_error}")
+    else:
+        doc = options.heads
+        items = doc.get("heads") if isinstance(doc, dict) else None
+        if not isinstance(items, list):
+            invalid.append("the heads document has no 'heads' list")
+            items = []
+        now = options.now or datetime.now(timezone.utc)
+        for item in items:
+            try:
+                head = verify_head(item, keys, v.model.log_id)
+                if options.max_head_age is not None:
+                    check_fresh(head, now, options.max_head_age)
+                heads.append(head)
+            except HeadError as exc:
+                invalid.append(str(exc))
+        unavailable = doc.get("unavailable") if isinstance(doc, dict) else None
+        if isinstance(unavailable, list) and unavailable:
+            v.notes.append("the gateway could not read the heads of: "
+                           + ", ".join(str(name) for name in unavailable))
+    rows = lag(heads, dict(v.last_seq), streams=streams)
+    behind = [row for row in rows.values() if not row.complete]
+    v.completeness = {"complete": not behind and not invalid,
+                      "streams": [row.as_dict() for row in rows.values()], "invalid": invalid}
+    for row in rows.values():
+        if row.head_seq is None:
+            v.notes.append(f"stream {row.stream}: no valid head; the log holds seq {row.logged_seq}")
+        else:
+            v.notes.append(f"stream {row.stream}: producer's head seq {row.head_seq}, the log holds "
+                           f"{row.logged_seq}, behind {row.behind}")
+    if not behind and not invalid:
+        return
+    parts = [f"{row.stream} behind by {row.behind} (head {row.head_seq}, log {row.logged_seq})"
+             if row.head_seq is not None else f"{row.stream} has no valid head" for row in behind]
+    reason = "the log is not complete: " + "; ".join(parts + invalid)
+    if options.complete:
+        raise VerificationFailure(None, "completeness", reason)
+    v.warnings.append(f"WARNING: {reason} (pass --complete to fail on it)")
+
+
 STEPS: list[Step] = [
     Step("header", check_header),
     Step("entries", check_entries),
@@ -846,4 +921,5 @@ STEPS: list[Step] = [
     Step("consistency", check_consistency),
     Step("receipts", check_receipts),
     Step("key_lines", check_key_lines),
+    Step("completeness", check_completeness),
 ]

@@ -7,16 +7,26 @@ prints the report.  Usage::
 
     g1000-verify log --gateway URL --summit ID [--json] [--log-key VKEY | --log-key-file PATH]
                      [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N] [--timeout SECONDS] [--max-wait SECONDS]
+                     [--complete] [--max-head-age SECONDS]
     g1000-verify bundle FILE [--json] [--log-key VKEY | --log-key-file PATH]
-                     [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N]
-    g1000-verify draw (--gateway URL --summit ID | FILE) [same options]
+                     [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N] [--heads FILE] [--complete]
+    g1000-verify draw (--gateway URL --summit ID | FILE [--heads FILE]) [same options]
+
+Completeness (issue 10, Build 7): from a gateway the producers' signed stream heads are read
+first (``GET /v1/summits/{id}/heads``); with a bundle, ``--heads FILE`` gives a saved copy.  The
+report says how far the log is behind every producer's head.  Without ``--complete`` a lag or a
+missing/invalid head is a warning; with ``--complete`` it is a verification failure (exit 1), as
+is ``--complete`` with no heads to compare (a bundle without ``--heads`` is a usage error).
+Heads from a gateway must be fresh (signed at most ``--max-head-age`` seconds ago, default 600):
+a signed head stays valid forever, and an old one replayed would hide a lag.
 
 ``draw`` runs the log checks, then recomputes every lottery draw from the ``lottery.*`` events
 (docs/lottery.md; :mod:`g1000_verify.draw_checks`).  A party that committed and did not reveal
 is a warning, not a failure.
 
 Exit status: 0 every check holds; 1 a verification failure (the first failing entry index and a
-plain reason are printed); 2 a usage error, an unreadable file, or an unreachable gateway or one
+plain reason are printed; with ``--complete`` also a log behind its producers' heads, or a
+missing or invalid head); 2 a usage error, an unreadable file, or an unreachable gateway or one
 that answers with something other than HTTP 200 (one line on stderr, no traceback).
 """
 
@@ -32,6 +42,7 @@ from g1000_proofs.note_keys import strict_b64decode
 
 from .checks import Options, run_checks
 from .draw_checks import run_draw
+from .heads_source import fetch_heads, read_heads_file
 from .model import SourceError
 from .report import format_draw_json, format_draw_text, format_json, format_text
 from .sources import open_bundle, open_gateway
@@ -39,6 +50,7 @@ from .sources import open_bundle, open_gateway
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_MAX_HEAD_AGE = 600.0   # seconds: heads are signed when asked for, so a live one is fresh
 
 
 class UsageError(Exception):
@@ -108,12 +120,16 @@ def _parser() -> argparse.ArgumentParser:
                              "(repeatable)")
     common.add_argument("--workers", type=_positive, default=None, metavar="N",
                         help="processes for signature verification (default: CPU count)")
+    common.add_argument("--complete", action="store_true",
+                        help="fail (exit 1) unless the log holds every seq its producers' signed "
+                             "stream heads name, and every stream has a valid head")
     parser = argparse.ArgumentParser(
         prog="g1000-verify",
         description="Verify a G1000 summit's transparency log: signatures, seq, hash chain, "
                     "Merkle roots against signed checkpoints, consistency and receipts.",
         epilog="exit status: 0 every check holds; 1 verification failure (first failing entry "
-               "index and reason); 2 usage error, unreadable file or unreachable gateway")
+               "index and reason; with --complete also a log behind its producers' heads); "
+               "2 usage error, unreadable file or unreachable gateway")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{log,bundle,draw}")
     log = commands.add_parser("log", parents=[common], help="verify a log through the gateway")
     log.add_argument("--gateway", required=True, metavar="URL", help="gateway base URL")
@@ -123,8 +139,13 @@ def _parser() -> argparse.ArgumentParser:
     log.add_argument("--max-wait", type=_wait, default=120.0, metavar="SECONDS",
                      help="longest total wait for the gateway's Retry-After when it "
                           "rate limits (429); 0 fails at once (default 120)")
+    log.add_argument("--max-head-age", type=_seconds, default=DEFAULT_MAX_HEAD_AGE, metavar="SECONDS",
+                     help="refuse stream heads signed longer ago than this (default 600): an old "
+                          "head replayed by the gateway must not pass as the producer's head")
     bundle = commands.add_parser("bundle", parents=[common], help="verify an export bundle file")
     bundle.add_argument("file", metavar="FILE", help="export bundle (JSON lines)")
+    bundle.add_argument("--heads", metavar="FILE", help="the producers' stream heads, as saved "
+                        "from the gateway's GET /v1/summits/{id}/heads")
     draw = commands.add_parser("draw", parents=[common],
                                help="verify the log, then recompute every lottery draw from it",
                                description="Verify the log (as 'log' / 'bundle'), then recompute "
@@ -133,6 +154,8 @@ def _parser() -> argparse.ArgumentParser:
                                            "from its lottery events (docs/lottery.md).")
     draw.add_argument("file", nargs="?", metavar="FILE", help="export bundle (JSON lines)")
     draw.add_argument("--gateway", metavar="URL", help="gateway base URL (instead of FILE)")
+    draw.add_argument("--heads", metavar="FILE", help="with a bundle FILE: the producers' stream "
+                      "heads, as saved from the gateway's GET /v1/summits/{id}/heads")
     draw.add_argument("--summit", type=_summit, metavar="ID",
                       help="summit (log) id, with --gateway")
     draw.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
@@ -140,6 +163,9 @@ def _parser() -> argparse.ArgumentParser:
     draw.add_argument("--max-wait", type=_wait, default=120.0, metavar="SECONDS",
                       help="longest total wait for the gateway's Retry-After when it "
                            "rate limits (429); 0 fails at once (default 120)")
+    draw.add_argument("--max-head-age", type=_seconds, default=DEFAULT_MAX_HEAD_AGE, metavar="SECONDS",
+                      help="with --gateway: refuse stream heads signed longer ago than this "
+                           "(default 600)")
     return parser
 
 
@@ -150,6 +176,27 @@ def _draw_source(args: argparse.Namespace) -> None:
         raise UsageError("--gateway needs --summit ID")
     if args.file is not None and args.summit is not None:
         raise UsageError("--summit goes with --gateway, not with a bundle FILE")
+
+
+def _heads(args: argparse.Namespace, options: Options) -> None:
+    """Read the producers' signed stream heads into ``options`` (from the gateway, or the
+    ``--heads`` file with a bundle).  A gateway that cannot serve them is not a usage error: the
+    completeness check reports it (a warning, or with ``--complete`` a failure)."""
+    heads_file = getattr(args, "heads", None)
+    if getattr(args, "file", None) is not None:
+        if heads_file is not None:
+            options.heads = read_heads_file(heads_file)
+        elif args.complete:
+            raise UsageError("--complete with a bundle needs --heads FILE (the saved answer of the "
+                             "gateway's GET /v1/summits/{id}/heads)")
+        return
+    if heads_file is not None:
+        raise UsageError("--heads FILE goes with a bundle FILE; from a gateway the heads are fetched")
+    options.max_head_age = args.max_head_age  # live heads are signed on request: they are fresh
+    try:
+        options.heads = fetch_heads(args.gateway, args.summit, timeout=args.timeout)
+    except SourceError as exc:
+        options.heads_error = str(exc)
 
 
 def _log_key(args: argparse.Namespace) -> Verifier | None:
@@ -188,7 +235,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "draw":
             _draw_source(args)
-        options = Options(log_key=_log_key(args), receipts=list(args.receipt), workers=args.workers)
+        options = Options(log_key=_log_key(args), receipts=list(args.receipt), workers=args.workers,
+                          complete=args.complete)
+        _heads(args, options)  # before the log is read: see heads_source
         if getattr(args, "file", None) is not None:
             model = open_bundle(args.file)
         else:

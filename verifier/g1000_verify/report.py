@@ -8,8 +8,12 @@ these members (a contract for scripts that call the verifier)::
     {"ok": bool, "log_id": str, "tree_size": int | null,
      "checked": {"entries", "signatures", "checkpoints", "consistency_proofs", "receipts"},
      "failure": null | {"index": int | null, "check": str, "reason": str},
-     "log_key_source": "argument" | "source", "notes": [str, ...]}
+     "log_key_source": "argument" | "source", "notes": [str, ...],
+     "completeness": null | {"complete": bool, "invalid": [str, ...],
+                             "streams": [{"stream", "head_seq": int | null, "logged_seq", "behind"}]}}
 
+``completeness`` is null when no stream heads were compared (a bundle without ``--heads``, or a
+log check failed first).
 ``tree_size`` is the size of the latest verified checkpoint, or else the size the source claims.
 """
 
@@ -38,6 +42,7 @@ def as_dict(v: Verification) -> dict[str, Any]:
         "failure": None if v.failure is None else v.failure.as_dict(),
         "log_key_source": v.log_key_source,
         "notes": [*v.warnings, *v.notes],
+        "completeness": v.completeness,
     }
 
 
@@ -64,6 +69,11 @@ def format_text(v: Verification) -> str:
     if v.ok:
         lines.append(f"  consistency  {_consistency_line(v)}")
     lines.append(f"  receipts     {counts['receipts']} verified")
+    if v.completeness is not None:
+        if v.completeness["complete"]:
+            lines.append("  complete     the log holds every seq its producers' signed heads name")
+        else:
+            lines.append("  complete     NO: the log is behind its producers (see the notes)")
     for note in v.notes:
         if not note.startswith("consistency between checkpoints"):
             lines.append(f"  note: {note}")

@@ -1,0 +1,50 @@
+"""Where ``g1000-verify --complete`` gets the producers' signed stream heads.
+
+Why this module exists: the log cannot show what never reached it, so completeness is checked
+against what the producers themselves sign (docs/events.md, "Stream heads";
+:mod:`g1000_proofs.heads`).  From a gateway the heads come from the public
+``GET /v1/summits/{id}/heads``, read *before* the log's checkpoints and entries: a head signed
+before the entries are read is covered by them once the log has caught up, so a complete log is
+never reported behind merely because writes continued during the check.  With a bundle the
+auditor passes the saved answer of that endpoint (``--heads FILE``).
+
+Transport works as for the log (:class:`~g1000_verify.sources.Gateway`: any answer other than
+HTTP 200 with JSON is a :class:`~g1000_verify.model.SourceError`).  The document's contents are
+checked later, against the keys the log registers (``checks.check_completeness``).
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+from .model import SourceError
+from .sources import Gateway
+
+__all__ = ["fetch_heads", "read_heads_file"]
+
+_MAX_FILE_BYTES = 1 << 20
+
+
+def fetch_heads(base_url: str, summit_id: str, timeout: float = 30.0) -> Any:
+    """The decoded answer of ``GET /v1/summits/{summit_id}/heads``."""
+    gateway = Gateway(base_url, summit_id, timeout)
+    # the same transport, rooted at the summit instead of its log
+    gateway.log_url = f"{base_url.rstrip('/')}/v1/summits/{urllib.parse.quote(summit_id, safe='')}"
+    return gateway.get_json("/heads")
+
+
+def read_heads_file(path: str) -> Any:
+    """A heads document saved from the gateway (JSON, UTF-8, at most 1 MiB)."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(_MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SourceError(f"cannot read --heads file {path}: {exc.strerror or exc}") from None
+    if len(raw) > _MAX_FILE_BYTES:
+        raise SourceError(f"--heads file {path} is larger than 1 MiB")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise SourceError(f"--heads file {path} is not JSON") from None
