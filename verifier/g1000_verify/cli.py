@@ -43,7 +43,7 @@ from g1000_proofs.note_keys import strict_b64decode
 from .checks import Options, run_checks
 from .draw_checks import run_draw
 from .heads_source import fetch_heads, read_heads_file
-from .model import SourceError
+from .model import RateLimitedError, SourceError
 from .report import format_draw_json, format_draw_text, format_json, format_text
 from .sources import open_bundle, open_gateway
 
@@ -178,10 +178,12 @@ def _draw_source(args: argparse.Namespace) -> None:
         raise UsageError("--summit goes with --gateway, not with a bundle FILE")
 
 
-def _heads(args: argparse.Namespace, options: Options) -> None:
+def _heads(args: argparse.Namespace, options: Options) -> float:
     """Read the producers' signed stream heads into ``options`` (from the gateway, or the
-    ``--heads`` file with a bundle).  A gateway that cannot serve them is not a usage error: the
-    completeness check reports it (a warning, or with ``--complete`` a failure)."""
+    ``--heads`` file with a bundle); return the Retry-After seconds waited for them.  A gateway
+    that cannot serve them is not a usage error: the completeness check reports it (a warning,
+    or with ``--complete`` a failure).  One that keeps rate limiting beyond ``--max-wait`` is,
+    as it is for the log: the run's waiting is bounded as a whole."""
     heads_file = getattr(args, "heads", None)
     if getattr(args, "file", None) is not None:
         if heads_file is not None:
@@ -189,14 +191,19 @@ def _heads(args: argparse.Namespace, options: Options) -> None:
         elif args.complete:
             raise UsageError("--complete with a bundle needs --heads FILE (the saved answer of the "
                              "gateway's GET /v1/summits/{id}/heads)")
-        return
+        return 0.0
     if heads_file is not None:
         raise UsageError("--heads FILE goes with a bundle FILE; from a gateway the heads are fetched")
     options.max_head_age = args.max_head_age  # live heads are signed on request: they are fresh
     try:
-        options.heads = fetch_heads(args.gateway, args.summit, timeout=args.timeout)
+        options.heads, waited = fetch_heads(args.gateway, args.summit, timeout=args.timeout,
+                                            max_wait=args.max_wait)
+    except RateLimitedError:
+        raise
     except SourceError as exc:
         options.heads_error = str(exc)
+        return getattr(exc, "waited", 0.0)
+    return waited
 
 
 def _log_key(args: argparse.Namespace) -> Verifier | None:
@@ -237,12 +244,13 @@ def main(argv: list[str] | None = None) -> int:
             _draw_source(args)
         options = Options(log_key=_log_key(args), receipts=list(args.receipt), workers=args.workers,
                           complete=args.complete)
-        _heads(args, options)  # before the log is read: see heads_source
+        waited = _heads(args, options)  # before the log is read: see heads_source
         if getattr(args, "file", None) is not None:
             model = open_bundle(args.file)
         else:
             model = open_gateway(args.gateway, args.summit, timeout=args.timeout,
-                                 fetch_key=options.log_key is None, max_wait=args.max_wait)
+                                 fetch_key=options.log_key is None, max_wait=args.max_wait,
+                                 waited=waited)
         draw = None
         if args.command == "draw":
             result, draw = run_draw(model, options)

@@ -20,19 +20,25 @@ import urllib.parse
 from typing import Any
 
 from .model import SourceError
-from .sources import Gateway
+from .sources import MAX_WAIT, Gateway
 
 __all__ = ["fetch_heads", "read_heads_file"]
 
 _MAX_FILE_BYTES = 1 << 20
 
 
-def fetch_heads(base_url: str, summit_id: str, timeout: float = 30.0) -> Any:
-    """The decoded answer of ``GET /v1/summits/{summit_id}/heads``."""
-    gateway = Gateway(base_url, summit_id, timeout)
+def fetch_heads(base_url: str, summit_id: str, timeout: float = 30.0,
+                max_wait: float = MAX_WAIT) -> tuple[Any, float]:
+    """The decoded answer of ``GET /v1/summits/{summit_id}/heads``, and the Retry-After seconds
+    waited for it (the run's ``--max-wait`` covers this request and the log's together)."""
+    gateway = Gateway(base_url, summit_id, timeout, max_wait=max_wait)
     # the same transport, rooted at the summit instead of its log
     gateway.log_url = f"{base_url.rstrip('/')}/v1/summits/{urllib.parse.quote(summit_id, safe='')}"
-    return gateway.get_json("/heads")
+    try:
+        return gateway.get_json("/heads"), gateway.waited
+    except SourceError as exc:
+        exc.waited = gateway.waited
+        raise
 
 
 def read_heads_file(path: str) -> Any:

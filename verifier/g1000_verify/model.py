@@ -53,6 +53,10 @@ class SourceError(Exception):
     """The log could not be read (exit status 2); the message is one line for people."""
 
 
+class RateLimitedError(SourceError):
+    """The gateway kept rate limiting beyond the run's longest wait (``--max-wait``)."""
+
+
 @dataclass(frozen=True)
 class EntryProblem:
     """Stands in the entry stream for a record that could not even be read as an entry.

@@ -48,6 +48,7 @@ from .model import (
     KeyLine,
     LogModel,
     ProofService,
+    RateLimitedError,
     SourceError,
 )
 
@@ -267,7 +268,7 @@ class Gateway(ProofService):
                     continue
                 if exc.code == 429:
                     asked = f"; it asks to wait {delay:.0f} s more" if delay is not None else ""
-                    raise SourceError(f"gateway is rate limiting this address (HTTP 429) for {url} after "
+                    raise RateLimitedError(f"gateway is rate limiting this address (HTTP 429) for {url} after "
                                       f"{self.waited:.0f} s of waiting as asked (at most {self.max_wait:.0f} s, "
                                       f"--max-wait){asked}; try again later") from None
                 raise SourceError(f"gateway answered HTTP {exc.code} for {url}") from None
@@ -333,13 +334,15 @@ class Gateway(ProofService):
 
 
 def open_gateway(base_url: str, log_id: str, timeout: float = 30.0,
-                 fetch_key: bool = True, max_wait: float = MAX_WAIT) -> LogModel:
+                 fetch_key: bool = True, max_wait: float = MAX_WAIT, waited: float = 0.0) -> LogModel:
     """Read the log's checkpoints (and, unless told not to, its key); entries are paged later.
 
     ``fetch_key=False`` when the auditor brought the key out of band: then ``/key`` is not
-    needed, and a gateway that fails to serve it does not stop the verification.
+    needed, and a gateway that fails to serve it does not stop the verification. ``waited``:
+    Retry-After seconds this run already honoured (``max_wait`` bounds the whole run).
     """
     gateway = Gateway(base_url, log_id, timeout, max_wait=max_wait)
+    gateway.waited = waited
     checkpoints = gateway.checkpoints()
     log_key = gateway.key() if fetch_key else None
     sizes = [cp.tree_size for cp in checkpoints
