@@ -56,6 +56,10 @@ class ChainEndedError(CredentialError):
     """The token's refresh chain has reached its absolute lifetime: a new token must be issued."""
 
 
+class NotSeatedError(CredentialError):
+    """The code's participant is no longer seated (e.g. dropped out after the code was made)."""
+
+
 class LiveCodeError(CredentialError):
     """A participant already has a live (unused, unexpired) check-in code for the summit."""
 
@@ -84,6 +88,14 @@ def code_digest(code: str) -> bytes:
     if canonical is None:
         raise UnknownCodeError("this is not a check-in code")
     return hashlib.sha256(canonical.encode("ascii")).digest()
+
+
+def _lock_person(conn, summit_id: str, subject: str) -> None:
+    """Serialise, per person and summit, everything that makes or ends a participant token
+    (check-in, refresh): a transaction-scoped advisory lock. Without it a refresh that has
+    revoked T1 and inserted T2, not yet committed, races a check-in that revokes "every live
+    token" of the person: the check-in cannot see T2, and two tokens stay live."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 11))", (f"participant:{summit_id}:{subject}",))
 
 
 def _ts(seconds: float) -> datetime:
@@ -180,6 +192,8 @@ class Credentials:
         refused (ChainEndedError) — only a new issue (the operator, an organiser) starts a chain."""
         now = int(self.clock())
         with self.db.transaction() as conn:
+            if old.role == "participant":
+                _lock_person(conn, str(old.summit_id), old.subject)
             row = conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = 'refresh'"
                                " WHERE token_id = %s AND revoked_at IS NULL RETURNING label, chain_id, chain_started_at",
                                (old.token_id,)).fetchone()
@@ -258,11 +272,14 @@ class Credentials:
                     [(code_digest(code), summit_id, tenant, p, created_by, expires) for code, p in made])
         return made
 
-    def redeem(self, code: str) -> IssuedToken:
+    def redeem(self, code: str, seated: Callable[[str], set[str]] | None = None) -> IssuedToken:
         """Exchange a check-in code for a participant token, once.
 
         One live participant token per person per summit: checking in again (with a new code,
-        e.g. after a lost phone) revokes the participant's earlier tokens of that summit."""
+        e.g. after a lost phone) revokes the participant's earlier tokens of that summit (under
+        the person's lock, so a refresh cannot slip a token past it). With `seated(summit_id)`
+        (who the log shows seated now) a code whose participant is no longer seated -- dropped
+        out after the code was made -- is refused (NotSeatedError) and stays unused."""
         digest = code_digest(code)
         now = _ts(self.clock())
         with self.db.transaction() as conn:
@@ -273,6 +290,9 @@ class Credentials:
                 raise UnknownCodeError("no such check-in code (or it has expired)")
             if row[3] is not None:
                 raise UsedCodeError("this check-in code has already been used; ask a facilitator for a new one")
+            if seated is not None and row[2] not in seated(str(row[0])):
+                raise NotSeatedError("this check-in code's participant is not seated at the summit (any more)")
+            _lock_person(conn, str(row[0]), row[2])
             claims = self._claims("participant", row[1], row[2], str(row[0]), None)
             conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = 'check-in'"
                          " WHERE summit_id = %s AND subject = %s AND role = 'participant' AND revoked_at IS NULL",
