@@ -282,6 +282,12 @@ class Credentials:
         out after the code was made -- is refused (NotSeatedError) and stays unused."""
         digest = code_digest(code)
         now = _ts(self.clock())
+        if seated is not None:  # asked outside the transaction: no lock is held while the lottery answers
+            with self.db.transaction() as conn:
+                found = conn.execute("SELECT summit_id, participant FROM check_in_codes WHERE code_sha256 = %s"
+                                     " AND used_at IS NULL AND expires_at > %s", (digest, now)).fetchone()
+            if found is not None and found[1] not in seated(str(found[0])):
+                raise NotSeatedError("this check-in code's participant is not seated at the summit (any more)")
         with self.db.transaction() as conn:
             row = conn.execute(
                 "SELECT summit_id, tenant, participant, used_at, expires_at FROM check_in_codes"
@@ -290,8 +296,6 @@ class Credentials:
                 raise UnknownCodeError("no such check-in code (or it has expired)")
             if row[3] is not None:
                 raise UsedCodeError("this check-in code has already been used; ask a facilitator for a new one")
-            if seated is not None and row[2] not in seated(str(row[0])):
-                raise NotSeatedError("this check-in code's participant is not seated at the summit (any more)")
             _lock_person(conn, str(row[0]), row[2])
             claims = self._claims("participant", row[1], row[2], str(row[0]), None)
             conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = 'check-in'"
