@@ -15,6 +15,7 @@ docs_page.py), metrics and access logs (observability.py). Its state lives in it
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
@@ -224,6 +225,9 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         g.upstream = service
         response, outcome = _forward(forwarding, upstreams[service], timeout, metrics, signer)
         g.upstream_outcome = outcome
+        if outcome == "answered" and response.status_code == 201 and request.method == "POST" \
+                and g.match is not None and g.match.template == REPLACEMENTS:
+            _unseat_dropped(credentials, g.match.summit_id, response)
         return response
 
     @app.errorhandler(SpecUnavailableError)
@@ -266,6 +270,28 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
 
 
 _TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+REPLACEMENTS = "/v1/summits/{summit_id}/lottery/pools/{pool}/replacements"
+
+
+def _unseat_dropped(credentials: Credentials, summit_id: str | None, response: Response) -> None:
+    """After the lottery recorded a drop-out (201, the panel without them), the member's live
+    participant tokens are revoked (issue 10, M3: only the seated act). Best effort: when the
+    gateway's database fails here the replacement stands and the failure is logged; revoking the
+    member's token (`DELETE /v1/auth/tokens/{id}`) then remains the organiser's task."""
+    dropped = (request.get_json(silent=True) or {}).get("dropped")
+    try:
+        members = json.loads(response.get_data()).get("members", [])
+    except (ValueError, AttributeError):
+        return
+    if summit_id is None or not isinstance(dropped, str) or dropped in members:
+        return
+    try:
+        revoked = credentials.unseat(summit_id, dropped)
+    except TransientError as e:
+        log.error("a dropped-out member's participant tokens could not be revoked: %s", e)
+        return
+    if revoked:
+        log.info("revoked %d participant token(s) of a dropped-out member", revoked)
 
 
 def token_signer(settings: GatewaySettings):

@@ -306,6 +306,16 @@ class Credentials:
                          (now, claims.token_id, digest))
         return IssuedToken(issue(self.signer, claims), claims)
 
+    def unseat(self, summit_id: str, subject: str, by: str = "dropped-out") -> int:
+        """Revoke every live participant token of a person who is no longer seated at the summit
+        (replaced after dropping out); returns how many. Their unused codes no longer check in
+        either (`redeem` asks who is seated)."""
+        with self.db.transaction() as conn:
+            _lock_person(conn, summit_id, subject)
+            return conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = %s WHERE summit_id = %s"
+                                " AND subject = %s AND role = 'participant' AND revoked_at IS NULL",
+                                (by, summit_id, subject)).rowcount
+
     def forget_expired(self, older_than_seconds: int = 30 * 86_400) -> int:
         """Delete token records that expired long ago (they can no longer verify anyway)."""
         with self.db.transaction() as conn:

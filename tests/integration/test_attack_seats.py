@@ -10,24 +10,20 @@ import threading
 
 import pytest
 
-from services.core.runtime import create_service_app
-from tests.helpers import vouching_client
 from tests.integration.test_gateway_auth import bearer, codes, new_summit
 
 pytestmark = pytest.mark.integration
 
 
-def drop_out(stack, summit: str, dropped: str, pool: str = "employers") -> None:
-    """The organiser records a drop-out at the lottery (no reserve left: an empty seat)."""
-    lottery = vouching_client(create_service_app(stack.lottery), stack.env)
+def drop_out(stack, client, summit: str, dropped: str, pool: str = "employers") -> None:
+    """The organiser records a drop-out through the gateway (no reserve left: an empty seat)."""
     base = f"/v1/summits/{summit}/lottery/pools/{pool}"
-    (dist,) = lottery.get(f"{base}/distributions").get_json()["distributions"]
-    answer = lottery.post(f"{base}/replacements", headers=stack.auth(),
-                          json={"distribution_id": dist["distribution_id"], "dropped": dropped,
-                                "accept_vacancy": True})
+    (dist,) = client.get(f"{base}/distributions").get_json()["distributions"]
+    answer = client.post(f"{base}/replacements", headers=stack.auth(),
+                         json={"distribution_id": dist["distribution_id"], "dropped": dropped,
+                               "accept_vacancy": True})
     assert answer.status_code == 201, answer.get_data(as_text=True)
-    panel = lottery.get(f"{base}/panel").get_json()
-    assert dropped not in panel["members"]
+    assert dropped not in client.get(f"{base}/panel").get_json()["members"]
 
 
 def live_tokens(stack, summit: str, subject: str) -> int:
@@ -44,7 +40,7 @@ def test_a_code_made_before_a_drop_out_no_longer_checks_in(stack):
     stack.announce(summit)
     alice, bob = stack.seat(summit, 2)
     code_alice, code_bob = codes(client, stack.token, summit, [alice, bob])
-    drop_out(stack, summit, alice)
+    drop_out(stack, client, summit, alice)
     refused = client.post("/v1/auth/check-in", json={"code": code_alice})
     assert refused.status_code == 409 and refused.content_type == "application/problem+json"
     assert "not seated" in refused.get_json()["detail"]
@@ -58,17 +54,21 @@ def test_a_code_made_before_a_drop_out_no_longer_checks_in(stack):
     assert again.status_code == 422
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10: a participant token issued before its holder "
-                   "dropped out stays live (nothing revokes it when the lottery replaces them)")
 def test_a_dropped_out_members_token_stops_acting(stack):
+    """A participant token issued while seated: the drop-out revokes it (and only theirs)."""
     client = stack.gateway().test_client()
     summit = new_summit(client, stack.token)
     stack.announce(summit)
-    (alice,) = stack.seat(summit, 1)
-    (code,) = codes(client, stack.token, summit, [alice])
-    token = client.post("/v1/auth/check-in", json={"code": code}).get_json()["token"]
-    drop_out(stack, summit, alice)
+    alice, bob = stack.seat(summit, 2)
+    code_alice, code_bob = codes(client, stack.token, summit, [alice, bob])
+    token = client.post("/v1/auth/check-in", json={"code": code_alice}).get_json()["token"]
+    other = client.post("/v1/auth/check-in", json={"code": code_bob}).get_json()["token"]
+    assert client.get("/v1/auth/whoami", headers=bearer(token)).status_code == 200
+    drop_out(stack, client, summit, alice)
     assert client.get("/v1/auth/whoami", headers=bearer(token)).status_code == 401
+    assert client.get("/v1/auth/whoami", headers=bearer(other)).status_code == 200
+    assert stack.gateway_rows("SELECT revoked_by FROM issued_tokens WHERE summit_id = %s AND subject = %s",
+                              summit, alice) == [("dropped-out",)]
 
 
 def _waiting_on_a_lock(stack) -> bool:
