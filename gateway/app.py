@@ -274,24 +274,28 @@ REPLACEMENTS = "/v1/summits/{summit_id}/lottery/pools/{pool}/replacements"
 
 
 def _unseat_dropped(credentials: Credentials, summit_id: str | None, response: Response) -> None:
-    """After the lottery recorded a drop-out (201, the panel without them), the member's live
-    participant tokens are revoked (issue 10, M3: only the seated act). Best effort: when the
-    gateway's database fails here the replacement stands and the failure is logged; revoking the
-    member's token (`DELETE /v1/auth/tokens/{id}`) then remains the organiser's task."""
-    dropped = (request.get_json(silent=True) or {}).get("dropped")
+    """After the lottery recorded a drop-out (201: the panel, its `members` now and its
+    `replacements`), the live participant tokens of every member who dropped out of it are
+    revoked (issue 10, M3: only the seated act). All of the panel's drop-outs, not only this
+    one, so a revocation missed earlier is made up at the next replacement. Best effort: when
+    the gateway's database fails here the replacement stands and the failure is logged; revoking
+    the member's token (`DELETE /v1/auth/tokens/{id}`) then remains the organiser's task."""
     try:
-        members = json.loads(response.get_data()).get("members", [])
-    except (ValueError, AttributeError):
+        panel = json.loads(response.get_data())
+        members = set(panel["members"])
+        dropped = {r["dropped"] for r in panel["replacements"]} - members
+    except (ValueError, TypeError, KeyError, AttributeError):
+        log.error("the lottery's answer to a replacement has no panel; no tokens were revoked")
         return
-    if summit_id is None or not isinstance(dropped, str) or dropped in members:
+    if summit_id is None:
         return
     try:
-        revoked = credentials.unseat(summit_id, dropped)
+        revoked = sum(credentials.unseat(summit_id, p) for p in sorted(dropped) if isinstance(p, str))
     except TransientError as e:
         log.error("a dropped-out member's participant tokens could not be revoked: %s", e)
         return
     if revoked:
-        log.info("revoked %d participant token(s) of a dropped-out member", revoked)
+        log.info("revoked %d participant token(s) of dropped-out members", revoked)
 
 
 def token_signer(settings: GatewaySettings):

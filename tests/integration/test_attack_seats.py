@@ -71,6 +71,28 @@ def test_a_dropped_out_members_token_stops_acting(stack):
                               summit, alice) == [("dropped-out",)]
 
 
+def test_a_revocation_missed_at_a_drop_out_is_made_at_the_next_one(stack):
+    """Alice dropped out at the lottery directly (as if the gateway failed to revoke then); the
+    next drop-out recorded through the gateway revokes her token too."""
+    from services.core.runtime import create_service_app
+    from tests.helpers import vouching_client
+
+    client = stack.gateway().test_client()
+    summit = new_summit(client, stack.token)
+    stack.announce(summit)
+    alice, bob = stack.seat(summit, 2)
+    tokens = [client.post("/v1/auth/check-in", json={"code": c}).get_json()["token"]
+              for c in codes(client, stack.token, summit, [alice, bob])]
+    lottery = vouching_client(create_service_app(stack.lottery), stack.env)
+    base = f"/v1/summits/{summit}/lottery/pools/employers"
+    (dist,) = lottery.get(f"{base}/distributions").get_json()["distributions"]
+    assert lottery.post(f"{base}/replacements", headers=stack.auth(), json={
+        "distribution_id": dist["distribution_id"], "dropped": alice, "accept_vacancy": True}).status_code == 201
+    assert client.get("/v1/auth/whoami", headers=bearer(tokens[0])).status_code == 200  # missed
+    drop_out(stack, client, summit, bob)
+    assert [client.get("/v1/auth/whoami", headers=bearer(t)).status_code for t in tokens] == [401, 401]
+
+
 def _waiting_on_a_lock(stack) -> bool:
     rows = stack.gateway_rows("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
                               " AND wait_event_type = 'Lock'")
