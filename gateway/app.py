@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import time
 import uuid
 from typing import Callable
@@ -130,7 +131,8 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         request.environ["g1000.request_id"] = request.headers.get("X-Request-Id") or str(uuid.uuid4())
         if request.path in EXEMPT_PATHS:
             return None
-        match = policy.match(request.method, request.path) if request.path.startswith("/v1/") else None
+        match = policy.match(request.method, request.path) \
+            if request.path.startswith("/v1/") and not _SMUGGLING.search(request.path) else None
         g.match = match
         with db.transaction() as conn:  # one pooled connection and one commit for both
             claims, chain, refusal = _authenticate(verifier, credentials, clock, conn)
@@ -270,6 +272,11 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
 
 
 _TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+# A decoded path holding "?" or "#" (sent as %3F, %23) or a space or control character: the
+# policy would judge one route and the service, which gets the path forwarded decoded, would
+# route another (".../pools/x%3Fy/members" reaches ".../pools/x" with the query "y/members").
+# No route has such a path, so it matches none (404).
+_SMUGGLING = re.compile(r"[?#\x00-\x20\x7f]")
 REPLACEMENTS = "/v1/summits/{summit_id}/lottery/pools/{pool}/replacements"
 
 
