@@ -223,10 +223,13 @@ class SummitTokens(MethodView):
     def post(self, body, summit_id):
         """Issue a facilitator or auditor token for this summit (organiser of its municipality)."""
         c = g.claims
-        issued = credentials().issue(
-            role=body["role"], tenant=c.tenant, summit_id=str(summit_id),
-            subject=body.get("subject") or f"{body['role'][:4]}-{uuid.uuid4().hex[:12]}",
-            issued_by=c.token_id, label=body["label"], ttl_seconds=body.get("ttl_seconds"))
+        try:
+            issued = credentials().issue(
+                role=body["role"], tenant=c.tenant, summit_id=str(summit_id),
+                subject=body.get("subject") or f"{body['role'][:4]}-{uuid.uuid4().hex[:12]}",
+                issued_by=c.token_id, label=body["label"], ttl_seconds=body.get("ttl_seconds"))
+        except UnknownTokenError as e:  # revoked since the gateway checked it
+            abort(401, message=str(e))
         return _token_body(issued)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -96,6 +97,15 @@ def _lock_person(conn, summit_id: str, subject: str) -> None:
     revoked T1 and inserted T2, not yet committed, races a check-in that revokes "every live
     token" of the person: the check-in cannot see T2, and two tokens stay live."""
     conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 11))", (f"participant:{summit_id}:{subject}",))
+
+
+def _is_token_id(issued_by: str) -> bool:
+    """Whether `issued_by` names a token (a UUID), not the operator ('admin')."""
+    try:
+        uuid.UUID(issued_by)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def _ts(seconds: float) -> datetime:
@@ -179,8 +189,16 @@ class Credentials:
 
     def issue(self, *, role: str, tenant: str, subject: str, issued_by: str, summit_id: str | None = None,
               label: str = "", ttl_seconds: int | None = None) -> IssuedToken:
+        """A new token. When `issued_by` is a token's id (an organiser making staff tokens), that
+        token must still be live in this very transaction, its row locked: otherwise a revocation
+        with cascade committed between the gateway's check and this insert would miss the new
+        token (the cascade's second statement sees it only if it committed first)."""
         claims = self._claims(role, tenant, subject, summit_id, ttl_seconds)
         with self.db.transaction() as conn:
+            if _is_token_id(issued_by) and conn.execute(
+                    "SELECT 1 FROM issued_tokens WHERE token_id = %s AND revoked_at IS NULL FOR UPDATE",
+                    (issued_by,)).fetchone() is None:
+                raise UnknownTokenError("the issuing token is revoked or unknown")
             self._insert(conn, claims, issued_by, label)
         return IssuedToken(issue(self.signer, claims), claims)
 

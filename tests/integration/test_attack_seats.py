@@ -1,5 +1,7 @@
-"""Check-in attacked (issue 10, M3 / Build 5): codes for members who dropped out after the code
-was made, and a second live participant token by racing a refresh against a new check-in.
+"""Check-in and token issuance attacked (issue 10, M3 / Build 5, L4): codes for members who
+dropped out after the code was made, a dropped-out member's live token, a second live
+participant token by racing a refresh against a new check-in, and a token issued by an
+organiser whose cascade revocation landed between the gateway's check and the issue.
 
 Real ledger, agenda and lottery services behind a real gateway (gateway_support.py).
 """
@@ -148,3 +150,20 @@ def test_a_refresh_racing_a_new_check_in_leaves_one_live_token(stack):
     assert live_tokens(stack, summit, alice) == 1
     t3 = outcome["check-in"]
     assert credentials.is_live(t3.claims.token_id) is not None
+
+
+def test_a_token_revoked_with_cascade_cannot_issue_one_more_afterwards(stack):
+    """Time of check, time of use: the gateway found the organiser's token live, then the operator
+    revoked it with cascade, then the view issued the facilitator token it was asked for. The
+    new token must not outlive the cascade that was meant to end everything the organiser issued."""
+    from gateway.credentials import UnknownTokenError
+
+    credentials = stack.credentials()
+    organiser = credentials.issue(role="organiser", tenant="Teststad", subject="org-race", issued_by="admin")
+    assert credentials.is_live(organiser.claims.token_id) is not None      # the gateway's check
+    credentials.revoke(organiser.claims.token_id, "admin", cascade=True)    # meanwhile, the operator
+    with pytest.raises(UnknownTokenError):                                   # then the view
+        credentials.issue(role="facilitator", tenant="Teststad", subject="fac-race",
+                          summit_id="6f1c1d9e-9a64-4c55-8b7e-2f4f8c2b0a13", issued_by=organiser.claims.token_id)
+    assert stack.gateway_rows("SELECT count(*) FROM issued_tokens WHERE issued_by = %s",
+                              organiser.claims.token_id) == [(0,)]
