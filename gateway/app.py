@@ -275,8 +275,9 @@ _TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
 # A decoded path holding "?" or "#" (sent as %3F, %23) or a space or control character: the
 # policy would judge one route and the service, which gets the path forwarded decoded, would
 # route another (".../pools/x%3Fy/members" reaches ".../pools/x" with the query "y/members").
-# No route has such a path, so it matches none (404).
-_SMUGGLING = re.compile(r"[?#\x00-\x20\x7f]")
+# Likewise a "." or ".." segment, which the forwarding client may resolve away. No route has
+# such a path, so it matches none (404).
+_SMUGGLING = re.compile(r"[?#\x00-\x20\x7f]|(?:^|/)\.\.?(?:/|$)")
 REPLACEMENTS = "/v1/summits/{summit_id}/lottery/pools/{pool}/replacements"
 
 

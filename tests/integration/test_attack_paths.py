@@ -4,7 +4,8 @@ the request the service acts on).
 The gateway judges the decoded path; it forwarded that decoded path, so a "%3F" in a parameter
 became a real "?" at the service: POST .../pools/x%3Fy/members was judged as the members route
 and reached .../pools/x (query "y/members"), with a vouch that matched. "%23" cut the path at a
-"#". Such paths match no route and are refused at the gateway, never forwarded.
+"#". A "." or ".." segment may be resolved away by the forwarding client. Such paths match no
+route and are refused at the gateway, never forwarded.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ pytestmark = pytest.mark.integration
     "/lottery/pools/x%3Fy/members", "/lottery/pools/x%3F/members", "/lottery/pools/x%23y/members",
     "/lottery/rounds/{summit}%3Fa/commitments", "/topics%3Fa=1", "%3F/lottery/respondents",
     "/lottery/pools/x%20y/members", "/lottery/pools/x%00y/members", "/lottery/pools/x%0Ay/members",
+    "/lottery/pools/../members", "/lottery/pools/%2E%2E/members", "/lottery/pools/./members",
 ])
 def test_a_path_that_smuggles_another_route_is_refused_at_the_gateway(stack, tail):
     client = stack.gateway().test_client()
