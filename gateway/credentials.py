@@ -299,13 +299,13 @@ class Credentials:
         (who the log shows seated now) a code whose participant is no longer seated -- dropped
         out after the code was made -- is refused (NotSeatedError) and stays unused."""
         digest = code_digest(code)
-        now = _ts(self.clock())
         if seated is not None:  # asked outside the transaction: no lock is held while the lottery answers
             with self.db.transaction() as conn:
                 found = conn.execute("SELECT summit_id, participant FROM check_in_codes WHERE code_sha256 = %s"
-                                     " AND used_at IS NULL AND expires_at > %s", (digest, now)).fetchone()
+                                     " AND used_at IS NULL", (digest,)).fetchone()
             if found is not None and found[1] not in seated(str(found[0])):
                 raise NotSeatedError("this check-in code's participant is not seated at the summit (any more)")
+        now = _ts(self.clock())  # after the lottery answered: a code ended meanwhile has expired
         with self.db.transaction() as conn:
             row = conn.execute(
                 "SELECT summit_id, tenant, participant, used_at, expires_at FROM check_in_codes"
@@ -326,9 +326,15 @@ class Credentials:
 
     def unseat(self, summit_id: str, subject: str, by: str = "dropped-out") -> int:
         """Revoke every live participant token of a person who is no longer seated at the summit
-        (replaced after dropping out); returns how many. Their unused codes no longer check in
-        either (`redeem` asks who is seated)."""
+        (replaced after dropping out), and end their unused codes; returns how many tokens.
+
+        The codes first, then the person's lock, then the tokens: the order `redeem` takes them
+        (code row, person), so the two cannot deadlock, and a check-in that had already asked
+        the lottery (seated then) either finds its code ended or its new token is revoked here."""
         with self.db.transaction() as conn:
+            conn.execute("UPDATE check_in_codes SET expires_at = %s WHERE summit_id = %s AND participant = %s"
+                         " AND used_at IS NULL AND expires_at > %s",
+                         (_ts(self.clock()), summit_id, subject, _ts(self.clock())))
             _lock_person(conn, summit_id, subject)
             return conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = %s WHERE summit_id = %s"
                                 " AND subject = %s AND role = 'participant' AND revoked_at IS NULL",

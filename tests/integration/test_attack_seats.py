@@ -167,3 +167,25 @@ def test_a_token_revoked_with_cascade_cannot_issue_one_more_afterwards(stack):
                           summit_id="6f1c1d9e-9a64-4c55-8b7e-2f4f8c2b0a13", issued_by=organiser.claims.token_id)
     assert stack.gateway_rows("SELECT count(*) FROM issued_tokens WHERE issued_by = %s",
                               organiser.claims.token_id) == [(0,)]
+
+
+def test_a_check_in_that_asked_before_the_drop_out_gets_no_live_token(stack):
+    """The check-in asked the lottery while the member was still seated; the drop-out and its
+    revocation land before the check-in's transaction: the code has ended, no token is made."""
+    from gateway.credentials import UnknownCodeError
+
+    client = stack.gateway().test_client()
+    summit = new_summit(client, stack.token)
+    stack.announce(summit)
+    alice, bob = stack.seat(summit, 2)
+    (code,) = codes(client, stack.token, summit, [alice])
+    credentials = stack.credentials()
+
+    def seated_then_dropped(summit_id: str) -> set[str]:
+        seated = {alice, bob}                 # what the lottery answered
+        drop_out(stack, client, summit, alice)  # ... and then, at once, the drop-out
+        return seated
+
+    with pytest.raises(UnknownCodeError):
+        credentials.redeem(code, seated=seated_then_dropped)
+    assert live_tokens(stack, summit, alice) == 0
