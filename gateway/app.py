@@ -16,8 +16,10 @@ own database (database.py).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import re
 import time
 from typing import Callable
 
@@ -138,7 +140,8 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
             return None
         if settings.metrics_port is not None and request.environ.get("SERVER_PORT") == str(settings.metrics_port):
             return problem(404, "Not Found", "the metrics listener answers /metrics, /healthz and /readyz only")
-        match = policy.match(request.method, request.path) if request.path.startswith("/v1/") else None
+        match = policy.match(request.method, request.path) \
+            if request.path.startswith("/v1/") and not _SMUGGLING.search(request.path) else None
         g.match = match
         with db.transaction() as conn:  # one pooled connection and one commit for both
             claims, chain, refusal = _authenticate(verifier, credentials, clock, conn)
@@ -249,6 +252,9 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         g.upstream = service
         response, outcome = _forward(forwarding, upstreams[service], timeout, metrics, signer)
         g.upstream_outcome = outcome
+        if outcome == "answered" and response.status_code == 201 and request.method == "POST" \
+                and g.match is not None and g.match.template == REPLACEMENTS:
+            _unseat_dropped(credentials, g.match.summit_id, response)
         return response
 
     @app.errorhandler(SpecUnavailableError)
@@ -291,6 +297,38 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
 
 
 _TITLES = {401: "Unauthorized", 403: "Forbidden", 404: "Not Found"}
+# A decoded path holding "?" or "#" (sent as %3F, %23) or a space or control character: the
+# policy would judge one route and the service, which gets the path forwarded decoded, would
+# route another (".../pools/x%3Fy/members" reaches ".../pools/x" with the query "y/members").
+# Likewise a "." or ".." segment, which the forwarding client may resolve away. No route has
+# such a path, so it matches none (404).
+_SMUGGLING = re.compile(r"[?#\x00-\x20\x7f]|(?:^|/)\.\.?(?:/|$)")
+REPLACEMENTS = "/v1/summits/{summit_id}/lottery/pools/{pool}/replacements"
+
+
+def _unseat_dropped(credentials: Credentials, summit_id: str | None, response: Response) -> None:
+    """After the lottery recorded a drop-out (201: the panel, its `members` now and its
+    `replacements`), the live participant tokens of every member who dropped out of it are
+    revoked (issue 10, M3: only the seated act). All of the panel's drop-outs, not only this
+    one, so a revocation missed earlier is made up at the next replacement. Best effort: when
+    the gateway's database fails here the replacement stands and the failure is logged; revoking
+    the member's token (`DELETE /v1/auth/tokens/{id}`) then remains the organiser's task."""
+    try:
+        panel = json.loads(response.get_data())
+        members = set(panel["members"])
+        dropped = {r["dropped"] for r in panel["replacements"]} - members
+    except (ValueError, TypeError, KeyError, AttributeError):
+        log.error("the lottery's answer to a replacement has no panel; no tokens were revoked")
+        return
+    if summit_id is None:
+        return
+    try:
+        revoked = sum(credentials.unseat(summit_id, p) for p in sorted(dropped) if isinstance(p, str))
+    except TransientError as e:
+        log.error("a dropped-out member's participant tokens could not be revoked: %s", e)
+        return
+    if revoked:
+        log.info("revoked %d participant token(s) of dropped-out members", revoked)
 
 
 def token_signer(settings: GatewaySettings):

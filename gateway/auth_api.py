@@ -22,7 +22,7 @@ from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
 
 from .credentials import (DEFAULT_CODE_TTL_SECONDS, ChainEndedError, Credentials, CredentialError,
-                          LiveCodeError, UnknownCodeError, UnknownTokenError, UsedCodeError)
+                          LiveCodeError, NotSeatedError, UnknownCodeError, UnknownTokenError, UsedCodeError)
 
 auth = Blueprint("auth", __name__, url_prefix="/v1/auth", description="Tokens: check-in, refresh, revocation")
 summit_credentials = Blueprint("credentials", __name__, url_prefix="/v1/summits/<uuid:summit_id>",
@@ -135,10 +135,14 @@ class CheckIn(MethodView):
     @auth.alt_response(404, schema=ProblemSchema)
     @auth.alt_response(409, schema=ProblemSchema)
     def post(self, body):
-        """Exchange the one-time check-in code of an invitation for a participant token (public)."""
+        """Exchange the one-time check-in code of an invitation for a participant token (public).
+
+        409 when the code is used, or when its participant is no longer seated (dropped out
+        after the code was made: the code stays unused)."""
         try:
-            return _token_body(credentials().redeem(body["code"]))
-        except UsedCodeError as e:
+            return _token_body(credentials().redeem(body["code"],
+                                                    seated=current_app.extensions["g1000_seats"].seated))
+        except (UsedCodeError, NotSeatedError) as e:
             abort(409, message=str(e))
         except UnknownCodeError as e:
             abort(404, message=str(e))
@@ -219,10 +223,13 @@ class SummitTokens(MethodView):
     def post(self, body, summit_id):
         """Issue a facilitator or auditor token for this summit (organiser of its municipality)."""
         c = g.claims
-        issued = credentials().issue(
-            role=body["role"], tenant=c.tenant, summit_id=str(summit_id),
-            subject=body.get("subject") or f"{body['role'][:4]}-{uuid.uuid4().hex[:12]}",
-            issued_by=c.token_id, label=body["label"], ttl_seconds=body.get("ttl_seconds"))
+        try:
+            issued = credentials().issue(
+                role=body["role"], tenant=c.tenant, summit_id=str(summit_id),
+                subject=body.get("subject") or f"{body['role'][:4]}-{uuid.uuid4().hex[:12]}",
+                issued_by=c.token_id, label=body["label"], ttl_seconds=body.get("ttl_seconds"))
+        except UnknownTokenError as e:  # revoked since the gateway checked it
+            abort(401, message=str(e))
         return _token_body(issued)
 
 

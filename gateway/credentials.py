@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Callable
@@ -56,6 +57,10 @@ class ChainEndedError(CredentialError):
     """The token's refresh chain has reached its absolute lifetime: a new token must be issued."""
 
 
+class NotSeatedError(CredentialError):
+    """The code's participant is no longer seated (e.g. dropped out after the code was made)."""
+
+
 class LiveCodeError(CredentialError):
     """A participant already has a live (unused, unexpired) check-in code for the summit."""
 
@@ -84,6 +89,23 @@ def code_digest(code: str) -> bytes:
     if canonical is None:
         raise UnknownCodeError("this is not a check-in code")
     return hashlib.sha256(canonical.encode("ascii")).digest()
+
+
+def _lock_person(conn, summit_id: str, subject: str) -> None:
+    """Serialise, per person and summit, everything that makes or ends a participant token
+    (check-in, refresh): a transaction-scoped advisory lock. Without it a refresh that has
+    revoked T1 and inserted T2, not yet committed, races a check-in that revokes "every live
+    token" of the person: the check-in cannot see T2, and two tokens stay live."""
+    conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 11))", (f"participant:{summit_id}:{subject}",))
+
+
+def _is_token_id(issued_by: str) -> bool:
+    """Whether `issued_by` names a token (a UUID), not the operator ('admin')."""
+    try:
+        uuid.UUID(issued_by)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
 
 
 def _ts(seconds: float) -> datetime:
@@ -167,8 +189,16 @@ class Credentials:
 
     def issue(self, *, role: str, tenant: str, subject: str, issued_by: str, summit_id: str | None = None,
               label: str = "", ttl_seconds: int | None = None) -> IssuedToken:
+        """A new token. When `issued_by` is a token's id (an organiser making staff tokens), that
+        token must still be live in this very transaction, its row locked: otherwise a revocation
+        with cascade committed between the gateway's check and this insert would miss the new
+        token (the cascade's second statement sees it only if it committed first)."""
         claims = self._claims(role, tenant, subject, summit_id, ttl_seconds)
         with self.db.transaction() as conn:
+            if _is_token_id(issued_by) and conn.execute(
+                    "SELECT 1 FROM issued_tokens WHERE token_id = %s AND revoked_at IS NULL FOR UPDATE",
+                    (issued_by,)).fetchone() is None:
+                raise UnknownTokenError("the issuing token is revoked or unknown")
             self._insert(conn, claims, issued_by, label)
         return IssuedToken(issue(self.signer, claims), claims)
 
@@ -180,6 +210,8 @@ class Credentials:
         refused (ChainEndedError) — only a new issue (the operator, an organiser) starts a chain."""
         now = int(self.clock())
         with self.db.transaction() as conn:
+            if old.role == "participant":
+                _lock_person(conn, str(old.summit_id), old.subject)
             row = conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = 'refresh'"
                                " WHERE token_id = %s AND revoked_at IS NULL RETURNING label, chain_id, chain_started_at",
                                (old.token_id,)).fetchone()
@@ -258,13 +290,22 @@ class Credentials:
                     [(code_digest(code), summit_id, tenant, p, created_by, expires) for code, p in made])
         return made
 
-    def redeem(self, code: str) -> IssuedToken:
+    def redeem(self, code: str, seated: Callable[[str], set[str]] | None = None) -> IssuedToken:
         """Exchange a check-in code for a participant token, once.
 
         One live participant token per person per summit: checking in again (with a new code,
-        e.g. after a lost phone) revokes the participant's earlier tokens of that summit."""
+        e.g. after a lost phone) revokes the participant's earlier tokens of that summit (under
+        the person's lock, so a refresh cannot slip a token past it). With `seated(summit_id)`
+        (who the log shows seated now) a code whose participant is no longer seated -- dropped
+        out after the code was made -- is refused (NotSeatedError) and stays unused."""
         digest = code_digest(code)
-        now = _ts(self.clock())
+        if seated is not None:  # asked outside the transaction: no lock is held while the lottery answers
+            with self.db.transaction() as conn:
+                found = conn.execute("SELECT summit_id, participant FROM check_in_codes WHERE code_sha256 = %s"
+                                     " AND used_at IS NULL", (digest,)).fetchone()
+            if found is not None and found[1] not in seated(str(found[0])):
+                raise NotSeatedError("this check-in code's participant is not seated at the summit (any more)")
+        now = _ts(self.clock())  # after the lottery answered: a code ended meanwhile has expired
         with self.db.transaction() as conn:
             row = conn.execute(
                 "SELECT summit_id, tenant, participant, used_at, expires_at FROM check_in_codes"
@@ -273,6 +314,7 @@ class Credentials:
                 raise UnknownCodeError("no such check-in code (or it has expired)")
             if row[3] is not None:
                 raise UsedCodeError("this check-in code has already been used; ask a facilitator for a new one")
+            _lock_person(conn, str(row[0]), row[2])
             claims = self._claims("participant", row[1], row[2], str(row[0]), None)
             conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = 'check-in'"
                          " WHERE summit_id = %s AND subject = %s AND role = 'participant' AND revoked_at IS NULL",
@@ -281,6 +323,22 @@ class Credentials:
             conn.execute("UPDATE check_in_codes SET used_at = %s, token_id = %s WHERE code_sha256 = %s",
                          (now, claims.token_id, digest))
         return IssuedToken(issue(self.signer, claims), claims)
+
+    def unseat(self, summit_id: str, subject: str, by: str = "dropped-out") -> int:
+        """Revoke every live participant token of a person who is no longer seated at the summit
+        (replaced after dropping out), and end their unused codes; returns how many tokens.
+
+        The codes first, then the person's lock, then the tokens: the order `redeem` takes them
+        (code row, person), so the two cannot deadlock, and a check-in that had already asked
+        the lottery (seated then) either finds its code ended or its new token is revoked here."""
+        with self.db.transaction() as conn:
+            conn.execute("UPDATE check_in_codes SET expires_at = %s WHERE summit_id = %s AND participant = %s"
+                         " AND used_at IS NULL AND expires_at > %s",
+                         (_ts(self.clock()), summit_id, subject, _ts(self.clock())))
+            _lock_person(conn, summit_id, subject)
+            return conn.execute("UPDATE issued_tokens SET revoked_at = now(), revoked_by = %s WHERE summit_id = %s"
+                                " AND subject = %s AND role = 'participant' AND revoked_at IS NULL",
+                                (by, summit_id, subject)).rowcount
 
     def forget_expired(self, older_than_seconds: int = 30 * 86_400) -> int:
         """Delete token records that expired long ago (they can no longer verify anyway)."""

@@ -971,6 +971,14 @@ class _Replay:
         if self.register_id is not None and self.register_committed_at is None:
             notes.append(f"register {self.register_id} has {self.register_chunks} chunks and is "
                          "not committed yet")
+        if self.reveals.chunks and self.invitation_at is None:
+            # Contract 2 logs reveals and the draw in one transaction, so this is a log read
+            # between the two or a lottery that revealed and never drew; either way the scope of
+            # the reveals (only what the draw reaches) cannot be checked without the draw.
+            self.result.warnings.append(
+                f"{self.reveals.count} register values are revealed for invitation draw "
+                f"{self.reveals.draw_id}, but no invitation draw follows: whether they are only "
+                "what the draw reaches cannot be checked")
         for r in self.rounds.values():
             if r.finalized_at is None:
                 notes.append(f"seed round {r.round_id} ({r.purpose}) is not finalised yet")

@@ -114,13 +114,24 @@ class Reveals:
     chunks: int = 0
     households: dict[str, str] = field(default_factory=dict)
     features: dict[str, dict[str, str]] = field(default_factory=dict)   # name -> pseudonym -> v
+    salts: set[str] = field(default_factory=set)          # every salt revealed so far
+    last: dict[str, str] = field(default_factory=dict)    # "household" | feature -> last pseudonym
 
     @property
     def count(self) -> int:
         return len(self.households) + sum(len(v) for v in self.features.values())
 
     def add(self, p: dict, rows: dict[str, CommittedRow]) -> None:
-        """One ``lottery.register.revealed`` chunk; raises on the first wrong opening."""
+        """One ``lottery.register.revealed`` chunk; raises on the first wrong opening.
+
+        Besides opening its commitment, each opening must come in strictly ascending pseudonym
+        order within its field, across all chunks (docs/lottery.md: "sorted by pseudonym"), so
+        the order of a chunk carries nothing the lottery chose: a stratum chunk ordered by
+        household would publish every unreached row's household grouping.  And every revealed
+        salt must be new: the contract draws one fresh salt per commitment, and a salt used
+        twice betrays a generator that may have used it for commitments that stay hidden too,
+        which anyone could then open by trying the small vocabulary of values.
+        """
         if self.draw_id is not None and p["draw_id"] != self.draw_id:
             raise RevealProblem(f"reveals for invitation draw {p['draw_id']}, but earlier reveals "
                                 f"are for draw {self.draw_id}; a summit has one invitation draw")
@@ -132,6 +143,7 @@ class Reveals:
         seen = self.households if field_name == "household" else \
             self.features.setdefault(feature, {})
         what = "household" if field_name == "household" else f"feature {feature!r}"
+        key = "household" if field_name == "household" else feature
         for item in p["openings"]:
             name = item["pseudonym"]
             row = rows.get(name)
@@ -147,7 +159,15 @@ class Reveals:
                     check_feature_opening(row, feature, item["value"], salt)
             except DrawError as exc:
                 raise RevealProblem(str(exc)) from None
+            if key in self.last and name < self.last[key]:
+                raise RevealProblem(f"the openings of the {what} are not in ascending pseudonym "
+                                    f"order: {name!r} follows {self.last[key]!r}")
+            if item["salt"] in self.salts:
+                raise RevealProblem(f"the salt revealed for the {what} of {name!r} was revealed "
+                                    "before: every commitment has its own fresh salt")
             seen[name] = item["value"]
+            self.salts.add(item["salt"])
+            self.last[key] = name
         self.draw_id = p["draw_id"]
         self.chunks += 1
 
