@@ -79,7 +79,8 @@ PRIVILEGES: dict[str, dict[str, str]] = {
         # revoking sets revoked_at/revoked_by; gateway migration 0006 refuses clearing them
         # again (no revival), and only expired records are purged
         "issued_tokens": "SELECT INSERT DELETE UPDATE(revoked_at, revoked_by)",
-        "check_in_codes": "SELECT INSERT UPDATE(used_at, token_id)",
+        # a drop-out ends its member's unused codes (expires_at), see credentials.unseat
+        "check_in_codes": "SELECT INSERT UPDATE(used_at, token_id, expires_at)",
     },
 }
 SEQUENCES: dict[str, tuple[str, ...]] = {
