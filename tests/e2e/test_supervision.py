@@ -24,11 +24,12 @@ import pytest
 import requests
 
 from tests.e2e.test_stack import admin, stack  # noqa: F401 - stack is a fixture
+from tests.helpers import REGISTER
 
 pytestmark = pytest.mark.e2e
 
 SUMMIT = {"theme": "Samen leven", "municipality": "Demostad", "date": "2027-03-14",
-          "seats": {"citizens": 900, "employers": 100}}
+          "seats": {"citizens": 900, "employers": 100}, "register": REGISTER}
 
 
 def verify(gateway: str, summit_id: str, *flags: str) -> tuple[int, dict | None]:
