@@ -1,8 +1,10 @@
 """Seed rounds (ARCHITECTURE §6, docs/lottery.md): the phase rules, pure.
 
-A round is opened with its parties and two deadlines. Until the commit deadline parties commit
-`SHA-256(value)`; the commit phase ends at that deadline, or as soon as every listed party has
-committed. After it they reveal (until the reveal deadline); a notary's dice rolls and a public
+A round is opened with its parties and two deadlines; an invitation round also with its draw's
+`n` and `stratify_by` (`draw`), so that they are fixed before the seed exists (issue 10 H3;
+`g1000_proofs.draw_parameters`, which g1000-verify applies too). Until the commit deadline
+parties commit `SHA-256(value)`; the commit phase ends at that deadline, or as soon as every
+listed party has committed. After it they reveal (until the reveal deadline); a notary's dice rolls and a public
 beacon value (written `<value> @ <source>`) may be added after the commit phase and before the
 first reveal. The round is finalised when every committed party
 has revealed, or after the reveal deadline without the parties that did not reveal. The seed is
