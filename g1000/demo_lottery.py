@@ -1,8 +1,10 @@
 """The lottery stage of `g1000 demo`: both draws of ARCHITECTURE §6 on a synthetic population.
 
 Through the gateway only, with the organiser's and a facilitator's tokens: a pseudonymised
-register extract of a made-up town is imported and committed; three parties commit to secret
-values, a notary adds dice, the parties reveal, and the seed is final; invitations go out
+register extract of a made-up town is imported and committed; an invitation round is opened
+that fixes the draw's parameters (how many invitations, stratified by neighbourhood); three
+parties commit to secret values, a notary adds dice, the parties reveal, and the seed is final;
+invitations go out
 (stratified by neighbourhood, one per household); part of the invitees respond with their
 invitation code; a fair (LEXIMIN) distribution of panels under quotas is committed; a second seed
 round draws the panel from it; one panel member drops out and is replaced; an employers' seat
@@ -111,14 +113,18 @@ class LotteryDemo:
             raise DemoError(f"{what} failed: {done.get('error')}")
         return done
 
-    def seed_round(self, purpose: str) -> dict:
-        """Three parties commit, the notary rolls dice, the parties reveal, the seed is final."""
+    def seed_round(self, purpose: str, draw: dict | None = None) -> dict:
+        """Three parties commit, the notary rolls dice, the parties reveal, the seed is final.
+        An invitation round declares its draw (`n`, `stratify_by`) when it is opened, before
+        anyone commits, so the draw's parameters cannot be chosen once the seed is known."""
         now = datetime.now(timezone.utc)
         parties = ["gemeente", "notaris", "burgerpanel"]
-        rnd = self.call("POST", f"{self.base}/rounds", 201, json={
-            "purpose": purpose, "parties": parties,
-            "commit_deadline": (now + timedelta(minutes=10)).isoformat(),
-            "reveal_deadline": (now + timedelta(minutes=20)).isoformat()})
+        body = {"purpose": purpose, "parties": parties,
+                "commit_deadline": (now + timedelta(minutes=10)).isoformat(),
+                "reveal_deadline": (now + timedelta(minutes=20)).isoformat()}
+        if draw is not None:
+            body["draw"] = draw
+        rnd = self.call("POST", f"{self.base}/rounds", 201, json=body)
         path = f"{self.base}/rounds/{rnd['round_id']}"
         values = {party: secrets.token_hex(32) for party in parties}
         for party, value in values.items():  # each party hands over only the hash of its secret
@@ -157,9 +163,8 @@ class LotteryDemo:
         register = self.call("GET", f"{self.base}/register", 200)
         self.say(f"register of {register['count']} residents committed (root {register['root'][:16]}…)")
 
-        rnd = self.seed_round("invitation")
-        invited = self.call("POST", f"{self.base}/invitations", 201,
-                            json={"round_id": rnd["round_id"], "n": INVITATIONS, "stratify_by": "neighbourhood"})
+        rnd = self.seed_round("invitation", draw={"n": INVITATIONS, "stratify_by": "neighbourhood"})
+        invited = self.call("POST", f"{self.base}/invitations", 201, json={"round_id": rnd["round_id"]})
         self.say(f"{len(invited['invitees'])} invitations drawn (one per household, by neighbourhood)")
 
         rng = random.Random(7)

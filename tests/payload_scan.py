@@ -5,8 +5,9 @@ checks, independently of the code that wrote it:
 
 * every member name is one the event catalogue's schema for that type and version declares
   (walked recursively through nested objects and lists; the catalogue's schemas are the contract);
-* every feature name (register rows, pool members, quotas, `stratify_by`, the register's feature
-  list) is one the charter declares, and every feature value is one of its declared values;
+* every feature name (register rows, pool members, quotas, `stratify_by` of a draw and of an
+  invitation round's declared `draw`, the register's feature list) is one the charter declares,
+  and every feature value is one of its declared values;
 * every pseudonym and household id (in rows, members, invitees, panels, replacements) is opaque;
 * every other string is structured (a UUID, a hex digest, a timestamp, a date, a name of a-z 0-9
   _ -) unless it is one of the few members the catalogue declares as text: the charter's theme and
@@ -72,6 +73,9 @@ class _Scan:
         self.committed(payload)
         if self.type == "lottery.invitations.drawn" and payload.get("stratify_by") is not None:
             self.feature_names([payload["stratify_by"]], "stratify_by")
+        draw = payload.get("draw") if self.type == "lottery.seed.round_opened" else None
+        if isinstance(draw, Mapping) and draw.get("stratify_by") is not None:
+            self.feature_names([draw["stratify_by"]], "draw.stratify_by")
         if self.type == "lottery.register.committed":
             self.feature_names(payload.get("features", []), "features")
         if self.type == "lottery.distribution.committed":

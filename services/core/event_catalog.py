@@ -15,6 +15,7 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from g1000_proofs.draw_parameters import declaration_problem
 from g1000_proofs.vocabulary import check_vocabulary
 
 from .errors import SchemaError
@@ -260,6 +261,22 @@ class SeedRoundOpenedV1(Payload):
             raise ValidationError("the reveal deadline must come after the commit deadline", "reveal_deadline")
 
 
+class SeedRoundOpenedV2(SeedRoundOpenedV1):
+    """A seed round, version 2 (issue 10 H3): an invitation round also declares its draw's
+    parameters, `draw` = {`n`, `stratify_by`}, before any party commits, so they cannot be chosen
+    after the seed; a panel round has `draw` null (its distribution fixes the draw). The rule is
+    g1000_proofs.draw_parameters, which g1000-verify applies as well."""
+
+    draw = fields.Raw(required=True, allow_none=True)
+
+    @validates_schema
+    def _declared(self, data, **kwargs):
+        if data.get("purpose") in ("invitation", "panel"):
+            problem = declaration_problem(data["purpose"], data.get("draw"))
+            if problem is not None:
+                raise ValidationError(problem, "draw")
+
+
 class SeedCommittedV1(Payload):
     """A party's commitment: lowercase hex SHA-256 of the UTF-8 bytes of its value."""
 
@@ -438,6 +455,7 @@ for _type, _schema in (
     ("lottery.panel.replaced", PanelReplacedV1),
 ):
     CATALOG.register(_type, 1, _schema)
+CATALOG.register("lottery.seed.round_opened", 2, SeedRoundOpenedV2)
 CATALOG.register("lottery.register.chunk", 2, RegisterChunkV2)
 CATALOG.register("lottery.register.committed", 2, RegisterCommittedV2)
 CATALOG.register("lottery.register.revealed", 1, RegisterRevealedV1)

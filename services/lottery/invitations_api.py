@@ -54,7 +54,9 @@ class Invitations(MethodView):
     @blp.alt_response(409, schema=ProblemSchema)
     @blp.alt_response(422, schema=ProblemSchema)
     def post(self, body, summit_id):
-        """Draw the invitees with a finalised invitation round (organiser; once per summit). Before
+        """Draw the invitees with a finalised invitation round (organiser; once per summit), with
+        the `n` and `stratify_by` the round declared when it was opened: the request may leave
+        them out, and if it names others the draw is refused (409, nothing logged). Before
         the draw the log gets the reveals re-deriving it needs (`lottery.register.revealed`: the
         stratum feature of every row, the household of every row the draw reached). The answer holds each invitee's one-time code for the letters: shown only here, never logged,
         kept only hashed."""
@@ -70,12 +72,11 @@ class Invitations(MethodView):
             at = now()
             designated = rounds.designated(repo.load_rounds(tx.conn, sid), "invitation", reg["committed_seq"], at)
             seed = check_round_for(rnd, "invitation", "register", reg["committed_seq"], designated)
+            n, stratify_by = rounds.declared_draw(rnd, body.get("n"), body.get("stratify_by", rounds.OMITTED))
             draw_id, rows = str(uuid.uuid4()), repo.register_rows(tx.conn, sid)
-            plan = None if reg["contract"] == 1 else invitation_plan(seed, rows, body["n"], body["stratify_by"],
-                                                                     reg["features"])
-            payload = invitation_payload(draw_id, rnd, seed, reg["register_id"], rows, body["n"],
-                                         body["stratify_by"], reg["features"],
-                                         invitees=None if plan is None else plan.invitees)
+            plan = None if reg["contract"] == 1 else invitation_plan(seed, rows, n, stratify_by, reg["features"])
+            payload = invitation_payload(draw_id, rnd, seed, reg["register_id"], rows, n, stratify_by,
+                                         reg["features"], invitees=None if plan is None else plan.invitees)
             reveals = [] if plan is None else reveal_events(sid, reg["register_id"], draw_id, plan, rows,
                                                             repo.register_salts(tx.conn, sid))
             *_, recorded = tx.append(sid, [*reveals, NewEvent("lottery.invitations.drawn", payload,

@@ -98,7 +98,7 @@ def fold_round(events: list[Event]) -> rounds.Round | None:
         return None
     p = events[0].payload
     rnd = rounds.Round(p["round_id"], p["purpose"], tuple(p["parties"]), p["commit_deadline"],
-                       p["reveal_deadline"], events[0].seq)
+                       p["reveal_deadline"], events[0].seq, payload_version=p["v"], draw=p.get("draw"))
     for e in events[1:]:
         rnd = rounds.apply(rnd, e.type, e.payload, e.seq, e.occurred_at)
     return rnd

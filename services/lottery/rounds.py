@@ -1,8 +1,10 @@
 """Seed rounds (ARCHITECTURE §6, docs/lottery.md): the phase rules, pure.
 
-A round is opened with its parties and two deadlines. Until the commit deadline parties commit
-`SHA-256(value)`; the commit phase ends at that deadline, or as soon as every listed party has
-committed. After it they reveal (until the reveal deadline); a notary's dice rolls and a public
+A round is opened with its parties and two deadlines; an invitation round also with its draw's
+`n` and `stratify_by` (`draw`), so that they are fixed before the seed exists (issue 10 H3;
+`g1000_proofs.draw_parameters`, which g1000-verify applies too). Until the commit deadline
+parties commit `SHA-256(value)`; the commit phase ends at that deadline, or as soon as every
+listed party has committed. After it they reveal (until the reveal deadline); a notary's dice rolls and a public
 beacon value (written `<value> @ <source>`) may be added after the commit phase and before the
 first reveal. The round is finalised when every committed party
 has revealed, or after the reveal deadline without the parties that did not reveal. The seed is
@@ -16,14 +18,16 @@ moment later, `check_recorded` checks the rule again against the time the event 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
+from g1000_proofs.draw_parameters import declaration_problem, mismatch
 from g1000_proofs.seed import CommitmentMismatchError, compute_seed, verify_reveal
 
 from services.core.envelope import format_time
 
-from .errors import LotteryInvalidError, PhaseError, RevealMismatchError
+from .errors import LotteryConflictError, LotteryInvalidError, PhaseError, RevealMismatchError
 
 PURPOSES = ("invitation", "panel")
 PARTY = re.compile(r"^[a-z][a-z0-9_-]{0,39}\Z")
@@ -79,6 +83,8 @@ class Round:
     seed: str | None = None
     not_revealed: tuple[str, ...] = ()
     finalized_seq: int | None = None
+    payload_version: int = 1          # of its round_opened event (2 declares `draw`)
+    draw: dict | None = None          # an invitation round's declared {"n", "stratify_by"}
 
     @property
     def first_contribution_seq(self) -> int | None:
@@ -118,9 +124,23 @@ class Round:
 
 
 def open_payload(round_id: str, purpose: str, parties: list[str], commit_deadline: str,
-                 reveal_deadline: str, now: str) -> dict:
+                 reveal_deadline: str, now: str, draw: dict | None = None,
+                 features: Sequence[str] = ()) -> dict:
+    """`lottery.seed.round_opened` v2. An invitation round declares its draw, `draw` =
+    {"n", "stratify_by"}, now, before any party commits (issue 10 H3): `stratify_by` one of
+    `features` (the register's, or the charter's vocabulary before the register exists) or
+    None. A panel round declares none. Whether the register can serve the declared draw is
+    decided at the draw."""
     if purpose not in PURPOSES:
         raise LotteryInvalidError(f"purpose must be one of {', '.join(PURPOSES)}")
+    problem = declaration_problem(purpose, draw)
+    if problem is not None:
+        raise LotteryInvalidError(problem, errors={"draw": [problem]})
+    if draw is not None and draw["stratify_by"] is not None and draw["stratify_by"] not in features:
+        known = ", ".join(sorted(features)) or "none"
+        message = (f"the summit's register declares no feature {draw['stratify_by']!r} to "
+                   f"stratify by (declared: {known})")
+        raise LotteryInvalidError(message, errors={"draw": [message]})
     if not 1 <= len(parties) <= MAX_PARTIES or len(set(parties)) != len(parties):
         raise LotteryInvalidError(f"parties must be 1-{MAX_PARTIES} distinct names")
     bad = [p for p in parties if not PARTY.match(p)]
@@ -135,8 +155,28 @@ def open_payload(round_id: str, purpose: str, parties: list[str], commit_deadlin
         raise LotteryInvalidError(f"the reveal deadline is more than {MAX_ROUND_DAYS} days away")
     if reveal_deadline <= commit_deadline:
         raise LotteryInvalidError("the reveal deadline must come after the commit deadline")
-    return {"v": 1, "round_id": round_id, "purpose": purpose, "parties": list(parties),
-            "commit_deadline": commit_deadline, "reveal_deadline": reveal_deadline}
+    return {"v": 2, "round_id": round_id, "purpose": purpose, "parties": list(parties),
+            "commit_deadline": commit_deadline, "reveal_deadline": reveal_deadline,
+            "draw": None if draw is None else {"n": draw["n"], "stratify_by": draw["stratify_by"]}}
+
+
+def declared_draw(rnd: Round, n: int | None, stratify_by) -> tuple[int, str | None]:
+    """The parameters an invitation draw with `rnd` is made with: the ones the round declared.
+    A request may leave them out; if it names them they must be the declared ones
+    (`g1000_proofs.draw_parameters.mismatch`, the rule g1000-verify applies). `stratify_by` is
+    `OMITTED` when the request left it out (None asks for an unstratified draw)."""
+    if rnd.draw is None:
+        raise LotteryConflictError(f"round {rnd.round_id} declares no draw parameters (a v1 round): "
+                                   "open a new invitation round that declares n and stratify_by")
+    declared = rnd.draw
+    problem = mismatch(declared, declared["n"] if n is None else n,
+                       declared["stratify_by"] if stratify_by is OMITTED else stratify_by)
+    if problem is not None:
+        raise LotteryConflictError(f"{problem} (round {rnd.round_id}); nothing was drawn")
+    return declared["n"], declared["stratify_by"]
+
+
+OMITTED = object()
 
 
 def _not_finalized(rnd: Round) -> None:

@@ -80,8 +80,20 @@ class LotteryRegisterSchema(Schema):
 # --- seed rounds --------------------------------------------------------------------------------
 
 
+class LotteryDrawParametersSchema(_Strict):
+    """The invitation draw's parameters, declared when its round is opened (issue 10 H3)."""
+
+    n = fields.Integer(required=True, strict=True, validate=validate.Range(1, 200_000),
+                       metadata={"description": "how many invitations (one per household)"})
+    stratify_by = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(_NAME),
+                                metadata={"description": "a feature of the register, or null"})
+
+
 class LotteryRoundOpenSchema(_Strict):
     purpose = fields.String(required=True, validate=validate.OneOf(("invitation", "panel")))
+    draw = fields.Nested(LotteryDrawParametersSchema, load_default=None, allow_none=True, metadata={
+        "description": "required for purpose invitation, absent or null for panel: the draw's n and "
+                       "stratify_by, fixed in the log before any party commits (the draw must use them)"})
     parties = fields.List(fields.String(validate=validate.Regexp(_PARTY)), required=True,
                           validate=validate.Length(1, 20),
                           metadata={"description": "who commits (organisations or roles, not people)"})
@@ -147,6 +159,9 @@ class LotteryRoundSchema(Schema):
         "description": "once finalised: the contributions hashed into the seed, in commitment order"})
     not_revealed = fields.List(fields.String())
     finalized_seq = fields.Integer(allow_none=True)
+    draw = fields.Dict(allow_none=True, metadata={
+        "description": "an invitation round's declared {n, stratify_by}; null for a panel round "
+                       "(and for a v1 round, which declared none)"})
 
 
 class LotteryRoundListSchema(Schema):
@@ -158,8 +173,10 @@ class LotteryRoundListSchema(Schema):
 
 class LotteryInvitationRequestSchema(_Strict):
     round_id = fields.UUID(required=True)
-    n = fields.Integer(required=True, strict=True, validate=validate.Range(1, 200_000))
-    stratify_by = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(_NAME))
+    n = fields.Integer(strict=True, validate=validate.Range(1, 200_000), metadata={
+        "description": "optional: the round's declared n; anything else is refused (409)"})
+    stratify_by = fields.String(allow_none=True, validate=validate.Regexp(_NAME), metadata={
+        "description": "optional: the round's declared stratify_by; anything else is refused (409)"})
 
 
 class LotteryInvitationCodeSchema(Schema):

@@ -15,6 +15,7 @@ from services.core.auth import requires
 from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
 from services.core.store import NewEvent
+from services.core.summits import summit_vocabulary
 
 from . import repo, rounds
 from .api import PREFIX, now, reading, writing
@@ -43,7 +44,17 @@ def round_json(rnd: rounds.Round, at: str) -> dict:
         "first_contribution_seq": rnd.first_contribution_seq, "seed": rnd.seed,
         "seed_contributions": rounds.seed_contributions(rnd) if rnd.seed is not None else None,
         "not_revealed": list(rnd.not_revealed), "finalized_seq": rnd.finalized_seq,
+        "draw": rnd.draw,
     }
+
+
+def _features(conn, sid: str) -> list[str]:
+    """What an invitation round may stratify by: the committed register's features, or before
+    the register exists the charter's vocabulary (none for a v1 charter)."""
+    reg = repo.register(conn, sid)
+    if reg is not None:
+        return list(reg["features"])
+    return sorted(summit_vocabulary(conn, sid) or {})
 
 
 def _documented(view):
@@ -83,13 +94,16 @@ class Rounds(MethodView):
     @blp.response(201, LotteryRoundSchema)
     @_documented
     def post(self, body, summit_id):
-        """Open a seed round (organiser): its purpose, its committing parties and the deadlines."""
+        """Open a seed round (organiser): its purpose, its committing parties and the deadlines;
+        an invitation round also its draw's `n` and `stratify_by` (422 without them), which are
+        then fixed in the log before any party commits, so they cannot be chosen after the seed."""
         round_id = str(uuid.uuid4())
         with writing(summit_id) as (tx, sid):
             at = now()
             payload = rounds.open_payload(round_id, body["purpose"], body["parties"],
                                           rounds.stamp(body["commit_deadline"]),
-                                          rounds.stamp(body["reveal_deadline"]), at)
+                                          rounds.stamp(body["reveal_deadline"]), at,
+                                          draw=body["draw"], features=_features(tx.conn, sid))
             (recorded,) = tx.append(sid, [NewEvent("lottery.seed.round_opened", payload,
                                                    repo.round_aggregate(sid, round_id), 1)])
             rnd = repo.fold_round([recorded])

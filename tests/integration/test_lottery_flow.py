@@ -128,10 +128,15 @@ def wait_for_state(lot: Lottery, round_id: str, state: str, timeout: float = 10.
         time.sleep(0.05)
 
 
-def quick_round(lot: Lottery, purpose: str, parties=("gemeente", "notaris")) -> str:
-    """A round whose parties commit (which ends the commit phase early), reveal and finalise."""
-    rnd = lot.ok(lot.post("/rounds", {"purpose": purpose, "parties": list(parties),
-                                      "commit_deadline": stamp_in(60), "reveal_deadline": stamp_in(120)}), 201)
+def quick_round(lot: Lottery, purpose: str, parties=("gemeente", "notaris"), draw: dict | None = None) -> str:
+    """A round whose parties commit (which ends the commit phase early), reveal and finalise.
+    An invitation round declares its draw's parameters `draw` ({n, stratify_by}) when opened."""
+    body = {"purpose": purpose, "parties": list(parties),
+            "commit_deadline": stamp_in(60), "reveal_deadline": stamp_in(120)}
+    if draw is not None:
+        body["draw"] = draw
+    rnd = lot.ok(lot.post("/rounds", body), 201)
+    assert rnd["draw"] == draw
     values = {}
     for party in parties:
         values[party], digest = commit_value()
@@ -156,8 +161,8 @@ def import_register(lot: Lottery, csv: str) -> dict:
 
 def register_and_invite(lot: Lottery, n: int = 30, rows: int = 60) -> dict:
     import_register(lot, extract_csv(rows))
-    round_id = quick_round(lot, "invitation")
-    return lot.ok(lot.post("/invitations", {"round_id": round_id, "n": n, "stratify_by": "neighbourhood"}), 201)
+    round_id = quick_round(lot, "invitation", draw={"n": n, "stratify_by": "neighbourhood"})
+    return lot.ok(lot.post("/invitations", {"round_id": round_id}), 201)
 
 
 # --- recomputing everything from the log, with g1000_proofs only --------------------------------

@@ -59,7 +59,7 @@ def test_the_log_holds_only_what_the_draw_reaches(lottery, stratify_by):
     lot = lottery
     csv, rows = register_csv()
     import_register(lot, csv)
-    round_id = quick_round(lot, "invitation")
+    round_id = quick_round(lot, "invitation", draw={"n": 12, "stratify_by": stratify_by})
     invited = lot.ok(lot.post("/invitations", {"round_id": round_id, "n": 12, "stratify_by": stratify_by}), 201)
     events = lot.events()
     (drawn,) = [e for e in events if e.type == "lottery.invitations.drawn"]
@@ -98,7 +98,7 @@ def test_one_changed_reveal_fails_the_verifier(lottery):
     lot = lottery
     csv, rows = register_csv(60)
     import_register(lot, csv)
-    round_id = quick_round(lot, "invitation")
+    round_id = quick_round(lot, "invitation", draw={"n": 8, "stratify_by": None})
     lot.ok(lot.post("/invitations", {"round_id": round_id, "n": 8, "stratify_by": None}), 201)
     pairs = [(i, e.as_dict()) for i, e in enumerate(lot.events())]
     i, event = next((i, e) for i, e in pairs if e["type"] == "lottery.register.revealed")

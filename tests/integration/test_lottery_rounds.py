@@ -74,7 +74,7 @@ def test_round_requests_that_make_no_sense_are_422_or_404(lottery):
 
 def test_a_draw_takes_only_the_round_its_subject_preceded(lottery):
     lot = lottery
-    early = lot.ok(lot.post("/rounds", {"purpose": "invitation", "parties": ["a"],
+    early = lot.ok(lot.post("/rounds", {"purpose": "invitation", "parties": ["a"], "draw": {"n": 5},
                                         "commit_deadline": stamp_in(60), "reveal_deadline": stamp_in(120)}), 201)
     value, digest = commit_value()
     lot.ok(lot.post(f"/rounds/{early['round_id']}/commitments", {"party": "a", "commitment": digest}), 201)
@@ -85,12 +85,13 @@ def test_a_draw_takes_only_the_round_its_subject_preceded(lottery):
     assert r.status_code == 409 and "after the first contribution" in r.get_json()["detail"]
 
     panel_round = quick_round(lot, "panel")
-    first, second = quick_round(lot, "invitation"), quick_round(lot, "invitation")
+    five = {"n": 5, "stratify_by": None}
+    first, second = quick_round(lot, "invitation", draw=five), quick_round(lot, "invitation", draw=five)
     assert lot.post("/invitations", {"round_id": panel_round, "n": 5}).status_code == 422     # wrong purpose
     chosen = lot.post("/invitations", {"round_id": second, "n": 5})
     assert chosen.status_code == 409 and first in chosen.get_json()["detail"]                  # no seed shopping
-    assert lot.post("/invitations", {"round_id": first, "n": 5, "stratify_by": "shoe_size"}).status_code == 422
-    assert lot.post("/invitations", {"round_id": first, "n": 41}).status_code == 422           # > households
+    assert lot.post("/invitations", {"round_id": first, "n": 5, "stratify_by": "shoe_size"}).status_code == 409
+    assert lot.post("/invitations", {"round_id": first, "n": 41}).status_code == 409           # not declared
     assert lot.events("lottery.invitations.drawn") == []
     drawn = lot.ok(lot.post("/invitations", {"round_id": first, "n": 5}), 201)
     assert drawn["round_id"] == first and len(drawn["invitees"]) == 5

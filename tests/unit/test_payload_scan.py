@@ -40,6 +40,10 @@ CLEAN = [
                                                    "dropped": P1, "replacement": None}},
     {"type": "agenda.topic.nominated", "payload": {"v": 1, "topic_id": UUID, "title": "Groen in de wijk",
                                                    "description": "Meer bomen, zegt Jan de Vries"}},
+    {"type": "lottery.seed.round_opened", "payload": {
+        "v": 2, "round_id": UUID, "purpose": "invitation", "parties": ["gemeente"],
+        "commit_deadline": "2027-03-14T08:00:00.000Z", "reveal_deadline": "2027-03-14T09:00:00.000Z",
+        "draw": {"n": 1, "stratify_by": "neighbourhood"}}},
 ]
 
 
@@ -72,6 +76,8 @@ def planted(position: int, change) -> list[dict]:
     (4, lambda p: p["contribution"].update(name="Jan de Vries"), "contribution.name: a member the catalogue"),
     (0, lambda p: p["seats"].update({"Jan de Vries": 1}), "free text where the catalogue declares none"),
     (1, lambda p: p.update(stream="Jan de Vries"), "stream: free text"),
+    (10, lambda p: p["draw"].update(stratify_by="naam"), "draw.stratify_by: feature 'naam' is not declared"),
+    (10, lambda p: p["draw"].update(stratify_by="Jan de Vries"), "free text where the catalogue declares none"),
 ], ids=lambda x: x if isinstance(x, str) else None)
 def test_a_planted_name_is_found(position, change, fragment):
     problems = scan(events(planted(position, change)), VOCABULARY)

@@ -83,6 +83,14 @@ class Round:
     order: list[tuple[str, object]] = field(default_factory=list)
     revealed: dict[str, dict] = field(default_factory=dict)
     seed: bytes | None = None
+    opening: dict | None = None         # the round_opened payload (its draw filled in by invite)
+    auto_draw: bool = False
+
+
+# open_round(draw=AUTO): an invitation round declares the parameters of the first draw made
+# with it (the builder fills them in when ``invite`` is called, before the log is signed).
+AUTO = object()
+UNDRAWN = {"n": 1, "stratify_by": None}   # what an AUTO round no draw used declares
 
 
 @dataclass
@@ -158,13 +166,21 @@ class Lottery:
     # Seed rounds ---------------------------------------------------------------------------
 
     def open_round(self, round_id: str, purpose: str, parties: list[str], *,
-                   commit_window: int = 60_000, reveal_window: int = 600_000) -> Round:
-        self.add("lottery.seed.round_opened", {
-            "round_id": round_id, "purpose": purpose, "parties": parties,
-            "commit_deadline": at(self.t + STEP + commit_window),
-            "reveal_deadline": at(self.t + STEP + commit_window + reveal_window)})
+                   commit_window: int = 60_000, reveal_window: int = 600_000,
+                   draw=AUTO, version: int = 2) -> Round:
+        """A round_opened event; v2 (what the service writes) declares an invitation round's
+        ``draw`` (``AUTO``: the parameters its first ``invite`` uses), v1 declares none."""
+        payload = {"round_id": round_id, "purpose": purpose, "parties": parties,
+                   "commit_deadline": at(self.t + STEP + commit_window),
+                   "reveal_deadline": at(self.t + STEP + commit_window + reveal_window)}
+        auto = version == 2 and purpose == "invitation" and draw is AUTO
+        if version == 2:
+            payload |= {"v": 2, "draw": dict(UNDRAWN) if auto else
+                        (None if draw is AUTO else draw)}
+        position = self.add("lottery.seed.round_opened", payload)
         r = Round(round_id, purpose, parties, self.t + commit_window,
-                  self.t + commit_window + reveal_window)
+                  self.t + commit_window + reveal_window, opening=self.items[position][1],
+                  auto_draw=auto)
         self.rounds[round_id] = r
         return r
 
@@ -205,10 +221,10 @@ class Lottery:
             "not_revealed": silent}, t)
 
     def seed_round(self, round_id: str, purpose: str, values: dict[str, str], *,
-                   publics: list[tuple[str, str, str]] = (), silent: set[str] = frozenset()
-                   ) -> Round:
+                   publics: list[tuple[str, str, str]] = (), silent: set[str] = frozenset(),
+                   draw=AUTO, version: int = 2) -> Round:
         """Open, commit every listed party, dice/beacon values, reveals, finalise."""
-        r = self.open_round(round_id, purpose, list(values))
+        r = self.open_round(round_id, purpose, list(values), draw=draw, version=version)
         for party, value in values.items():
             self.commit(r, party, value)
         self.after_commit_phase(r)
@@ -225,6 +241,9 @@ class Lottery:
     def invite(self, r: Round, n: int, stratify_by: str | None = None,
                invitees: list[str] | None = None) -> int:
         self.invitees = ref_invitation_draw(r.seed, self.rows, n, stratify_by)
+        if r.auto_draw:   # the round declares what its first draw uses
+            r.opening["draw"] = {"n": n, "stratify_by": stratify_by}
+            r.auto_draw = False
         return self.add("lottery.invitations.drawn", {
             "draw_id": "inv-1", "round_id": r.round_id, "register_id": self.register_id, "n": n,
             "stratify_by": stratify_by,

@@ -12,6 +12,8 @@ but the Python standard library and ``cryptography``.  It implements:
 * ``seed``       -- the lottery seed: commitments, reveals, the seed (ARCHITECTURE §6);
 * ``draw``       -- the draws from the seed: invitations, panel, reserves, quotas (§6);
 * ``register``   -- register contract 2: salted commitments, reveals, the rows a draw reaches;
+* ``draw_parameters`` -- the invitation draw's n and stratify_by, declared by its round before
+                    the seed (issue 10 H3);
 * ``errors``     -- the single exception hierarchy rooted at ``ProofError``.
 
 The package deliberately imports nothing here: import the submodule you need.

@@ -52,6 +52,7 @@ from g1000_proofs.draw import (
     register_commitment,
     row_from_json,
 )
+from g1000_proofs.draw_parameters import declaration_problem, mismatch
 from g1000_proofs.register import register_root
 from g1000_proofs.seed import (
     CommitmentMismatchError,
@@ -91,6 +92,7 @@ DRAW_CHECK_NAMES = (
     "replacement",     # replacement of a drop-out
     "register_reveal",  # contract 2: a reveal that does not open, is out of scope or is missing
     "vocabulary",      # a register row or pool member outside the charter's allow-list
+    "draw_parameters",  # an invitation draw not made with the parameters its round declared
 )
 
 HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -230,6 +232,19 @@ def _sorted_panel(value: Any, what: str) -> list[str]:
     return value
 
 
+def _check_round_opened_v2(payload: dict) -> None:
+    """``round_opened`` v2: the v1 members and ``draw``, the declared parameters of an
+    invitation draw (:mod:`g1000_proofs.draw_parameters`; ``null`` or absent for a panel round)."""
+    if type(payload["v"]) is not int or payload["v"] != 2:
+        raise _Bad(f"unsupported lottery.seed.round_opened payload version {payload['v']!r}")
+    purpose = payload.get("purpose")
+    if purpose == "invitation" and "draw" not in payload:
+        raise _Bad("a v2 invitation round has the member draw")
+    problem = declaration_problem(purpose, payload.get("draw")) if purpose in PURPOSES else None
+    if problem is not None:
+        raise _Bad(problem)
+
+
 def _check_shape(event_type: str, payload: Any) -> None:
     if v2.has_shape(event_type, payload):  # register contract 2 (register_reveals.py)
         try:
@@ -239,6 +254,9 @@ def _check_shape(event_type: str, payload: Any) -> None:
         if event_type != "lottery.register.committed":
             return
         payload = {k: v for k, v in payload.items() if k != "contract"} | {"v": 1}
+    if event_type == "lottery.seed.round_opened" and type(payload) is dict and payload.get("v", 1) != 1:
+        _check_round_opened_v2(payload)
+        payload = {k: v for k, v in payload.items() if k != "draw"} | {"v": 1}
     shape = _SHAPES[event_type]
     if type(payload) is not dict or payload.keys() != {"v", *shape}:
         members = ", ".join(["v", *shape])
@@ -303,6 +321,8 @@ class _Round:
     first_reveal: int | None = None
     finalized_at: int | None = None
     seed: bytes | None = None
+    version: int = 1                    # of its round_opened payload
+    draw: dict | None = None            # v2, purpose invitation: {"n", "stratify_by"} declared
 
 
 @dataclass
@@ -381,7 +401,8 @@ class _Replay:
                             f"is after reveal deadline {p['reveal_deadline']}")
         self.rounds[p["round_id"]] = _Round(p["round_id"], self.index, p["purpose"],
                                             list(p["parties"]), p["commit_deadline"],
-                                            p["reveal_deadline"])
+                                            p["reveal_deadline"], version=p["v"],
+                                            draw=p.get("draw"))
         self.counts["seed_rounds"] += 1
 
     def on_committed(self, p: dict, at: str) -> None:
@@ -530,6 +551,29 @@ class _Replay:
                             f"at entry {r.first_event}): choosing among seeds",
                             "designated_round")
 
+    def declared_parameters(self, r: _Round, p: dict) -> None:
+        """The invitation draw uses the ``n`` and ``stratify_by`` its round declared when it was
+        opened, before any commitment (issue 10 H3; :mod:`g1000_proofs.draw_parameters`).
+        A v1 round declared none: under register contract 2 that fails, since nothing then
+        stops the parameters being chosen after the seed; an older contract 1 log gets a
+        warning, so that it stays verifiable."""
+        if r.version == 1:
+            if self.register_version == 2:
+                raise self.fail(f"seed round {r.round_id} (entry {r.opened_at}) is a v1 round that "
+                                "declares no draw parameters: under register contract 2 the "
+                                "invitation round must fix n and stratify_by before any party "
+                                "commits, or they could be chosen after the seed",
+                                "draw_parameters")
+            self.result.warnings.append(
+                f"the invitation draw at entry {self.index} uses seed round {r.round_id}, a v1 "
+                "round that declared no draw parameters: n and stratify_by could have been "
+                "chosen after the seed was known")
+            return
+        problem = mismatch(r.draw, p["n"], p["stratify_by"])
+        if problem is not None:
+            raise self.fail(f"{problem} (seed round {r.round_id}, entry {r.opened_at})",
+                            "draw_parameters")
+
     # The charter's allow-list -----------------------------------------------------------------
 
     def on_charter(self, event: dict) -> None:
@@ -667,6 +711,7 @@ class _Replay:
         self.subject_before_round(f"register {self.register_id}", self.register_committed_at, r)
         self.designated_round(f"register {self.register_id}", "invitation",
                               self.register_committed_at, r, at)
+        self.declared_parameters(r, p)
         try:
             if self.register_version == 2:
                 self.check = "register_reveal"
