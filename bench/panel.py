@@ -1,6 +1,6 @@
 """Panel selection benchmark: our fair distribution against the Sortition Foundation's reference.
 
-Why: the lottery promises a fair panel selection (ARCHITECTURE §6: LEXIMIN, a distribution over
+Why: the lottery promises a fair panel selection (docs/architecture.md §6: LEXIMIN, a distribution over
 panels with integer weights, committed before the seed). The only widely used open-source
 implementation is `sortition-algorithms`; it runs LEXIMIN only with the commercial Gurobi solver
 and otherwise falls back to maximin, which at G1000 scale (4,000 respondents, 800 seats) takes up
@@ -504,11 +504,11 @@ def reference_notes(results: list[SizeResult], params: PanelParams) -> str:
     versions = ", ".join(f"{name} {v}" for name, v in meta.get("versions", {}).items() if v and name in shown)
     if backend in ("mip", "mip-cbc"):
         why = (" Chosen because for maximin it was much faster than the library's default HiGHS backend in our"
-               " earlier measurements (ARCHITECTURE §6: 24 s against 143 s on 1,000 → 100; HiGHS did not finish"
+               " earlier measurements (docs/architecture.md §6: 24 s against 143 s on 1,000 → 100; HiGHS did not finish"
                " 3,000 → 150 in 600 s), so the reference is compared at its best open-source configuration"
                " (`--panel-reference-backend` changes it);")
     else:
-        why = (" Not the CBC backend that was fastest for maximin in our earlier measurements (ARCHITECTURE §6),"
+        why = (" Not the CBC backend that was fastest for maximin in our earlier measurements (docs/architecture.md §6),"
                " because `--panel-reference-backend` asked for this one;")
     algorithm = meta.get("algorithm_ran")
     if algorithm != "leximin":

@@ -15,7 +15,7 @@ The model (all shares below are of the population, not of the pool):
 - each feature value has a response propensity; a resident answers with probability proportional
   to the product of their propensities (rejection sampling from the population model);
 - one respondent per household, because the invitation draw takes one row per household
-  (ARCHITECTURE §6); a small share (default 2 %) registers from the household of an earlier
+  (docs/architecture.md §6); a small share (default 2 %) registers from the household of an earlier
   respondent in the same neighbourhood anyway, so the household rule still has work to do;
 - quotas from the exact population marginals of the model: target = share × panel size, allowed
   band = target ± max(1, tolerance × target) seats (default tolerance 10 %), rounded outward.

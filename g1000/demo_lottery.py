@@ -1,4 +1,4 @@
-"""The lottery stage of `g1000 demo`: both draws of ARCHITECTURE §6 on a synthetic population.
+"""The lottery stage of `g1000 demo`: both draws of docs/architecture.md §6 on a synthetic population.
 
 Through the gateway only, with the organiser's and a facilitator's tokens: a pseudonymised
 register extract of a made-up town is imported and committed; an invitation round is opened

@@ -1,1 +1,1 @@
-"""The agenda: own agenda (nominations, prioritisation) and common ground (ARCHITECTURE §7)."""
+"""The agenda: own agenda (nominations, prioritisation) and common ground (docs/architecture.md §7)."""

@@ -1,1 +1,1 @@
-"""The ballot: secret, verifiable votes with blind-signed credentials (ARCHITECTURE §8)."""
+"""The ballot: secret, verifiable votes with blind-signed credentials (docs/architecture.md §8)."""

@@ -1,4 +1,4 @@
-"""The signed event envelope (ARCHITECTURE §3): build, sign, serialise, parse and verify.
+"""The signed event envelope (docs/architecture.md §3): build, sign, serialise, parse and verify.
 
 An event is a JSON object with the fixed members `v, event_id, type, summit_id, stream, seq,
 occurred_at, payload, key_id, sig`. The signature is Ed25519 over the RFC 8785 canonical JSON of

@@ -106,7 +106,7 @@ class TopicNominatedV1(Payload):
     description = fields.String(load_default="", validate=validate.Length(0, 2000))
 
 
-# --- lottery (docs/lottery.md; ARCHITECTURE §6) ---------------------------------------------------
+# --- lottery (docs/lottery.md; docs/architecture.md §6) ---------------------------------------------------
 
 _PSEUDONYM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")   # pseudonyms and household ids
 _PARTY = re.compile(r"^[a-z][a-z0-9_-]{0,39}\Z")

@@ -1,6 +1,6 @@
 """Ed25519 keys of the services: generation, files, key ids and a keyring of trusted public keys.
 
-Every event is signed by the key of the service that produced it (ARCHITECTURE §3). The key id is
+Every event is signed by the key of the service that produced it (docs/architecture.md §3). The key id is
 the lowercase hex SHA-256 of the raw 32-byte public key. Private keys live in files of mode 0600
 (generated on first start into the data directory, or mounted from a Kubernetes Secret); their
 contents are never logged or put into an exception message.

@@ -3,7 +3,7 @@
 A service changes state only by appending events. `append` assigns the gap-free `seq` per
 (stream, summit), signs the event, inserts it into `events` (which doubles as the transactional
 outbox) and lets the caller update read models on the same connection, so the state change and
-the outgoing event commit together or not at all (ARCHITECTURE §2).
+the outgoing event commit together or not at all (docs/architecture.md §2).
 
 Optimistic concurrency: each event names its aggregate and the version it creates. The primary
 key (aggregate_id, aggregate_version) makes the second of two racing writers fail with

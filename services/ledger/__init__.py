@@ -1,1 +1,1 @@
-"""The ledger: one append-only, verifiable log per summit (ARCHITECTURE §4)."""
+"""The ledger: one append-only, verifiable log per summit (docs/architecture.md §4)."""

@@ -1,1 +1,1 @@
-"""The lottery: the verifiable two-stage draw (ARCHITECTURE §6)."""
+"""The lottery: the verifiable two-stage draw (docs/architecture.md §6)."""

@@ -1,6 +1,6 @@
 """The pseudonymised register extract: parse the CSV, accept exactly the charter's vocabulary.
 
-ARCHITECTURE §1 promise 4: no personal data ever enters the log. The extract is the one place
+docs/architecture.md §1 promise 4: no personal data ever enters the log. The extract is the one place
 where a municipality could paste a real population-register export by mistake, so the rule is an
 allow-list (issue 10 H1), not a guess at what looks personal: the header is exactly `pseudonym`,
 `household` and every feature the summit's charter declares (`ledger.summit.created` v2,

@@ -1,4 +1,4 @@
-"""Background jobs of the lottery: work too long for a request (ARCHITECTURE §6 measured LEXIMIN
+"""Background jobs of the lottery: work too long for a request (docs/architecture.md §6 measured LEXIMIN
 at minutes; a 200,000-row register takes tens of seconds to commit and sign).
 
 Two kinds: `register` (commit a checked register extract: its chunks and commitment) and

@@ -1,4 +1,4 @@
-"""Seed rounds (ARCHITECTURE §6, docs/lottery.md): the phase rules, pure.
+"""Seed rounds (docs/architecture.md §6, docs/lottery.md): the phase rules, pure.
 
 A round is opened with its parties and two deadlines; an invitation round also with its draw's
 `n` and `stratify_by` (`draw`), so that they are fixed before the seed exists (issue 10 H3;

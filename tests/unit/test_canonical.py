@@ -1,6 +1,6 @@
 """RFC 8785 (JCS) conformance of the canonical bytes every signature in the system is made over.
 
-Events are signed over their canonical JSON (ARCHITECTURE §3), so producers, the ledger and outside
+Events are signed over their canonical JSON (docs/architecture.md §3), so producers, the ledger and outside
 auditors must derive *identical* bytes. This file pins two layers:
 
 1. ``rfc8785.dumps`` as we use it, against the RFC's own published vectors: the §3.2.2 sample and

@@ -4,7 +4,7 @@ A malformed value must stop the process with a one-line ConfigError that *names 
 an operator can fix the right line of a manifest), never a traceback from deep inside a driver. A
 good environment must give each service its own database (`g1000_<service>` on the configured
 server, unless a per-service URL overrides it), the default key locations under the data directory,
-and the topic names `<prefix>.<stream>` of ARCHITECTURE §3. Pure: only temporary files, no servers.
+and the topic names `<prefix>.<stream>` of docs/architecture.md §3. Pure: only temporary files, no servers.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Golden vectors for the ARCHITECTURE §6 lottery contract.
+"""Golden vectors for the docs/architecture.md §6 lottery contract.
 
 Every pinned value below is checked twice: once as computed by ``g1000_proofs.draw`` /
 ``g1000_proofs.seed``, once as computed by the independent ``ref_*`` transcription in

@@ -1,4 +1,4 @@
-"""The draw modules are pure: standard library and g1000_proofs only (ARCHITECTURE §2 and §5).
+"""The draw modules are pure: standard library and g1000_proofs only (docs/architecture.md §2 and §5).
 
 The verifier imports them, and it must install and run with the standard library plus
 ``cryptography``; the draws do not even need ``cryptography``.

@@ -1,4 +1,4 @@
-"""Property tests for g1000_proofs.draw (ARCHITECTURE §6).
+"""Property tests for g1000_proofs.draw (docs/architecture.md §6).
 
 Each property is stated in the contract's words and checked on generated registers; where a
 property is "the module computes what the contract says", the independent ``ref_*`` functions of

@@ -1,4 +1,4 @@
-"""An independent transcription of the ARCHITECTURE §6 lottery contract, checked against draw.py.
+"""An independent transcription of the docs/architecture.md §6 lottery contract, checked against draw.py.
 
 The ``ref_*`` functions below use only ``hashlib``, ``hmac`` and ``json`` -- never
 ``g1000_proofs`` -- and are written straight from the contract text (and from the

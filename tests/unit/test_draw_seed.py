@@ -1,4 +1,4 @@
-"""The seed contract of g1000_proofs.seed (ARCHITECTURE §6): commitments and the combined seed."""
+"""The seed contract of g1000_proofs.seed (docs/architecture.md §6): commitments and the combined seed."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Golden vectors of the signed event envelope (ARCHITECTURE §3), and strict verification.
+"""Golden vectors of the signed event envelope (docs/architecture.md §3), and strict verification.
 
 `tests/unit/golden/envelopes.json` pins, for sample events signed with FIXED test keys, the exact
 wire bytes (canonical JSON including `sig`), the signed bytes (canonical JSON without `sig`), the
@@ -107,7 +107,7 @@ def render_golden() -> str:
     """The golden file's text (used once to create it; the tests compare against the file)."""
     signers = _signers()
     doc = {
-        "description": "Golden signed envelopes (ARCHITECTURE §3). Generated once by "
+        "description": "Golden signed envelopes (docs/architecture.md §3). Generated once by "
                        "tests/unit/test_envelope_golden.py:render_golden and checked by hand; "
                        "never regenerate to make a failing test pass.",
         "keys": {

@@ -1,6 +1,6 @@
 """Service signing keys: key files, key ids, the Signer's repr and the keyrings that verify events.
 
-Pins the rules of services.core.signing that the envelope contract (ARCHITECTURE §3) relies on:
+Pins the rules of services.core.signing that the envelope contract (docs/architecture.md §3) relies on:
 private keys are PEM (PKCS#8) files of mode 0600 that are created once and then reused, a key file
 readable by others is refused without its contents ever reaching an error message or a repr, the key
 id is the lowercase hex SHA-256 of the raw 32-byte Ed25519 public key, a keyring trusts each key for

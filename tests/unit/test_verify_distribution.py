@@ -1,5 +1,5 @@
 """The verifier is a distribution of its own that auditors install alone: its wheel requires
-nothing but `cryptography` and holds only the verifier and the pure cores (ARCHITECTURE §5)."""
+nothing but `cryptography` and holds only the verifier and the pure cores (docs/architecture.md §5)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The verifier installs and runs with the standard library plus ``cryptography`` (ARCHITECTURE §5).
+"""The verifier installs and runs with the standard library plus ``cryptography`` (docs/architecture.md §5).
 
 Importing the verifier's modules in a fresh interpreter must not pull in any of the services'
 dependencies (Flask, psycopg, Kafka, marshmallow, requests), the ``rfc8785`` package the services

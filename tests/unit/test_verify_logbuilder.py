@@ -84,7 +84,7 @@ LOG_VKEY = log_vkey()
 def make_event(key: ServiceKey, *, type: str, seq: int, payload: dict, n: int,
                stream: str | None = None, summit_id: str = SUMMIT_ID, key_id: str | None = None,
                canonical: Callable[[object], bytes] = rfc8785.dumps) -> dict:
-    """A signed envelope (ARCHITECTURE §3) with deterministic event id and time from ``n``."""
+    """A signed envelope (docs/architecture.md §3) with deterministic event id and time from ``n``."""
     unsigned = {
         "v": 1,
         "event_id": f"0b9a6d4e-8f21-4c3a-9d5e-{n:012x}",

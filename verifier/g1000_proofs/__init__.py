@@ -9,7 +9,7 @@ but the Python standard library and ``cryptography``.  It implements:
 * ``note``       -- C2SP signed-note (https://c2sp.org/signed-note), Ed25519;
 * ``checkpoint`` -- C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint);
 * ``jcs``        -- RFC 8785 canonical JSON for the float-free events;
-* ``seed``       -- the lottery seed: commitments, reveals, the seed (ARCHITECTURE §6);
+* ``seed``       -- the lottery seed: commitments, reveals, the seed (docs/architecture.md §6);
 * ``draw``       -- the draws from the seed: invitations, panel, reserves, quotas (§6);
 * ``register``   -- register contract 2: salted commitments, reveals, the rows a draw reaches;
 * ``draw_parameters`` -- the invitation draw's n and stratify_by, declared by its round before

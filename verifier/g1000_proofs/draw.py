@@ -1,8 +1,8 @@
-"""The G1000 lottery draws (ARCHITECTURE §6), pure and reproducible from the log.
+"""The G1000 lottery draws (docs/architecture.md §6), pure and reproducible from the log.
 
 Why this module exists: the draw must be fair and checkable by anyone without trusting the
-operator (ARCHITECTURE §1, promise 1).  The lottery service runs these functions to draw; the
-auditor's verifier (``g1000_verify``, ARCHITECTURE §5) imports the *same* functions to redraw from
+operator (docs/architecture.md §1, promise 1).  The lottery service runs these functions to draw; the
+auditor's verifier (``g1000_verify``, docs/architecture.md §5) imports the *same* functions to redraw from
 the log and compare.  Outside auditors re-implement the formulas below, so they are a contract:
 this docstring says exactly what is computed.  Standard library only (``hashlib``, ``hmac``,
 ``fractions``) plus :mod:`g1000_proofs.jcs` (RFC 8785) and :mod:`g1000_proofs.merkle`
@@ -118,7 +118,7 @@ DOMAIN_RESERVE = "reserve/"
 
 
 class DrawError(ProofError):
-    """Root of every failure raised by the lottery draws (ARCHITECTURE §6)."""
+    """Root of every failure raised by the lottery draws (docs/architecture.md §6)."""
 
 
 class DrawInputError(DrawError, ValueError):
@@ -265,7 +265,7 @@ def row_from_json(obj: object) -> Row:
     return _check_row("row", Row(obj["pseudonym"], obj["household"], dict(features)))
 
 
-# --- Register commitment (ARCHITECTURE §6: count + Merkle root, before the seed) ----------------
+# --- Register commitment (docs/architecture.md §6: count + Merkle root, before the seed) ----------------
 
 
 def register_commitment(rows: Iterable[Row]) -> tuple[int, bytes]:
@@ -287,7 +287,7 @@ def verify_register(rows: Iterable[Row], count: int, root: bytes) -> None:
 # --- Randomness ---------------------------------------------------------------------------------
 
 
-def R(seed: bytes, label: str) -> int:  # noqa: N802 -- the name ARCHITECTURE §6 gives it
+def R(seed: bytes, label: str) -> int:  # noqa: N802 -- the name docs/architecture.md §6 gives it
     """``HMAC-SHA256(key=seed, msg=UTF-8(label))`` as a big-endian unsigned integer."""
     key = _check_seed(seed)
     msg = _check_text("label", label, allow_empty=True).encode("utf-8")

@@ -1,7 +1,7 @@
 """RFC 8785 JSON Canonicalization Scheme (JCS) for float-free JSON, standard library only.
 
 Why this module exists: every G1000 event is signed over the JCS bytes of the event without
-``sig``, and the log's leaf hash is taken over the JCS bytes of the whole event (ARCHITECTURE §3
+``sig``, and the log's leaf hash is taken over the JCS bytes of the whole event (docs/architecture.md §3
 and §4, docs/events.md, docs/ledger.md).  An independent auditor must recompute those bytes
 without trusting our services, and the verifier (``g1000_verify``) must install with nothing but
 the standard library and ``cryptography``, so it cannot use the ``rfc8785`` package the services

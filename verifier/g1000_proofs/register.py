@@ -1,6 +1,6 @@
 """Register contract version 2: commit every row at import, reveal only what a draw reaches.
 
-Why this module exists: the log is public and permanent (ARCHITECTURE §1), and a register row
+Why this module exists: the log is public and permanent (docs/architecture.md §1), and a register row
 published in full -- household id beside every feature -- singles people out (issue 10 H3).
 Version 2 publishes, per row, only its pseudonym and salted hash commitments to its household id
 and to each feature value (selective disclosure by salted hashes); the salts and clear values

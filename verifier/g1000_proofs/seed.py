@@ -1,11 +1,11 @@
-"""The G1000 lottery seed (ARCHITECTURE §6): commit, reveal, combine.
+"""The G1000 lottery seed (docs/architecture.md §6): commit, reveal, combine.
 
 Why this module exists: the draw is only fair if nobody could know the seed before the register
 (and, for the panel stage, the panel distribution) was committed.  So several parties each commit
 to a secret value before a deadline and reveal it afterwards; a notary may add public dice rolls
 and a published public beacon value may be added.  The seed is a hash of all of them, so one
 honest party suffices to make it unpredictable.  The lottery service computes the seed with these
-functions and the verifier (ARCHITECTURE §5) recomputes it from the log; outside auditors
+functions and the verifier (docs/architecture.md §5) recomputes it from the log; outside auditors
 re-implement it, so this docstring is the contract.  Standard library only (``hashlib``) plus
 :mod:`g1000_proofs.jcs` (RFC 8785); SHA-256 is FIPS 180-4.
 

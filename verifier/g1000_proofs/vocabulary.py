@@ -1,6 +1,6 @@
 """The register's allow-list: the charter's feature vocabulary and opaque ids (issue 10 H1/H2).
 
-Why this module exists: the log is public and permanent (ARCHITECTURE §1, promise 4), so what
+Why this module exists: the log is public and permanent (docs/architecture.md §1, promise 4), so what
 may enter a register row or a pool member is not guessed by looking for personal data (a
 deny-list, which a column called ``geb_datum`` or a cell ``Jan.de.Vries`` slips past) but
 declared in advance, in the summit's charter (``ledger.summit.created`` v2, docs/ledger.md):

@@ -1,6 +1,6 @@
 """The auditor's verifier of a G1000 transparency log (``g1000-verify``).
 
-Why this package exists: ARCHITECTURE §5 promises that anyone can check a summit's log without
+Why this package exists: docs/architecture.md §5 promises that anyone can check a summit's log without
 trusting the operator, with nothing but the Python standard library and ``cryptography``.  This
 package reads a log from the public REST gateway or from an export bundle (docs/ledger.md) and
 checks every signature (RFC 8032 Ed25519 over RFC 8785 canonical JSON, docs/events.md), every

@@ -1,6 +1,6 @@
 """The verifier's checks: an ordered list of steps over a :class:`~g1000_verify.model.LogModel`.
 
-Why this module exists: ARCHITECTURE §5 lists what an auditor must be able to check without
+Why this module exists: docs/architecture.md §5 lists what an auditor must be able to check without
 trusting the operator; docs/ledger.md and docs/events.md fix the exact formats.  Every check here
 is pure (the model's entry stream and proof service are the only I/O) and raises one error type,
 :class:`~g1000_verify.model.VerificationFailure`, on the FIRST fact found wrong.
@@ -16,7 +16,7 @@ during the entry pass, see :class:`Step.streams`):
                   exist: no floats, integers within ±(2**53-1), no lone surrogates),
                   ``leaf_hash`` (RFC 9162 §2.1.1: SHA-256(0x00 || JCS(event))), ``chain``
                   (SHA-256(previous chain || leaf hash), 32 zero bytes before entry 0),
-                  ``envelope`` (ARCHITECTURE §3 shape), ``summit_id`` (= log id), ``genesis``
+                  ``envelope`` (docs/architecture.md §3 shape), ``summit_id`` (= log id), ``genesis``
                   (entry 0 is ``ledger.summit.created``; the ``ledger`` stream's key is registered
                   in the genesis), ``key`` (registered, for this event's stream, before use),
                   ``signature`` (RFC 8032 Ed25519 over JCS(event without ``sig``)) and ``seq``
@@ -337,7 +337,7 @@ def _format_failure(expected: int, record: Any) -> VerificationFailure:
 
 
 def _envelope_reason(event: Any) -> str | None:
-    """Why ``event`` is not an ARCHITECTURE §3 envelope (None if it is one)."""
+    """Why ``event`` is not an docs/architecture.md §3 envelope (None if it is one)."""
     if type(event) is not dict:
         return "the event is not a JSON object"
     if event.keys() != ENVELOPE_FIELDS:
@@ -475,7 +475,7 @@ def _entry_pass(v: Verification, records: Iterator[Any], signatures: "_Signature
             roots[next_size] = accumulator.root()
             next_size = next(size_iter, -1)
 
-        # Envelope shape (ARCHITECTURE §3, docs/events.md), fast path then the full reason.
+        # Envelope shape (docs/architecture.md §3, docs/events.md), fast path then the full reason.
         if type(event) is not dict or event.keys() != ENVELOPE_FIELDS:
             raise VerificationFailure(index, "envelope", _envelope_reason(event) or "?")
         event_type = event["type"]

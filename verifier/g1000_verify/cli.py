@@ -1,4 +1,4 @@
-"""``g1000-verify``: the auditor's command line (ARCHITECTURE §5).
+"""``g1000-verify``: the auditor's command line (docs/architecture.md §5).
 
 Why this module exists: it is the one entry point an auditor runs.  It parses the command line,
 establishes the trust anchor (the checkpoint verifier key the municipality published out of

@@ -1,6 +1,6 @@
 """``g1000-verify draw``: recompute every lottery draw of a summit from its log alone.
 
-Why this module exists: ARCHITECTURE §5 promises that "the draw reproduces" can be checked by
+Why this module exists: docs/architecture.md §5 promises that "the draw reproduces" can be checked by
 anyone, and docs/lottery.md fixes what the lottery service logs so that it can be.  This module
 replays the ``lottery.*`` events of a log -- already verified by the log checks (signatures,
 ``seq``, chain, checkpoints) -- in index order and recomputes, with the same pure functions the

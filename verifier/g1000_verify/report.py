@@ -1,6 +1,6 @@
 """What ``g1000-verify`` prints: a plain-text report for people, one JSON object for machines.
 
-Why this module exists: ARCHITECTURE §5 asks for a plain reason with the first failing index, and
+Why this module exists: docs/architecture.md §5 asks for a plain reason with the first failing index, and
 machine-readable output with ``--json``.  Both are rendered here from the same
 :class:`~g1000_verify.checks.Verification`, so they cannot disagree.  The JSON object has exactly
 these members (a contract for scripts that call the verifier)::

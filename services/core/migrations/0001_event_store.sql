@@ -1,4 +1,4 @@
--- Event store and transactional outbox of one service (ARCHITECTURE §2, §3).
+-- Event store and transactional outbox of one service (docs/architecture.md §2, §3).
 -- `position` orders rows for the relay; per summit it follows `seq`, because appends to one
 -- summit serialise on that summit's row in stream_heads before they take a position.
 CREATE TABLE events (

@@ -1,4 +1,4 @@
-"""Fair panel selection: the LEXIMIN lottery over panels that meet the quotas (ARCHITECTURE §6).
+"""Fair panel selection: the LEXIMIN lottery over panels that meet the quotas (docs/architecture.md §6).
 
 Why this package exists: stage 2 of the G1000 lottery selects the panel from the respondents
 with quotas per feature, using the fair algorithm of Flanigan, Gölz, Gupta, Hennig and

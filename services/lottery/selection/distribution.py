@@ -1,7 +1,7 @@
 """``find_distribution``: respondents and quotas in, a fair lottery over explicit panels out.
 
 Why this module exists: it is the one entry point the lottery service calls for stage 2 of the
-draw (ARCHITECTURE §6).  It chains the pure steps -- check the input (:mod:`.inputs`), group
+draw (docs/architecture.md §6).  It chains the pure steps -- check the input (:mod:`.inputs`), group
 people into types (:mod:`.types`), check the quotas can be met (:mod:`.pricing`, else
 :mod:`.diagnosis`), compute the LEXIMIN lottery over compositions (:mod:`.leximin`, after
 Flanigan, Gölz, Gupta, Hennig, Procaccia, "Fair algorithms for selecting citizens' assemblies",

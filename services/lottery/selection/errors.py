@@ -1,4 +1,4 @@
-"""Errors raised by the fair panel selection (ARCHITECTURE §6, stage 2).
+"""Errors raised by the fair panel selection (docs/architecture.md §6, stage 2).
 
 Why this module exists: callers (the lottery service, its API, operators) must tell apart three
 situations that need different responses -- a malformed request (fix the input), quotas that no

@@ -2,7 +2,7 @@
 
 Why this module exists: on many pools the smallest selection probability is fixed by one binding
 quota (an upper bound divided by the number of people having the value), so two algorithms can
-share the same minimum and still differ a lot in fairness (ARCHITECTURE §6).  LEXIMIN (Flanigan,
+share the same minimum and still differ a lot in fairness (docs/architecture.md §6).  LEXIMIN (Flanigan,
 Gölz, Gupta, Hennig, Procaccia, "Fair algorithms for selecting citizens' assemblies", Nature
 596, 2021) optimises the whole sorted vector, so the report looks at the whole vector: minimum,
 maximum, mean, low percentiles, the Gini coefficient, the geometric mean (the Nash-welfare view

@@ -4,7 +4,7 @@ Why this module exists: the LEXIMIN computation (:mod:`.leximin`, after Flanigan
 Hennig, Procaccia, "Fair algorithms for selecting citizens' assemblies", Nature 596, 2021) works
 with *compositions* -- how many members of each type sit on a panel.  The log commits explicit
 panels (sorted pseudonyms) with positive integer weights summing to ``total_weight``, from which
-one panel is drawn (ARCHITECTURE §6), so each composition must become concrete panels, and the
+one panel is drawn (docs/architecture.md §6), so each composition must become concrete panels, and the
 members of a type must share the type's probability *equally* (to within a tolerance).
 
 Method (all weights are exact integers):

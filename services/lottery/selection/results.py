@@ -18,7 +18,7 @@ __all__ = ["Diagnosis", "Distribution"]
 
 @dataclass(frozen=True)
 class Distribution:
-    """A lottery over panels, ready to be committed and drawn from (ARCHITECTURE §6).
+    """A lottery over panels, ready to be committed and drawn from (docs/architecture.md §6).
 
     ``panels[i]`` is a tuple of person ids in code-point order, ``len == panel_size``, and
     satisfies the quotas and the household rule; ``weights[i]`` is its positive integer weight;

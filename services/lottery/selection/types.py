@@ -6,7 +6,7 @@ panel to a valid panel.  The LEXIMIN distribution (Flanigan, Gölz, Gupta, Henni
 "Fair algorithms for selecting citizens' assemblies", Nature 596, 2021) is unique in its vector
 of selection probabilities, and that vector is invariant under such swaps, so interchangeable
 people get equal probability.  Working over types instead of people shrinks the problem sharply
-(a skewed pool of 3,000 with 5 features has about 530 types; ARCHITECTURE §6): a panel becomes a
+(a skewed pool of 3,000 with 5 features has about 530 types; docs/architecture.md §6): a panel becomes a
 *composition*, an integer count ``x_t`` of members of each type ``t`` with ``0 <= x_t <= n_t``.
 
 The household rule breaks the symmetry: two people sharing a household may not both sit on a
