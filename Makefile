@@ -21,10 +21,13 @@ $(BENCH_STAMP): $(STAMP)
 
 install: $(STAMP)
 
-# The whole stack on loopback (embedded PostgreSQL, bundled broker, services, gateway) plus a
-# short demo; state in .g1000/, Ctrl-C stops everything.
+# The whole stack on loopback (embedded PostgreSQL, bundled broker, services, gateway); on a fresh
+# .g1000/ also a short demo (a restart keeps the state and adds no second demo summit). Ctrl-C
+# stops everything. `make run HOST=0.0.0.0 PORT=8080` to choose where the gateway listens.
+HOST ?= 127.0.0.1
+PORT ?= 0
 run: install
-	$(BIN)/g1000 up --data-dir .g1000 --demo
+	$(BIN)/g1000 up --data-dir .g1000 --host $(HOST) --port $(PORT) $$(test -e .g1000/stack.json || echo --demo)
 
 test: install
 	$(BIN)/python -m pytest

@@ -23,6 +23,16 @@ EXIT_UNAVAILABLE = 3
 EXIT_FAILED = 1
 
 
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 0..65535, not {port}")
+    return port
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="g1000", description="G1000 citizens' summit backend")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -32,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     up.add_argument("--fast-unsafe", action="store_true", help="PostgreSQL without fsync (throw-away stacks)")
     up.add_argument("--web-workers", type=int, default=2, help="gunicorn workers per service")
     up.add_argument("--demo", action="store_true", help="once ready, run `g1000 demo` against the stack")
+    up.add_argument("--host", default="127.0.0.1",
+                    help="address the gateway listens on (default 127.0.0.1; the services always stay on loopback)")
+    up.add_argument("--port", type=_port, default=0, help="the gateway's port (default: a free one)")
 
     demo = sub.add_parser("demo", help="walk through a summit day via the gateway")
     demo.add_argument("--gateway", required=True, help="gateway URL, e.g. http://127.0.0.1:8080")
@@ -83,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
 def _up(args) -> int:
     from .stack import Stack
 
-    stack = Stack(args.data_dir, fast_unsafe=args.fast_unsafe, web_workers=args.web_workers)
+    stack = Stack(args.data_dir, fast_unsafe=args.fast_unsafe, web_workers=args.web_workers,
+                  gateway_host=args.host, gateway_port=args.port)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

@@ -61,18 +61,27 @@ from .services import SERVICE_MODULES, spec_for
 log = logging.getLogger(__name__)
 
 
-def web_command(target: str, port: int, workers: int) -> list[str]:
+def web_command(target: str, port: int, workers: int, host: str = "127.0.0.1") -> list[str]:
     """The gunicorn command line of one web process (deploy/k8s's gunicorn.conf.py says the same):
     the worker that answers gunicorn's own refusals with problem+json and the access-log format
     without query strings (services/core/httpworker.py, issue 10 L2 and L8)."""
     from services.core.httpworker import ACCESS_LOG_FORMAT, WORKER_CLASS
 
     return [
-        sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
+        sys.executable, "-m", "gunicorn", "--bind", f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "--workers", str(workers), "--worker-class", WORKER_CLASS, "--threads", "4",
         "--timeout", "30", "--graceful-timeout", "10", "--access-logfile", "-",
         "--access-logformat", ACCESS_LOG_FORMAT, "--no-control-socket", target,
     ]
+
+
+def gateway_url(host: str, port: int) -> str:
+    """The URL this machine reaches the gateway at: a wildcard bind is reached on loopback."""
+    if host in ("0.0.0.0", ""):
+        host = "127.0.0.1"
+    elif host == "::":
+        host = "::1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 @dataclass
@@ -125,6 +134,11 @@ class Stack:
     env: dict = field(default_factory=lambda: dict(os.environ))
     fast_unsafe: bool = False
     web_workers: int = 2
+    # where the gateway listens (`g1000 up --host --port`); the services stay on 127.0.0.1.
+    # Port 0: a free port, chosen at start.
+    gateway_host: str = "127.0.0.1"
+    gateway_port: int = 0
+    _gateway_bound: int = 0  # the port it listens on, once started
     postgres: EmbeddedPostgres | None = None
     broker: EmbeddedBroker | None = None
     roles: LocalRoles | None = None  # the embedded server's roles (g1000/dbroles.py)
@@ -143,8 +157,11 @@ class Stack:
         bootstrap_servers = self._broker()
         child_env = self._child_env(database_url, bootstrap_servers)
         self._prepare_services(child_env)
-        ports = {name: free_port() for name in (*SERVICES, "gateway")}
+        ports = {name: free_port() for name in SERVICES}
+        ports["gateway"] = self.gateway_port or free_port(self.gateway_host if ":" not in self.gateway_host else "127.0.0.1")
         self.urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        self.urls["gateway"] = gateway_url(self.gateway_host, ports["gateway"])
+        self._gateway_bound = ports["gateway"]
         # every process learns every service URL (the ledger asks producers to re-publish at gaps)
         child_env.update({f"G1000_{n.upper()}_URL": self.urls[n] for n in SERVICES})
         for name in SERVICES:
@@ -156,7 +173,8 @@ class Stack:
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
         self._spawn_web("gateway", "gateway.app:create_app()", ports["gateway"],
-                        self._env_for("gateway", child_env) | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())})
+                        self._env_for("gateway", child_env) | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())},
+                        host=self.gateway_host)
         self._wait_ready(ready_timeout)
         # `g1000 admin` acts as the gateway's runtime role, never as the superuser or the owner
         self._manifest_args = (self._env_for("gateway", child_env)["G1000_DATABASE_URL"], bootstrap_servers)
@@ -248,8 +266,8 @@ class Stack:
         self._topics = (config.kafka_bootstrap, list(config.topic_names.values()), config.partitions,
                         config.kafka_security)
 
-    def _spawn_web(self, name: str, target: str, port: int, env: dict) -> None:
-        self._spawn(name, web_command(target, port, self.web_workers), env)
+    def _spawn_web(self, name: str, target: str, port: int, env: dict, host: str = "127.0.0.1") -> None:
+        self._spawn(name, web_command(target, port, self.web_workers, host), env)
 
     def _spawn(self, name: str, args: list[str], env: dict) -> None:
         child = Child(name, args, env, self.data_dir / "logs" / f"{name}.log")
@@ -277,6 +295,7 @@ class Stack:
     def _write_manifest(self, database_url: str, bootstrap_servers: str) -> dict:
         manifest = {
             "gateway": self.urls["gateway"],
+            "gateway_listen": {"host": self.gateway_host, "port": self._gateway_bound},
             "services": {n: self.urls[n] for n in SERVICES},
             "database_url": database_url,  # `g1000 admin` issues tokens with it (this file is 0600)
             "kafka_bootstrap": bootstrap_servers,

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from g1000.procs import free_port
 
 pytestmark = pytest.mark.e2e
 
 
 class UpProcess:
-    def __init__(self, data_dir: Path, log: Path):
+    def __init__(self, data_dir: Path, log: Path, *extra: str):
         env = {k: v for k, v in os.environ.items() if k not in ("G1000_DATABASE_URL", "G1000_KAFKA_BOOTSTRAP")}
         self.data_dir = data_dir
         self.manifest_path = data_dir / "stack.json"
@@ -27,7 +28,7 @@ class UpProcess:
         with open(log, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "g1000.cli", "up", "--data-dir", str(data_dir), "--fast-unsafe",
-                 "--web-workers", "1"], env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                 "--web-workers", "1", *extra], env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         self.manifest: dict = {}
 
     def wait_ready(self, timeout: float = 180) -> dict:
@@ -70,8 +71,8 @@ def admin(args: list[str], data_dir) -> dict:
 def stack(tmp_path):
     started: list[UpProcess] = []
 
-    def start() -> UpProcess:
-        up = UpProcess(tmp_path / "state", tmp_path / f"up-{len(started)}.log")
+    def start(*extra: str) -> UpProcess:
+        up = UpProcess(tmp_path / "state", tmp_path / f"up-{len(started)}.log", *extra)
         started.append(up)
         return up
 
@@ -198,9 +199,12 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     assert up.kill_leftovers() == [], "every process of the stack must have stopped"
     assert not (up.data_dir / "stack.json").exists()
 
-    again = stack()
+    port = free_port()  # the restart also shows `g1000 up --port` (issue 12 item 2)
+    again = stack("--host", "127.0.0.1", "--port", str(port))
     manifest2 = again.wait_ready()
     gateway2 = manifest2["gateway"]
+    assert gateway2 == f"http://127.0.0.1:{port}"
+    assert manifest2["gateway_listen"] == {"host": "127.0.0.1", "port": port}
     summits = requests.get(f"{gateway2}/v1/summits", timeout=5).json()["summits"]
     assert summit_id in [s["summit_id"] for s in summits]
     assert requests.get(f"{gateway2}/v1/summits/{summit_id}/topics", timeout=5).json()["topics"] == topics_before
