@@ -27,7 +27,7 @@ install: $(STAMP)
 HOST ?= 127.0.0.1
 PORT ?= 0
 run: install
-	$(BIN)/g1000 up --data-dir .g1000 --host $(HOST) --port $(PORT) $$(test -e .g1000/stack.json || echo --demo)
+	$(BIN)/g1000 up --data-dir .g1000 --host $(HOST) --port $(PORT) $$(test -d .g1000 || echo --demo)
 
 test: install
 	$(BIN)/python -m pytest
