@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import uuid
 
-from services.core.store import EventStore, NewEvent
+from services.core.events import NewEvent
+from services.core.store import EventStore
 
 EVENT_TYPE = "agenda.topic.nominated"
 TITLE = "Groen in de wijk"

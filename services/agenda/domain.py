@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from services.core.store import NewEvent
+from services.core.events import NewEvent
 
 
 def nominate_topic(summit_id: str, title: str, description: str) -> tuple[str, NewEvent]:

@@ -13,7 +13,6 @@ ConflictError without any read-then-check.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from typing import Iterator
 
 import psycopg
@@ -21,19 +20,10 @@ import psycopg
 from .envelope import Event, PayloadValidator, parse_event, sign_event
 from .db import Database
 from .errors import ConflictError
+from .events import NewEvent
 from .signing import Signer
 
 OUTBOX_CHANNEL = "g1000_outbox"
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """An event to append: `version` is the aggregate version it creates (loaded version + 1)."""
-
-    type: str
-    payload: dict
-    aggregate_id: str
-    version: int
 
 
 class EventStore:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import date
 
-from services.core.store import NewEvent
+from services.core.events import NewEvent
 
 
 def charter_summit(*, theme: str, municipality: str, day: date, seats: dict[str, int],

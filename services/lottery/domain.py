@@ -28,7 +28,7 @@ from g1000_proofs.vocabulary import check_features as vocabulary_problems
 from g1000_proofs.vocabulary import opaque_id_problem
 
 from services.core.canonical import MAX_SAFE_INTEGER
-from services.core.store import NewEvent
+from services.core.events import NewEvent
 
 from .errors import (
     AlreadyDoneError, DrawRefusedError, LotteryConflictError, LotteryInvalidError, NoReserveError,

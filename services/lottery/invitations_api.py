@@ -9,7 +9,7 @@ from flask.views import MethodView
 from services.core.auth import requires, vouched
 from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
-from services.core.store import NewEvent
+from services.core.events import NewEvent
 
 from . import repo, rounds
 from .api import PREFIX, now, reading, vocabulary, writing

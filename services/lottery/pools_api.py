@@ -8,7 +8,7 @@ from flask.views import MethodView
 from services.core.auth import requires
 from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
-from services.core.store import NewEvent
+from services.core.events import NewEvent
 
 from . import jobs, repo, rounds
 from .api import PREFIX, job_location, now, reading, vocabulary, writing

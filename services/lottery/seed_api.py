@@ -14,7 +14,7 @@ from flask.views import MethodView
 from services.core.auth import requires
 from services.core.jsonbody import Blueprint
 from services.core.problem import ProblemSchema
-from services.core.store import NewEvent
+from services.core.events import NewEvent
 from services.core.summits import summit_vocabulary
 
 from . import repo, rounds

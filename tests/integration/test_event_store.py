@@ -11,7 +11,7 @@ from services.core.envelope import verify_event
 from services.core.errors import ConflictError
 from services.core.event_catalog import CATALOG
 from services.core.signing import DirectoryKeyring
-from services.core.store import NewEvent
+from services.core.events import NewEvent
 from tests.helpers import count, runtime_for
 
 pytestmark = pytest.mark.integration

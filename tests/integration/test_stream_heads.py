@@ -10,7 +10,7 @@ import pytest
 from g1000.procs import free_port
 from g1000_proofs.heads import HeadError, verify_head
 from services.core.runtime import create_service_app
-from services.core.store import NewEvent
+from services.core.events import NewEvent
 from tests.helpers import runtime_for
 
 pytestmark = pytest.mark.integration

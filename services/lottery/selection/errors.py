@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .diagnosis import Diagnosis
+    from .results import Diagnosis
 
 __all__ = ["InfeasibleQuotasError", "SelectionError", "SelectionInputError",
            "SelectionTimeoutError"]
@@ -35,7 +35,7 @@ class SelectionInputError(SelectionError, ValueError):
 class InfeasibleQuotasError(SelectionError):
     """No panel of the requested size satisfies the quotas and the household rule.
 
-    ``diagnosis`` (a :class:`~services.lottery.selection.diagnosis.Diagnosis`) names the
+    ``diagnosis`` (a :class:`~services.lottery.selection.results.Diagnosis`) names the
     conflicting quotas and the smallest relaxation that would make them satisfiable.
     """
 
