@@ -3,8 +3,8 @@
 Why: the ballot and the agenda will be built by copying what the lottery and the core look like,
 so the layering must be checked, not remembered (issue 11, item 3). Rules:
 
-- no cycle among the modules' top-level imports (``if TYPE_CHECKING:`` blocks included: a cycle
-  there is still a knot a reader has to untie);
+- no cycle among the modules' imports, wherever they stand (``if TYPE_CHECKING:`` blocks and
+  imports deferred into functions included: either still ties the two modules together);
 - a *pure* module -- the domain of each service, the lottery's selection, ``g1000_proofs`` and
   the few core modules they build on -- imports only the standard library, the allowed
   third-party libraries and other pure modules: no web framework, no database or broker driver,
@@ -53,21 +53,15 @@ def module_names(root: Path, packages: Iterable[str] = PACKAGES) -> dict[str, Pa
 
 
 def _imports(tree: ast.Module) -> Iterable[ast.Import | ast.ImportFrom]:
-    """Top-level imports, including those inside top-level if/try blocks."""
-    pending = list(tree.body)
-    while pending:
-        node = pending.pop(0)
+    """Every import of the module, wherever it is: an import deferred into a function to dodge a
+    cycle is still a dependency, and the cycle is still there."""
+    for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
-        elif isinstance(node, (ast.If, ast.Try)):
-            pending.extend(node.body)
-            pending.extend(getattr(node, "orelse", []))
-            for handler in getattr(node, "handlers", []):
-                pending.extend(handler.body)
 
 
 def imported_names(module: str, is_package: bool, source: str) -> set[str]:
-    """Every dotted name the module's top-level imports name (`from a import b` names a and a.b)."""
+    """Every dotted name the module's imports name (`from a import b` names a and a.b)."""
     names: set[str] = set()
     for node in _imports(ast.parse(source)):
         if isinstance(node, ast.Import):

@@ -157,12 +157,18 @@ def check_vouch(token_id):
 
 _last_sweep = [0.0]
 
+# where create_service_app (runtime.py) keeps the service's Runtime; read here without importing
+# runtime.py, which imports this module
+RUNTIME_EXTENSION = "g1000_runtime"
+
+
+def _database():
+    return current_app.extensions[RUNTIME_EXTENSION].db
+
 
 def _first_use(nonce: str) -> bool:
     """Record a vouch's nonce; False when it was seen before. Stale nonces go once a minute."""
-    from .runtime import runtime
-
-    with runtime().db.transaction() as conn:
+    with _database().transaction() as conn:
         if time.monotonic() - _last_sweep[0] > 60.0:
             _last_sweep[0] = time.monotonic()
             conn.execute("DELETE FROM vouch_nonces WHERE seen_at < now() - make_interval(secs => %s)",
@@ -177,8 +183,6 @@ def current_claims() -> Claims:
 
 
 def known_summit_tenant(summit_id: str) -> str | None:
-    from .runtime import runtime
-
-    with runtime().db.transaction() as conn:
+    with _database().transaction() as conn:
         row = conn.execute("SELECT municipality FROM known_summits WHERE summit_id = %s", (summit_id,)).fetchone()
     return row[0] if row else None

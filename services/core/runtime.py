@@ -19,7 +19,7 @@ import marshmallow as ma
 from flask import Blueprint, Flask, current_app, request
 
 from . import jsonbody
-from .auth import TokenKey
+from .auth import RUNTIME_EXTENSION, TokenKey
 from .config import ServiceConfig
 from .consumer import BatchHandler, EventConsumer, Handler
 from .db import Database, ensure_database_of
@@ -106,7 +106,7 @@ def create_service_app(runtime: Runtime) -> Flask:
         OPENAPI_URL_PREFIX="/", OPENAPI_JSON_PATH="openapi.json",
     )
     jsonbody.install(app)
-    app.extensions["g1000_runtime"] = runtime
+    app.extensions[RUNTIME_EXTENSION] = runtime
     app.extensions["g1000_token_key"] = TokenKey(runtime.config.token_public_key_file)
     spec.configure_app(runtime, app)
     api = ProblemApi(app)
@@ -130,7 +130,7 @@ def _backlog_or_none(rt: Runtime):
 
 def runtime() -> Runtime:
     """The Runtime of the service handling the current request."""
-    return current_app.extensions["g1000_runtime"]
+    return current_app.extensions[RUNTIME_EXTENSION]
 
 
 def _health_blueprint(rt: Runtime) -> Blueprint:

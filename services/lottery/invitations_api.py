@@ -12,7 +12,7 @@ from services.core.problem import ProblemSchema
 from services.core.events import NewEvent
 
 from . import repo, rounds
-from .api import PREFIX, now, reading, vocabulary, writing
+from .uow import PREFIX, now, reading, vocabulary, writing
 from .domain import (
     CONSENT_TEXT, RESPONDENTS, check_round_for, code_hash, invitation_payload, invitation_plan,
     member_event, new_code, normalise_code, respondent_row, reveal_events, row_json,

@@ -11,7 +11,7 @@ from services.core.problem import ProblemSchema
 from services.core.events import NewEvent
 
 from . import jobs, repo, rounds
-from .api import PREFIX, job_location, now, reading, vocabulary, writing
+from .uow import PREFIX, job_location, now, reading, vocabulary, writing
 from .domain import (
     check_not_drawn, check_pool_name, check_quotas_fit, check_round_for, current_panel,
     member_event, nominee_row, panel_payload, replacement_payload, row_json,

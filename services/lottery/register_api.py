@@ -10,7 +10,7 @@ from services.core.problem import ProblemSchema
 from services.core.runtime import runtime
 
 from . import jobs, repo
-from .api import PREFIX, job_location, reading, vocabulary, writing
+from .uow import PREFIX, job_location, reading, vocabulary, writing
 from .errors import AlreadyDoneError, KAnonymityError, LotteryNotFoundError
 from .extract import parse_extract
 from .privacy import check as k_anonymity

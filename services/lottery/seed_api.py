@@ -18,7 +18,7 @@ from services.core.events import NewEvent
 from services.core.summits import summit_vocabulary
 
 from . import repo, rounds
-from .api import PREFIX, now, reading, writing
+from .uow import PREFIX, now, reading, writing
 from .errors import LotteryNotFoundError
 from .schemas import (
     LotteryBeaconSchema, LotteryCommitSchema, LotteryDiceSchema, LotteryRevealSchema,

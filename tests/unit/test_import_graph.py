@@ -48,6 +48,15 @@ def test_a_deliberate_cycle_is_caught():
     assert cycles(internal) == [["pkg.a", "pkg.b", "pkg.c"]]
 
 
+def test_a_cycle_through_an_import_deferred_into_a_function_is_caught():
+    sources = {
+        "pkg": (True, ""),
+        "pkg.api": (False, "def views():\n    from .views import blp\n    return [blp]\n"),
+        "pkg.views": (False, "from .api import PREFIX\n"),
+    }
+    assert cycles(build_graph(sources)[0]) == [["pkg.api", "pkg.views"]]
+
+
 def test_a_cycle_through_type_checking_imports_is_caught_too():
     sources = {
         "pkg": (True, ""),
