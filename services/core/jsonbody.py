@@ -21,6 +21,7 @@ from services/core/bodylimits.py, so a body over it is 413 before any of it is r
 from __future__ import annotations
 
 import json
+from http import HTTPStatus
 from typing import Any
 
 import flask_smorest
@@ -145,6 +146,22 @@ class Blueprint(flask_smorest.Blueprint):
     and the gateway declare their blueprints with this one."""
 
     ARGUMENTS_PARSER = BodyParser()
+
+    def arguments(self, schema, *, location="json", **kwargs):
+        """flask-smorest's `arguments`; a JSON body also documents the answers that refuse one:
+        400 (missing or not JSON), 413 (over the route's limit, bodylimits.py) and 415 (another
+        media type)."""
+        parse = super().arguments(schema, location=location, **kwargs)
+        if location != "json":
+            return parse
+
+        def decorator(func):
+            func = parse(func)
+            for status in (400, 413, 415):
+                func = self.alt_response(status, HTTPStatus(status).name)(func)
+            return func
+
+        return decorator
 
 
 class BodyJSONProvider(DefaultJSONProvider):
