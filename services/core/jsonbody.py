@@ -110,7 +110,7 @@ NO_BODY = "this request needs a JSON body, sent with Content-Type: application/j
 
 
 def media_type_detail(got: str | None) -> str:
-    return f"the body must be JSON, sent with Content-Type: application/json (not {got or 'none'})"
+    return f"the body must be JSON, sent with Content-Type: application/json (not {(got or 'none')[:80]})"
 
 
 class BodyRequest(Request):
