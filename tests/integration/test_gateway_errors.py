@@ -64,6 +64,19 @@ def test_an_unknown_check_in_code_keeps_the_views_own_message(stack):
     assert "code" in answer["detail"]
 
 
+def test_a_used_check_in_code_keeps_the_views_own_409(stack):
+    client = stack.gateway().test_client()
+    summit = _summit(client, stack)
+    stack.announce(summit)
+    made = client.post(f"/v1/summits/{summit}/check-in-codes", json={"participants": stack.seat(summit, 1)},
+                       headers=stack.auth())
+    assert made.status_code == 201, made.get_data(as_text=True)
+    (code,) = (c["code"] for c in made.get_json()["codes"])
+    assert client.post("/v1/auth/check-in", json={"code": code}).status_code == 201
+    answer = _problem(client.post("/v1/auth/check-in", json={"code": code}), 409)
+    assert "used" in answer["detail"], answer
+
+
 def test_a_services_own_404_survives_through_the_gateway(stack):
     client = stack.gateway().test_client()
     summit = _summit(client, stack)
