@@ -26,11 +26,12 @@ from typing import Callable
 import requests
 import urllib3
 from flask import Flask, Response, g, request
+from werkzeug.exceptions import HTTPException
 
 from services.core.db import Database
 from services.core import jsonbody
 from services.core.errors import ConfigError, TransientError
-from services.core.problem import ProblemApi, problem
+from services.core.problem import ProblemApi, http_problem, problem
 from services.core.signing import load_or_create_signer, write_public_key
 from services.core.tokens import TokenError, TokenVerifier, bearer
 from services.core.vouch import HEADER as VOUCH_HEADER
@@ -60,7 +61,6 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "trailers", "transfer-encoding", "upgrade", "content-length", "host"}
 SERVICE_NAMES = ("ledger", "lottery", "agenda", "ballot")
 CLEANUP_EVERY_SECONDS = 300.0
-MAX_BODY_BYTES = 64 * 1024 * 1024  # a register extract of 200,000 rows is about 20 MB; larger is 413
 
 
 def load_upstreams(env: dict | None = None) -> dict[str, str]:
@@ -85,9 +85,8 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
                                            migration_url=settings.migration_url)
     app = Flask("gateway")
     app.config.update(API_TITLE="G1000 gateway", API_VERSION="v1", OPENAPI_VERSION="3.1.0",
-                      OPENAPI_URL_PREFIX=None,  # the assembled document is served by openapi_view
-                      MAX_CONTENT_LENGTH=MAX_BODY_BYTES)
-    jsonbody.install(app)
+                      OPENAPI_URL_PREFIX=None)  # the assembled document is served by openapi_view
+    jsonbody.install(app, limit=False)
     app.extensions["g1000_gateway_db"] = db
     session = requests.Session()
     session.trust_env = False  # no proxy/.netrc lookups per request: upstreams are given explicitly
@@ -136,6 +135,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         g.match = None
         g.idempotency = None
         request.environ["g1000.request_id"] = request_id(request.headers.get("X-Request-Id"))
+        jsonbody.limit_body()  # the route's limit (services/core/bodylimits.py): 413 before anything else
         if request.path in EXEMPT_PATHS:
             return None
         if settings.metrics_port is not None and request.environ.get("SERVER_PORT") == str(settings.metrics_port):
@@ -272,19 +272,10 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
         return problem(503, "Service Unavailable", "a dependency of the gateway is briefly unavailable; retry",
                        headers={"Retry-After": "2"})
 
-    @app.errorhandler(404)
-    def _not_found(e):
-        return problem(404, "Not Found", f"no such resource: {request.path}")
-
-    @app.errorhandler(405)
-    def _not_allowed(e):
-        return problem(405, "Method Not Allowed", f"{request.method} is not allowed on {request.path}")
-
     @app.errorhandler(Exception)
     def _unexpected(e):
-        code = getattr(e, "code", None)
-        if isinstance(code, int) and 400 <= code < 600:
-            return problem(code, getattr(e, "name", "Error"), getattr(e, "description", None))
+        if isinstance(e, HTTPException):  # a view's own message survives (services/core/problem.py)
+            return http_problem(e)
         log.exception("gateway error")
         return problem(500, "Internal Server Error", "the error has been logged")
 

@@ -1,19 +1,27 @@
 """RFC 9457 problem details for every error a service or the gateway answers.
 
-One shape for all errors: `{"type", "title", "status", "detail", "errors"?}` with media type
-`application/problem+json`. Validation errors keep marshmallow's field-level messages under
-`errors`. Unexpected exceptions are logged with their traceback and answered as a plain 500 body
+One shape for all errors: `{"type", "title", "status", "detail", "request_id", "errors"?}` with
+media type `application/problem+json`. Validation errors keep marshmallow's field-level messages
+under `errors`. `request_id` (an extension member, RFC 9457 §3.2) equals the `X-Request-Id` the
+gateway answers, so a caller can quote one value when reporting a failure.
+
+No framework default text reaches a client (issue 12, item 4): an HTTP error keeps the message
+its view gave (`abort(404, message=...)`), and where there is none, Werkzeug's stock description
+("The requested URL was not found on the server...") is replaced by one that names what was
+wrong with this request (`own_detail`). Unexpected exceptions are logged with their traceback and answered as a plain 500 body
 that reveals nothing; TransientError (database or broker down) becomes 503 with Retry-After.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 
 import marshmallow as ma
-from flask import Flask, Response, json
+from flask import Flask, Response, has_request_context, json, request
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 from .errors import ConflictError, TransientError
 
@@ -29,15 +37,65 @@ class ProblemSchema(ma.Schema):
     title = ma.fields.String()
     status = ma.fields.Integer()
     detail = ma.fields.String()
+    request_id = ma.fields.String(metadata={"description": "the request's X-Request-Id, to quote in a report"})
     errors = ma.fields.Dict(metadata={"description": "field-level validation messages"})
+
+
+# The request id the gateway chose (gateway/observability.py), or at a service the one the gateway
+# forwarded; anything else is not echoed.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Werkzeug's stock descriptions, by status: an error carrying one of these has no message of its own
+_STOCK = {code: cls.description for code, cls in default_exceptions.items()}
+_SUMMIT_SEGMENT = re.compile(r"^/v1/(?:summits|logs)/([^/]*)")
+
+
+def current_request_id() -> str | None:
+    if not has_request_context():
+        return None
+    given = request.environ.get("g1000.request_id") or request.headers.get("X-Request-Id")
+    return given if given and _REQUEST_ID.fullmatch(given) else None
+
+
+def own_detail(status: int) -> str | None:
+    """What was wrong with this request, for an error that brought no message of its own."""
+    path = request.path if has_request_context() else ""
+    shown = path if len(path) <= 200 else path[:200] + "..."
+    if status == 404:
+        found = _SUMMIT_SEGMENT.match(path)
+        if found and not _is_uuid(found.group(1)):
+            return f"the summit id {found.group(1)[:80]!r} is not a UUID, so there is no such summit"
+        return f"no such resource: {shown}"
+    if status == 405:
+        return f"{request.method} is not allowed on {shown}"
+    if status == 413:
+        limit = request.max_content_length if has_request_context() else None
+        return f"the body is larger than this route's limit of {limit} bytes" if limit \
+            else "the body is larger than this route accepts"
+    if status == 415:
+        return "the body must be JSON, sent with Content-Type: application/json"
+    if status == 422:
+        return "some fields are invalid; `errors` names each one"
+    if status == 400:
+        return "the request is malformed"
+    return None
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def problem(status: int, title: str, detail: str | None = None, *, errors: dict | None = None,
             headers: dict | None = None, extensions: dict | None = None) -> Response:
     """`extensions`: further members (RFC 9457 §3.2) a refusal documents, e.g. `k_anonymity`."""
-    body: dict = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
+    body: dict = {"type": "about:blank", "title": title, "status": status,
+                  "detail": detail or own_detail(status) or title}
+    rid = current_request_id()
+    if rid:
+        body["request_id"] = rid
     if errors:
         body["errors"] = errors
     for key, value in (extensions or {}).items():
@@ -48,23 +106,30 @@ def problem(status: int, title: str, detail: str | None = None, *, errors: dict 
     return response
 
 
+def http_problem(error: HTTPException) -> Response:
+    """The problem details of an HTTP error: the view's own message and fields, else own_detail."""
+    data = getattr(error, "data", None) or {}
+    errors = data.get("errors") or data.get("messages")
+    if isinstance(errors, dict) and set(errors) <= {"json", "query", "headers", "path", "files", "form"}:
+        # webargs nests messages by location; a single location is just noise for clients --
+        # unless its messages are a plain list (e.g. ["Invalid JSON body."]): `errors` stays an object
+        if len(errors) == 1 and isinstance(next(iter(errors.values())), dict):
+            errors = next(iter(errors.values()))
+    detail = data.get("message") or error.description
+    if not detail or detail == _STOCK.get(error.code):
+        detail = own_detail(error.code or 500)
+    headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}  # e.g. Allow on 405
+    headers.update(data.get("headers") or {})
+    return problem(error.code or 500, error.name, detail, errors=errors, headers=headers)
+
+
 class ProblemApi(Api):
     """flask-smorest Api whose errors are RFC 9457 problem details."""
 
     ERROR_SCHEMA = ProblemSchema
 
     def handle_http_exception(self, error: HTTPException):
-        data = getattr(error, "data", None) or {}
-        errors = data.get("errors") or data.get("messages")
-        if isinstance(errors, dict) and set(errors) <= {"json", "query", "headers", "path", "files", "form"}:
-            # webargs nests messages by location; a single location is just noise for clients --
-            # unless its messages are a plain list (e.g. ["Invalid JSON body."]): `errors` stays an object
-            if len(errors) == 1 and isinstance(next(iter(errors.values())), dict):
-                errors = next(iter(errors.values()))
-        detail = data.get("message") or error.description
-        headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}  # e.g. Allow on 405
-        headers.update(data.get("headers") or {})
-        return problem(error.code or 500, error.name, detail, errors=errors, headers=headers)
+        return http_problem(error)
 
 
 def install_error_handlers(app: Flask) -> None:
@@ -83,6 +148,6 @@ def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):
         if isinstance(e, HTTPException):
-            return problem(e.code or 500, e.name, e.description)
+            return http_problem(e)
         log.exception("unhandled error")
         return problem(500, "Internal Server Error", "the error has been logged")

@@ -25,11 +25,13 @@ from dataclasses import dataclass
 from g1000_proofs.draw import Row
 from g1000_proofs.vocabulary import check_features, opaque_id_problem
 
+from services.core.bodylimits import REGISTER_BODY_BYTES
+
 from .errors import ExtractRejectedError
 
 MAX_ROWS = 200_000
 MAX_ERRORS = 100
-MAX_TEXT_CHARS = 64 * 1024 * 1024
+MAX_TEXT_CHARS = REGISTER_BODY_BYTES  # the register route's body limit (services/core/bodylimits.py)
 REQUIRED = ("pseudonym", "household")
 
 Vocabulary = Mapping[str, Sequence[str]]

@@ -56,6 +56,7 @@ class LotteryExtractProblemSchema(Schema):
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()
+    request_id = fields.String(metadata={"description": "the request's X-Request-Id (services/core/problem.py)"})
     errors = fields.Raw(metadata={"oneOf": [
         {"type": "array", "items": _CELL_ERROR},
         {"type": "object", "additionalProperties": {}, "description": "field-level validation messages"}]})

@@ -254,10 +254,10 @@ def test_malformed_json_is_400_with_an_errors_object(stack):
 
 
 def test_an_oversized_body_is_413_problem_json(stack):
-    from gateway.app import MAX_BODY_BYTES
+    from services.core.bodylimits import body_limit
 
     client = stack.gateway().test_client()
-    response = client.post("/v1/summits", data=b"x" * (MAX_BODY_BYTES + 1), content_type="application/json",
+    response = client.post("/v1/summits", data=b"x" * (body_limit("POST", "/v1/summits") + 1), content_type="application/json",
                            headers=stack.auth())
     assert response.status_code == 413 and response.content_type == "application/problem+json"
     assert stack.gate.posts == 0

@@ -2,7 +2,7 @@
 
 A tiny Flask app is wired exactly as `services.core.runtime.create_service_app` wires a service
 (`ProblemApi`, a flask-smorest Blueprint, then `install_error_handlers`) and driven with Flask's test
-client. Pinned: every error is `application/problem+json` with `type/title/status[/detail][/errors]`;
+client. Pinned: every error is `application/problem+json` with `type/title/status/detail[/request_id][/errors]`;
 marshmallow validation errors keep their field-level messages under `errors` (not nested under the
 webargs location "json"); routing errors (404, 405) are problem+json too; ConflictError is 409;
 TransientError is 503 with Retry-After; and an unexpected exception is a bare 500 whose body reveals
@@ -89,7 +89,7 @@ def _problem(response, status: int) -> dict:
     assert body["status"] == status
     assert body["type"] == "about:blank"
     assert isinstance(body["title"], str) and body["title"]
-    assert set(body) <= {"type", "title", "status", "detail", "errors"}
+    assert set(body) <= {"type", "title", "status", "detail", "request_id", "errors"}
     return body
 
 
@@ -185,3 +185,26 @@ def test_automatic_options_still_works_and_put_is_a_405_problem(client):
     response = client.options("/widgets")
     assert response.status_code == 200  # automatic OPTIONS still works
     _problem(client.put("/widgets", json={}), 405)
+
+
+STOCK_PHRASES = ("The requested URL was not found on the server", "The method is not allowed",
+                 "The browser (or proxy)", "The request was well-formed but")
+
+
+@pytest.mark.parametrize("method,path,status,says", [
+    ("GET", "/nowhere", 404, "no such resource: /nowhere"),
+    ("DELETE", "/widgets", 405, "DELETE is not allowed on /widgets"),
+    ("GET", "/v1/summits/not-a-uuid", 404, "the summit id 'not-a-uuid' is not a UUID"),
+])
+def test_routing_errors_say_what_was_wrong_in_own_words(client, method, path, status, says):
+    """Issue 12, item 4: Werkzeug's stock description never reaches a client."""
+    response = client.open(path, method=method)
+    body = _problem(response, status)
+    assert says in body["detail"]
+    assert not [p for p in STOCK_PHRASES if p in response.get_data(as_text=True)]
+
+
+def test_the_request_id_is_a_member_of_every_problem(client):
+    body = _problem(client.get("/nowhere", headers={"X-Request-Id": "abc-123"}), 404)
+    assert body["request_id"] == "abc-123"
+    assert "request_id" not in _problem(client.get("/nowhere", headers={"X-Request-Id": "<script>"}), 404)
