@@ -11,8 +11,6 @@ from services.core.config import load_config
 from services.core.runtime import ServiceSpec, bootstrap, create_service_app
 from services.core.summits import apply_summit_created
 
-MAX_REQUEST_BYTES = 80 * 1024 * 1024  # a register extract of 200,000 rows fits
-
 
 def _blueprints():
     from .api import blueprints
@@ -23,7 +21,6 @@ def _blueprints():
 def _configure(rt, app) -> None:
     from .api import install
 
-    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     install(app)
 
 
