@@ -200,16 +200,10 @@ class CommittedRow(fields.Field):
         return value
 
 
-class RegisterChunkV2(Payload):
-    """Up to 500 committed rows (contract 2), sorted by pseudonym."""
+class RegisterChunkV2(RegisterChunkV1):
+    """Up to 500 committed rows (contract 2), sorted by pseudonym: v1 with committed rows."""
 
-    register_id = CanonicalUUID(required=True)
-    chunk = _count(0, 10_000, required=True)
     rows = fields.List(CommittedRow(), required=True, validate=validate.Length(1, 500))
-
-    @validates_schema
-    def _ordered(self, data, **kwargs):
-        _sorted_unique([r["pseudonym"] for r in data.get("rows", [])], "rows")
 
 
 class RegisterCommittedV2(RegisterCommittedV1):
