@@ -123,6 +123,18 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--complete", action="store_true",
                         help="fail (exit 1) unless the log holds every seq its producers' signed "
                              "stream heads name, and every stream has a valid head")
+    # what a gateway source takes (log, and draw with --gateway)
+    transport = argparse.ArgumentParser(add_help=False)
+    transport.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
+                           help="HTTP timeout per request (default 30)")
+    transport.add_argument("--max-wait", type=_wait, default=120.0, metavar="SECONDS",
+                           help="longest total wait for the gateway's Retry-After when it "
+                                "rate limits (429); 0 fails at once (default 120)")
+    transport.add_argument("--max-head-age", type=_seconds, default=DEFAULT_MAX_HEAD_AGE,
+                           metavar="SECONDS",
+                           help="with a gateway: refuse stream heads signed longer ago than this "
+                                "(default 600): an old head replayed by the gateway must not "
+                                "pass as the producer's head")
     parser = argparse.ArgumentParser(
         prog="g1000-verify",
         description="Verify a G1000 summit's transparency log: signatures, seq, hash chain, "
@@ -131,22 +143,14 @@ def _parser() -> argparse.ArgumentParser:
                "index and reason; with --complete also a log behind its producers' heads); "
                "2 usage error, unreadable file or unreachable gateway")
     commands = parser.add_subparsers(dest="command", required=True, metavar="{log,bundle,draw}")
-    log = commands.add_parser("log", parents=[common], help="verify a log through the gateway")
+    log = commands.add_parser("log", parents=[common, transport], help="verify a log through the gateway")
     log.add_argument("--gateway", required=True, metavar="URL", help="gateway base URL")
     log.add_argument("--summit", required=True, type=_summit, metavar="ID", help="summit (log) id")
-    log.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
-                     help="HTTP timeout per request (default 30)")
-    log.add_argument("--max-wait", type=_wait, default=120.0, metavar="SECONDS",
-                     help="longest total wait for the gateway's Retry-After when it "
-                          "rate limits (429); 0 fails at once (default 120)")
-    log.add_argument("--max-head-age", type=_seconds, default=DEFAULT_MAX_HEAD_AGE, metavar="SECONDS",
-                     help="refuse stream heads signed longer ago than this (default 600): an old "
-                          "head replayed by the gateway must not pass as the producer's head")
     bundle = commands.add_parser("bundle", parents=[common], help="verify an export bundle file")
     bundle.add_argument("file", metavar="FILE", help="export bundle (JSON lines)")
     bundle.add_argument("--heads", metavar="FILE", help="the producers' stream heads, as saved "
                         "from the gateway's GET /v1/summits/{id}/heads")
-    draw = commands.add_parser("draw", parents=[common],
+    draw = commands.add_parser("draw", parents=[common, transport],
                                help="verify the log, then recompute every lottery draw from it",
                                description="Verify the log (as 'log' / 'bundle'), then recompute "
                                            "the register commitment, seeds, invitation draw, "
@@ -158,14 +162,6 @@ def _parser() -> argparse.ArgumentParser:
                       "heads, as saved from the gateway's GET /v1/summits/{id}/heads")
     draw.add_argument("--summit", type=_summit, metavar="ID",
                       help="summit (log) id, with --gateway")
-    draw.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
-                      help="HTTP timeout per request (default 30)")
-    draw.add_argument("--max-wait", type=_wait, default=120.0, metavar="SECONDS",
-                      help="longest total wait for the gateway's Retry-After when it "
-                           "rate limits (429); 0 fails at once (default 120)")
-    draw.add_argument("--max-head-age", type=_seconds, default=DEFAULT_MAX_HEAD_AGE, metavar="SECONDS",
-                      help="with --gateway: refuse stream heads signed longer ago than this "
-                           "(default 600)")
     return parser
 
 
