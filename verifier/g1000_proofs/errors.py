@@ -25,6 +25,7 @@ Hierarchy::
             +-- KeyIdMismatchError
             +-- UnsupportedKeyAlgorithmError
             +-- DuplicateVerifierError
+    +-- BlindSignatureError        (RFC 9474 blind signatures)
 """
 
 from __future__ import annotations
@@ -161,3 +162,10 @@ class UnsupportedKeyAlgorithmError(KeyFormatError):
 
 class DuplicateVerifierError(KeyFormatError):
     """Two different known keys share the same (name, key ID) pair."""
+
+
+# --- RSA blind signatures (RFC 9474) ----------------------------------------
+
+
+class BlindSignatureError(ProofError):
+    """A blind-signature step refused its input or its own result (RFC 9474 §4, §7)."""
