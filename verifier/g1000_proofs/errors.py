@@ -26,6 +26,7 @@ Hierarchy::
             +-- UnsupportedKeyAlgorithmError
             +-- DuplicateVerifierError
     +-- BlindSignatureError        (RFC 9474 blind signatures)
+    +-- TallyError                 a ballot spec or result outside the counting rules
 """
 
 from __future__ import annotations
@@ -169,3 +170,10 @@ class DuplicateVerifierError(KeyFormatError):
 
 class BlindSignatureError(ProofError):
     """A blind-signature step refused its input or its own result (RFC 9474 §4, §7)."""
+
+
+# --- Ballot counting rules ---------------------------------------------------
+
+
+class TallyError(ProofError):
+    """A ballot's spec, or a published result, is not what the counting rules allow."""
