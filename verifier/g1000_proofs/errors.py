@@ -27,6 +27,8 @@ Hierarchy::
             +-- DuplicateVerifierError
     +-- BlindSignatureError        (RFC 9474 blind signatures)
     +-- TallyError                 a ballot spec or result outside the counting rules
+    +-- SealingError               a sealed vote or sealing key that does not open (RFC 9180)
+    +-- ShareError                 trustees' key shares that do not rebuild a key (Shamir)
 """
 
 from __future__ import annotations
@@ -177,3 +179,11 @@ class BlindSignatureError(ProofError):
 
 class TallyError(ProofError):
     """A ballot's spec, or a published result, is not what the counting rules allow."""
+
+
+class SealingError(ProofError):
+    """A sealed vote or a sealing key is not what RFC 9180 sealing to the ballot's key produces."""
+
+
+class ShareError(ProofError):
+    """Trustees' key shares that cannot be read or do not rebuild a key."""
