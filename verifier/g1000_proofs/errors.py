@@ -29,6 +29,7 @@ Hierarchy::
     +-- TallyError                 a ballot spec or result outside the counting rules
     +-- SealingError               a sealed vote or sealing key that does not open (RFC 9180)
     +-- ShareError                 trustees' key shares that do not rebuild a key (Shamir)
+    +-- BallotRuleError            a roll, credential or vote time outside the ballot's rules
 """
 
 from __future__ import annotations
@@ -187,3 +188,7 @@ class SealingError(ProofError):
 
 class ShareError(ProofError):
     """Trustees' key shares that cannot be read or do not rebuild a key."""
+
+
+class BallotRuleError(ProofError):
+    """A roll, credential key, credential or time that the ballot's rules do not accept."""
