@@ -16,7 +16,10 @@ def load_docs(path: Path) -> list[dict]:
     return [d for d in yaml.load_all(path.read_text(), Loader=Loader) if d is not None]
 
 
-KUSTOMIZATION_KEYS = {"apiVersion", "kind", "resources", "patches", "images", "replicas", "namespace"}
+KUSTOMIZATION_KEYS = {"apiVersion", "kind", "resources", "components", "patches", "replacements", "images",
+                      "replicas", "namespace"}
+COMPONENT_KEYS = {"apiVersion", "kind", "resources", "patches", "replacements"}
+LOCAL_CONFIG = "config.kubernetes.io/local-config"
 
 
 class KustomizeError(AssertionError):
@@ -24,15 +27,29 @@ class KustomizeError(AssertionError):
 
 
 def build(directory: Path) -> list[dict]:
-    """The resources `kubectl kustomize directory` prints (order aside)."""
+    """The resources `kubectl kustomize directory` prints (order aside): local configuration
+    (annotated config.kubernetes.io/local-config: "true") is dropped only here, at the top, as
+    kustomize does; nested kustomizations keep it for their parents' replacements."""
+    return [r for r in _accumulate(directory, []) if
+            r["metadata"].get("annotations", {}).get(LOCAL_CONFIG) != "true"]
+
+
+def _accumulate(directory: Path, resources: list[dict], component: bool = False) -> list[dict]:
+    """A kustomization's resources, then its components (each adds its resources to the list and
+    transforms all of it), then its own transformers in kustomize's order: patches, namespace,
+    replicas, images, replacements (api/internal/target: configureBuiltinTransformers)."""
     kustomization = yaml.load((directory / "kustomization.yaml").read_text(), Loader=Loader)
-    unknown = set(kustomization) - KUSTOMIZATION_KEYS
+    kind = kustomization.get("kind", "Kustomization")
+    if kind != ("Component" if component else "Kustomization"):
+        raise KustomizeError(f"{directory}: a {kind} where a {'Component' if component else 'Kustomization'} belongs")
+    unknown = set(kustomization) - (COMPONENT_KEYS if component else KUSTOMIZATION_KEYS)
     if unknown:
         raise KustomizeError(f"{directory}: keep kustomizations simple; unsupported: {sorted(unknown)}")
-    resources: list[dict] = []
     for entry in kustomization.get("resources", []):
         path = (directory / entry).resolve()
-        resources += build(path) if path.is_dir() else [copy.deepcopy(d) for d in load_docs(path)]
+        resources += _accumulate(path, []) if path.is_dir() else [copy.deepcopy(d) for d in load_docs(path)]
+    for entry in kustomization.get("components", []):
+        resources = _accumulate((directory / entry).resolve(), resources, component=True)
     for patch in kustomization.get("patches", []):
         text = patch["patch"] if "patch" in patch else (directory / patch["path"]).read_text()
         ops = yaml.load(text, Loader=Loader)
@@ -58,7 +75,102 @@ def build(directory: Path) -> list[dict]:
             for container in all_containers(resource):
                 if _image_name(container["image"]) == image["name"]:
                     container["image"] = _new_image(container["image"], image)
+    for replacement in kustomization.get("replacements", []):
+        try:
+            _replace(resources, replacement)
+        except KustomizeError as error:
+            raise KustomizeError(f"{directory}: {error}") from None
     return resources
+
+
+SOURCE_KEYS = {"kind", "name", "namespace", "group", "version", "fieldPath"}
+TARGET_KEYS = {"select", "fieldPaths", "options"}
+OPTION_KEYS = {"delimiter", "index"}
+
+
+def _replace(resources: list[dict], replacement: dict) -> None:
+    """One kustomize replacement: the value at the source's fieldPath copied into every target
+    field, or, with options.delimiter, into part options.index of the target's value split at the
+    delimiter. A missing field is an error, as in kustomize ("unable to find field"); so is an
+    index beyond the value's parts, where kustomize would append (stricter: no template relies on it)."""
+    if set(replacement) != {"source", "targets"}:
+        raise KustomizeError(f"replacements: only source and targets are supported: {sorted(replacement)}")
+    source = replacement["source"]
+    if set(source) - SOURCE_KEYS:
+        raise KustomizeError(f"replacement source: unsupported {sorted(set(source) - SOURCE_KEYS)}")
+    selector = {k: v for k, v in source.items() if k != "fieldPath"}
+    found = [r for r in resources if _identified(r, selector)]
+    if len(found) != 1:
+        raise KustomizeError(f"replacement source {selector} matches {len(found)} resources, not one")
+    value = _field(found[0], source.get("fieldPath", "metadata.name"))
+    for target in replacement["targets"]:
+        if set(target) - TARGET_KEYS or set(target.get("options", {})) - OPTION_KEYS:
+            raise KustomizeError(f"replacement target: only select, fieldPaths and options "
+                                 f"{sorted(OPTION_KEYS)} are supported: {target}")
+        if set(target["select"]) - {"kind", "name", "namespace", "group", "version", "labelSelector"}:
+            raise KustomizeError(f"replacement select: unsupported {target['select']}")
+        options = target.get("options", {})
+        for resource in resources:
+            if not (_identified(resource, target["select"]) and _selected(resource, target["select"])):
+                continue
+            for path in target["fieldPaths"]:
+                parent, last = _field_parent(resource, path)
+                if "delimiter" in options:
+                    parts = str(parent[last]).split(options["delimiter"])
+                    index = options.get("index", 0)
+                    if not 0 <= index < len(parts):
+                        raise KustomizeError(f"{path}: options.index {index} is outside {parent[last]!r}")
+                    parts[index] = str(value)
+                    parent[last] = options["delimiter"].join(parts)
+                else:
+                    parent[last] = copy.deepcopy(value)
+
+
+def _identified(resource: dict, selector: dict) -> bool:
+    """kustomize's ResId selection: each of kind, name, namespace, group, version given is equal."""
+    group, _, version = resource["apiVersion"].rpartition("/")
+    actual = {"kind": resource["kind"], "name": resource["metadata"]["name"], "group": group,
+              "version": version, "namespace": resource["metadata"].get("namespace", "")}
+    return all(selector[k] == actual[k] for k in actual if k in selector)
+
+
+def _field_parts(path: str) -> list[str]:
+    """A kustomize fieldPath split at its dots, except inside [...]: `a.[name=web].b`,
+    `labels.[app.kubernetes.io/name]`, `containers.0`."""
+    parts = re.findall(r"\[[^\]]*\]|[^.\[\]]+", path)
+    if ".".join(parts) != path:
+        raise KustomizeError(f"unsupported fieldPath {path!r}")
+    return parts
+
+
+def _step(node, part: str, path: str):
+    """(container, key) of `part` in `node`, or KustomizeError where there is no such field."""
+    if isinstance(node, list):
+        if re.fullmatch(r"\d+", part) and int(part) < len(node):
+            return node, int(part)
+        match = re.fullmatch(r"\[([^=\]]+)=([^\]]*)\]", part)
+        if match:
+            for i, item in enumerate(node):
+                if isinstance(item, dict) and str(item.get(match.group(1))) == match.group(2):
+                    return node, i
+    elif isinstance(node, dict):
+        key = part[1:-1] if part.startswith("[") and "=" not in part and "." in part else part
+        if not key.startswith("[") and key in node:
+            return node, key
+    raise KustomizeError(f"unable to find field {path!r}")
+
+
+def _field_parent(resource: dict, path: str):
+    node, parts = resource, _field_parts(path)
+    for part in parts[:-1]:
+        container, key = _step(node, part, path)
+        node = container[key]
+    return _step(node, parts[-1], path)
+
+
+def _field(resource: dict, path: str):
+    container, key = _field_parent(resource, path)
+    return container[key]
 
 
 def _selected(resource: dict, target: dict) -> bool:

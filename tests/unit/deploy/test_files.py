@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support.deploy_tree import REPO, pod_template_labels, yaml_files
+from tests.support.deploy_tree import BASE, K8S, REPO, SERVICES, pod_template_labels, yaml_files
 from tests.support.k8s_validators import DNS_LABEL, DNS_SUBDOMAIN, LABEL_KEY, LABEL_VALUE
 from tests.support.kustomize import load_docs
 
@@ -18,7 +18,7 @@ def test_every_yaml_file_parses_and_every_object_has_a_valid_shape():
         for doc in docs:
             where = f"{path.relative_to(REPO)}: {doc.get('kind')}/{doc.get('metadata', {}).get('name')}"
             assert isinstance(doc.get("apiVersion"), str) and isinstance(doc.get("kind"), str), where
-            if doc["kind"] == "Kustomization":
+            if doc["kind"] in ("Kustomization", "Component"):
                 assert path.name == "kustomization.yaml", where
                 continue
             name = doc.get("metadata", {}).get("name")
@@ -48,3 +48,23 @@ def test_dockerfile_builds_a_small_non_root_image():
     assert allowed == {"pyproject.toml", "README.md", "services", "gateway", "g1000", "verifier"}
     for path in re.findall(r"^COPY\s+(?!--)(\S+)", text, re.M):
         assert path.rstrip("/") in allowed, f"COPY {path} is not in the build context"
+
+
+def test_the_services_are_one_template_and_a_small_kustomization_each():
+    """issue 11 item 7: the ledger, the lottery, the agenda and the ballot are rendered from one
+    template (deploy/k8s/components/service); a service's own directory holds what it does
+    differently, not a copy. Only the template and the gateway write a Deployment by hand."""
+    template = K8S / "components" / "service"
+    assert load_docs(template / "kustomization.yaml")[0]["kind"] == "Component"
+    for service in SERVICES:
+        directory = BASE / service
+        (kustomization,) = load_docs(directory / "kustomization.yaml")
+        assert kustomization["components"] == ["../../components/service"], service
+        assert kustomization["resources"] == ["values.yaml"], service
+        (values,) = load_docs(directory / "values.yaml")
+        assert values["metadata"]["annotations"] == {"config.kubernetes.io/local-config": "true"}
+        assert values["data"] == {"service": service, "signing-key": f"{service}.key"}
+        assert len((directory / "kustomization.yaml").read_text().splitlines()) <= 100, service
+    written = sorted(str(path.relative_to(K8S)) for path in yaml_files()
+                     if any(d.get("kind") == "Deployment" for d in load_docs(path)))
+    assert written == ["base/gateway.yaml", "components/service/service.yaml"]

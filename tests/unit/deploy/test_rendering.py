@@ -39,6 +39,51 @@ def test_the_kustomize_subset_refuses_what_it_does_not_implement(tmp_path):
         build(tmp_path)
 
 
+def test_the_kustomize_subset_applies_components_and_replacements_as_kustomize_does(tmp_path):
+    """What deploy/k8s/components/service relies on: a Component's resources join its parent's and
+    its replacements run over both; a part of a delimited value is replaced; local configuration
+    reaches the parents' replacements and is dropped only from the final output; a missing field
+    or an ambiguous source is an error, not a silent no-op (as in kubectl's kustomize v5.5; an
+    index beyond the value's parts, which kustomize would append, is refused too)."""
+    (tmp_path / "component").mkdir()
+    (tmp_path / "component" / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [d.yaml]\n"
+        "replacements:\n  - source: {kind: ConfigMap, fieldPath: data.name}\n    targets:\n"
+        "      - select: {kind: Deployment}\n        fieldPaths:\n          - metadata.name\n"
+        "          - metadata.labels.[a.b/c]\n"
+        "        options: {delimiter: '-', index: 1}\n"
+        "      - select: {kind: Deployment, labelSelector: p=web}\n"
+        "        fieldPaths:\n          - spec.template.spec.containers.[name=web].args.0\n")
+    (tmp_path / "component" / "d.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: g-x-relay, labels: {a.b/c: x-relay, p: web}}\n"
+        "spec: {template: {spec: {containers: [{name: web, args: [x]}]}}}\n")
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "kustomization.yaml").write_text("resources: [v.yaml]\ncomponents: [../component]\n")
+        (tmp_path / name / "v.yaml").write_text(
+            f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: v-{name}, annotations: "
+            f"{{config.kubernetes.io/local-config: 'true'}}}}\ndata: {{name: {name}}}\n")
+    (tmp_path / "kustomization.yaml").write_text("resources: [one, two]\nnamespace: ns\n")
+    built = {r["metadata"]["name"]: r for r in build(tmp_path)}
+    assert sorted(built) == ["g-one-relay", "g-two-relay"], "the local ConfigMaps are not in the output"
+    assert built["g-two-relay"]["metadata"]["labels"] == {"a.b/c": "x-two", "p": "web"}
+    assert built["g-two-relay"]["spec"]["template"]["spec"]["containers"][0]["args"] == ["two"]
+    assert built["g-one-relay"]["metadata"]["namespace"] == "ns"
+    (tmp_path / "kustomization.yaml").write_text("resources: [one, two]\ncomponents: [component]\n")
+    with pytest.raises(KustomizeError, match="matches 2 resources"):
+        build(tmp_path)  # two ConfigMaps: which name?
+    (tmp_path / "kustomization.yaml").write_text("resources: [component]\n")
+    with pytest.raises(KustomizeError, match="Component"):
+        build(tmp_path)  # a Component is not a resource
+    text = (tmp_path / "component" / "kustomization.yaml").read_text()
+    (tmp_path / "component" / "kustomization.yaml").write_text(text.replace("[name=web]", "[name=relay]"))
+    with pytest.raises(KustomizeError, match="unable to find field"):
+        build(tmp_path / "one")
+    (tmp_path / "component" / "kustomization.yaml").write_text(text.replace("index: 1", "index: 3"))
+    with pytest.raises(KustomizeError, match="outside"):
+        build(tmp_path / "one")
+
+
 def _kubectl() -> str | None:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
