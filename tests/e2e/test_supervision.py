@@ -23,10 +23,18 @@ import time
 import pytest
 import requests
 
-from tests.e2e.test_stack import admin, stack  # noqa: F401 - stack is a fixture
+from tests.e2e.stack_support import Stacks, admin
 from tests.helpers import REGISTER
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def stack(tmp_path):
+    stacks = Stacks(tmp_path)
+    yield stacks.start
+    stacks.close()
+
 
 SUMMIT = {"theme": "Samen leven", "municipality": "Demostad", "date": "2027-03-14",
           "seats": {"citizens": 900, "employers": 100}, "register": REGISTER}
@@ -84,7 +92,7 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-def test_broker_and_postgres_killed_are_restarted_and_completeness_is_visible(stack, monkeypatch):  # noqa: F811
+def test_broker_and_postgres_killed_are_restarted_and_completeness_is_visible(stack, monkeypatch):
     # the verifier is polled below: give anonymous callers room (the limits are tested elsewhere)
     monkeypatch.setenv("G1000_RATE_LIMIT_ANONYMOUS_PER_MINUTE", "100000")
     up = stack()
