@@ -23,7 +23,7 @@ import time
 import pytest
 import requests
 
-from tests.e2e.test_stack import admin, stack  # noqa: F401 - stack is a fixture
+from tests.e2e.stack_support import admin, stack  # noqa: F401 - stack is a fixture
 from tests.helpers import REGISTER
 
 pytestmark = pytest.mark.e2e

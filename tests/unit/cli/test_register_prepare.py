@@ -24,7 +24,7 @@ from services.lottery.extract import parse_extract
 from services.lottery.privacy import check
 
 HEX128 = re.compile(r"[0-9a-f]{32}\Z")
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 MAPPING_TOML = """\
 household = ["straat", "huisnummer", "postcode"]

@@ -1,7 +1,7 @@
 """Golden vectors of the signed event envelope (docs/architecture.md §3), and strict verification.
 
-`tests/unit/golden/envelopes.json` pins, for sample events signed with FIXED test keys, the exact
-wire bytes (canonical JSON including `sig`), the signed bytes (canonical JSON without `sig`), the
+`tests/unit/core/golden/envelopes.json` pins, for sample events signed with FIXED test keys, the
+exact wire bytes (canonical JSON including `sig`), the signed bytes (canonical JSON without `sig`), the
 base64 Ed25519 signature and the key id. Ed25519 is deterministic, so re-signing must reproduce the
 file byte for byte: any change to canonicalisation, member names, the signing input or the key-id
 derivation breaks these tests, and such a change breaks every signature already in the log.
@@ -108,7 +108,7 @@ def render_golden() -> str:
     signers = _signers()
     doc = {
         "description": "Golden signed envelopes (docs/architecture.md §3). Generated once by "
-                       "tests/unit/test_envelope_golden.py:render_golden and checked by hand; "
+                       "tests/unit/core/test_envelope_golden.py:render_golden and checked by hand; "
                        "never regenerate to make a failing test pass.",
         "keys": {
             stream: {"seed_hex": s.seed().hex(), "public_key_hex": s.public_key.hex(), "key_id": s.key_id}

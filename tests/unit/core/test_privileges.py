@@ -12,7 +12,7 @@ import pytest
 from services.core import privileges
 from services.core.privileges import PRIVILEGES, grant_statements, table_grants
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "database.md"
+DOC = Path(__file__).resolve().parents[3] / "docs" / "database.md"
 APPEND_ONLY = {"events", "log_entries", "log_nodes", "log_keys", "log_checkpoints", "processed_events",
                "quarantine", "schema_migrations"}
 

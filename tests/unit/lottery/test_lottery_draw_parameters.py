@@ -3,7 +3,7 @@
 Pure decisions of ``services.lottery.rounds``: an invitation round's ``round_opened`` v2 declares
 ``draw`` = {n, stratify_by}; the draw is made with exactly those (a request may leave them out,
 or repeat them; other values are refused). The same rule, ``g1000_proofs.draw_parameters``, is
-what ``g1000-verify draw`` applies (tests/unit/test_verify_draw_parameters.py).
+what ``g1000-verify draw`` applies (tests/unit/verifier/test_verify_draw_parameters.py).
 """
 
 from __future__ import annotations

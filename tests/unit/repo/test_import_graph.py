@@ -7,7 +7,7 @@ from pathlib import Path
 
 from tests.import_graph import build_graph, cycles, layering_problems, read_tree
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _tree():

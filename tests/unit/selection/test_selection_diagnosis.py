@@ -20,7 +20,7 @@ from services.lottery.selection import (
     diagnose,
     find_distribution,
 )
-from tests.unit.test_selection_oracle import household_of, valid_panels
+from tests.support.selection_oracle import household_of, valid_panels
 
 
 def _people(spec: dict[str, int], feature: str = "gender") -> list[Person]:

@@ -22,7 +22,7 @@ from services.lottery.selection.inputs import check_problem
 from services.lottery.selection.leximin import find_type_distribution
 from services.lottery.selection.pricing import CompositionProgram
 from services.lottery.selection.types import build_types
-from tests.unit.test_selection_oracle import (
+from tests.support.selection_oracle import (
     household_of,
     leximin_oracle,
     tiny_pools,

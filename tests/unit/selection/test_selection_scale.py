@@ -12,7 +12,7 @@ from fractions import Fraction
 from g1000_proofs.draw import Row, check_households, check_quotas
 
 from services.lottery.selection import fairness_report, find_distribution
-from tests.unit.test_selection_oracle import household_of, proportional_quotas, skewed_pool
+from tests.support.selection_oracle import household_of, proportional_quotas, skewed_pool
 
 
 def test_one_thousand_to_one_hundred_with_five_features():

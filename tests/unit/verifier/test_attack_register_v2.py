@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from . import test_verify_draw_v2 as v2
-from .test_verify_draw import PARTIES_1, register_rows
-from .test_verify_draw_failures import fails, find
-from .test_verify_draw_v2 import REVEALED, V2Lottery, lottery_until_draw, opening
+from tests.support import lottery_logs_v2 as v2
+from tests.support.lottery_logs import PARTIES_1, fails, find, register_rows
+from tests.support.lottery_logs_v2 import REVEALED, V2Lottery, lottery_until_draw, opening
 
 
 def reveal_positions(lot) -> list[int]:

@@ -2,7 +2,7 @@
 
 Every pinned value below is checked twice: once as computed by ``g1000_proofs.draw`` /
 ``g1000_proofs.seed``, once as computed by the independent ``ref_*`` transcription in
-``test_draw_reference`` (hashlib, hmac and json only).  An auditor can re-derive each literal with
+tests/support/draw_reference.py (hashlib, hmac and json only).  An auditor can re-derive each literal with
 a few lines of any language; a change to the module that changes a literal is a contract change.
 """
 
@@ -15,7 +15,7 @@ import pytest
 
 from g1000_proofs import draw, seed
 from g1000_proofs.draw import Row
-from tests.unit.test_draw_reference import (
+from tests.support.draw_reference import (
     ref_apportion,
     ref_invitation_draw,
     ref_jcs,

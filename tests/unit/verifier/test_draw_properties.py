@@ -2,7 +2,7 @@
 
 Each property is stated in the contract's words and checked on generated registers; where a
 property is "the module computes what the contract says", the independent ``ref_*`` functions of
-``test_draw_reference`` are the oracle.
+tests/support/draw_reference.py are the oracle.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from g1000_proofs import draw
 from g1000_proofs.draw import Row
 from g1000_proofs.errors import ProofError
-from tests.unit.test_draw_reference import (
+from tests.support.draw_reference import (
     ref_households_ok,
     ref_next_reserve,
     ref_quotas_ok,

@@ -8,7 +8,7 @@ import pytest
 
 from g1000_proofs import seed
 from g1000_proofs.draw import DrawError, DrawInputError
-from tests.unit.test_draw_reference import ref_seed
+from tests.support.draw_reference import ref_seed
 
 SUMMIT = "2b0e1f4c-0000-4000-8000-000000000001"
 A = {"party": "gemeente", "value": "a1" * 32, "kind": "commit-reveal"}

@@ -32,7 +32,7 @@ import pytest
 
 from g1000_proofs import draw
 from g1000_proofs.draw import Row
-from tests.unit.test_draw_reference import ref_R
+from tests.support.draw_reference import ref_R
 
 ALPHA = 1e-6
 DRAWS = 2000

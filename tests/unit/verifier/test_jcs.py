@@ -170,7 +170,7 @@ def test_with_and_without_refuses_non_objects_and_floats():
     assert dumps_with_and_without({"a": 1}, "sig") == (b'{"a":1}', b'{"a":1}')
 
 
-GOLDEN = json.loads((Path(__file__).parent / "golden" / "envelopes.json").read_text("utf-8"))
+GOLDEN = json.loads((Path(__file__).parents[1] / "core" / "golden" / "envelopes.json").read_text("utf-8"))
 
 
 @pytest.mark.parametrize("golden", GOLDEN["events"], ids=[g["name"] for g in GOLDEN["events"]])

@@ -18,7 +18,7 @@ from g1000_proofs.errors import (
     RootMismatchError,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 VECTORS = REPO_ROOT / "tests" / "vectors"
 
 TD = VECTORS / "transparency-dev-merkle"

@@ -26,7 +26,7 @@ from g1000_proofs.errors import (
     UnverifiedNoteError,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 VECTORS = REPO_ROOT / "tests" / "vectors"
 
 GO = json.loads((VECTORS / "signed-note" / "golang-sumdb-note.json").read_text())

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from g1000_proofs import draw, register
 from g1000_proofs.draw import Row
-from tests.unit.test_draw_reference import ref_jcs, registers, seeds
+from tests.support.draw_reference import ref_jcs, registers, seeds
 
 GOLDEN = json.loads((Path(__file__).parent / "golden" / "register_v2.json").read_text("utf-8"))
 FAST = settings(max_examples=150, deadline=None, database=None)

@@ -1,6 +1,6 @@
 """``g1000-verify bundle``: an untouched export bundle verifies; every tamper is caught.
 
-Logs are built with the generator in ``test_verify_logbuilder`` (fixed seeds, real Ed25519
+Logs are built with the generator in tests/support/log_builder.py (fixed seeds, real Ed25519
 signatures over ``rfc8785`` bytes, RFC 9162 leaf hashes and chain, C2SP signed checkpoints), then
 written as a bundle per docs/ledger.md.  Each tamper test asserts a non-zero exit, the FIRST bad
 entry index (or ``null`` for log-level failures) and the check that must catch it.
@@ -25,7 +25,7 @@ from g1000_verify.checks import Options, run_checks
 from g1000_verify.cli import main
 from g1000_verify.sources import open_bundle
 
-from .test_verify_logbuilder import (
+from tests.support.log_builder import (
     AGENDA,
     LEDGER,
     LOG_VKEY,
@@ -43,7 +43,7 @@ from .test_verify_logbuilder import (
     topic,
 )
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 TOPICS = 12            # genesis is entries 0-2, topics are entries 3-14
 N = 3 + TOPICS
 
@@ -284,7 +284,7 @@ def test_ledger_key_must_be_registered_in_the_genesis(capsys, tmp_path):
 
 
 def test_key_registered_after_genesis_signs_only_later_entries(capsys, tmp_path):
-    from .test_verify_logbuilder import make_event
+    from tests.support.log_builder import make_event
     events = genesis({"ledger": LEDGER})
     ballot = lambda seq, n: make_event(STRANGER, type="ballot.vote.cast", seq=seq,  # noqa: E731
                                        payload={"v": 1}, n=n)

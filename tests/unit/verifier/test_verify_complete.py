@@ -1,6 +1,6 @@
 """``g1000-verify --complete`` (issue 10 Build 7): the log against its producers' signed heads.
 
-The fake gateway of test_verify_gateway serves a generated log; here it also serves
+The fake gateway of tests/support/fake_ledger.py serves a generated log; here it also serves
 ``GET /v1/summits/{id}/heads`` with heads signed by the generator's fixed service keys, so a
 producer ahead of the log, a missing head, a head signed by a stranger and an unreadable heads
 endpoint can each be shown.
@@ -15,8 +15,8 @@ import pytest
 from g1000_proofs.heads import sign_head
 from g1000_verify.cli import main
 
-from .test_verify_gateway import FakeLedger, run, serve  # noqa: F401 - serve is a fixture
-from .test_verify_logbuilder import AGENDA, LEDGER, LOG_VKEY, STRANGER, SUMMIT_ID, standard_log
+from tests.support.fake_ledger import FakeLedger, run, serve  # noqa: F401 - serve is a fixture
+from tests.support.log_builder import AGENDA, LEDGER, LOG_VKEY, STRANGER, SUMMIT_ID, standard_log
 
 TOPICS = 6
 LEDGER_EVENTS = 3   # summit.created and two key registrations (ledger, agenda)

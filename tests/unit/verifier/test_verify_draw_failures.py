@@ -11,41 +11,20 @@ import hashlib
 
 import pytest
 
-from .test_verify_draw import (
+from tests.support.lottery_logs import (
     PARTIES_1,
     PARTIES_2,
     QUOTAS,
     Lottery,
     STEP,
     at,
+    fails,
+    find,
     honest_lottery,
     register_rows,
+    tamper,
     valid_panels,
 )
-
-
-def fails(lot: Lottery, position: int, check: str, *fragments: str) -> str:
-    """Assert the draw check fails at ``lot.items[position]`` with ``check``; return the reason."""
-    result = lot.verify()
-    failure = result.failure
-    assert failure is not None, "the log verified"
-    assert (failure.check, failure.index) == (check, lot.index(position)), failure
-    for fragment in fragments:
-        assert fragment in failure.reason, failure.reason
-    return failure.reason
-
-
-def find(lot: Lottery, type_: str, nth: int = 0, **match) -> int:
-    """Position in ``lot.items`` of the ``nth`` event of ``type_`` whose payload has ``match``."""
-    hits = [i for i, (t, p, _) in enumerate(lot.items)
-            if t == type_ and all(p.get(k) == v for k, v in match.items())]
-    return hits[nth]
-
-
-def tamper(lot: Lottery, position: int, **changes) -> int:
-    type_, payload, t = lot.items[position]
-    lot.items[position] = (type_, {**payload, **changes}, t)
-    return position
 
 
 def through_respondents() -> tuple[Lottery, list[tuple]]:

@@ -18,10 +18,9 @@ from hypothesis import strategies as st
 
 from g1000_proofs.draw_parameters import MAX_N, declaration_problem, mismatch
 
-from .test_draw_reference import RefShort, ref_invitation_draw
-from .test_verify_draw import PARTIES_1, Lottery, register_rows
-from .test_verify_draw_failures import fails, find, tamper
-from .test_verify_draw_v2 import V2Lottery
+from tests.support.draw_reference import RefShort, ref_invitation_draw
+from tests.support.lottery_logs import PARTIES_1, Lottery, fails, find, register_rows, tamper
+from tests.support.lottery_logs_v2 import V2Lottery
 
 DECLARED = {"n": 16, "stratify_by": "wijk"}
 FEATURES = (None, "age", "gender", "wijk")

@@ -1,5 +1,5 @@
 """``g1000-verify draw``, properties: whatever the register, parties and weights, an honest log
-verifies and its draws reproduce bit for bit the independent reference (``test_draw_reference``);
+verifies and its draws reproduce bit for bit the independent reference (tests/support/draw_reference.py);
 changing any single invitee, revealed value or drawn index is caught at that entry."""
 
 from __future__ import annotations
@@ -7,15 +7,14 @@ from __future__ import annotations
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from .test_draw_reference import (
+from tests.support.draw_reference import (
     RefShort,
     ref_invitation_draw,
     ref_panel_draw,
     ref_seed,
     registers,
 )
-from .test_verify_draw import Lottery, valid_panels
-from .test_verify_draw_failures import find, tamper
+from tests.support.lottery_logs import Lottery, find, tamper, valid_panels
 
 PROPS = settings(max_examples=60, deadline=None, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -148,7 +147,7 @@ def _service_rounds(lot: Lottery) -> list:
     """The seed rounds as the lottery service keeps them, rebuilt from the builder's events."""
     from services.lottery import rounds as service_rounds
 
-    from .test_verify_draw import at
+    from tests.support.lottery_logs import at
 
     found: dict = {}
     for seq, (type_, payload, t) in enumerate(lot.items, start=1):
@@ -176,7 +175,7 @@ def test_verifier_accepts_exactly_the_round_the_service_designates(fates, regist
 
     from services.lottery import rounds as service_rounds
 
-    from .test_verify_draw import at, register_rows
+    from tests.support.lottery_logs import at, register_rows
 
     lot = Lottery()
     candidates = []

@@ -9,9 +9,8 @@ import hashlib
 
 from g1000_verify.draw_checks import DRAW_CHECK_NAMES
 
-from .test_verify_draw import Lottery, run
-from .test_verify_draw_failures import fails
-from .test_verify_logbuilder import LOG_VKEY, build_log
+from tests.support.log_builder import LOG_VKEY, build_log
+from tests.support.lottery_logs import Lottery, fails, run
 
 FEATURES = {"age_band": ["16-29", "30-59", "60+"], "wijk": ["noord", "zuid"]}
 

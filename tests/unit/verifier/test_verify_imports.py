@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 FORBIDDEN = {"flask", "flask_smorest", "psycopg", "psycopg_pool", "kafka", "marshmallow",
              "rfc8785", "requests", "services", "gateway", "g1000"}
 

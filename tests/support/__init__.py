@@ -1,0 +1,1 @@
+"""Shared builders and validators for the tests; no test module imports another."""
