@@ -13,8 +13,7 @@ import pytest
 from services.core.db import database_url
 from services.core.runtime import create_service_app
 from tests.helpers import runtime_for
-from tests.integration.test_event_store import topic
-from tests.integration.test_ledger_log import build_log
+from tests.support.event_flow import build_log, topic
 
 pytestmark = pytest.mark.integration
 

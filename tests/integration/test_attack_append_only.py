@@ -14,7 +14,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from tests.integration.test_event_store import topic
+from tests.support.event_flow import topic
 
 pytestmark = pytest.mark.integration
 

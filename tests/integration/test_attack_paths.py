@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_gateway_auth import new_summit
+from tests.support.gateway_calls import new_summit
 
 pytestmark = pytest.mark.integration
 

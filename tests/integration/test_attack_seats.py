@@ -12,7 +12,7 @@ import threading
 
 import pytest
 
-from tests.integration.test_gateway_auth import bearer, codes, new_summit
+from tests.support.gateway_calls import bearer, codes, new_summit
 
 pytestmark = pytest.mark.integration
 

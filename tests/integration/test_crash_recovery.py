@@ -15,8 +15,7 @@ import time
 import pytest
 
 from tests.helpers import caught_up, count, log_count, log_tail, open_test_summit, running, spawn_worker, wait_until
-from tests.integration.test_delivery import consume, relay_of
-from tests.integration.test_event_store import topic
+from tests.support.event_flow import consume, relay_of, topic
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,7 @@ from services.core.db import database_url
 from services.core.privileges import PRIVILEGES
 from services.core.provision import url_user
 from tests.helpers import runtime_for
-from tests.integration.test_event_store import topic
-from tests.integration.test_ledger_log import build_log
+from tests.support.event_flow import build_log, topic
 
 pytestmark = pytest.mark.integration
 
@@ -146,7 +145,7 @@ def test_a_revoked_token_cannot_be_revived_by_any_role_of_the_stack(stack):
     """M2: the attack was one UPDATE of the token table by a local user connected as superuser.
     Now a process's role is the gateway's at most: it may revoke, never clear a revocation (the
     trigger binds the owner too), nor stretch a token's lifetime or change what it grants."""
-    from tests.integration.test_gateway_auth import bearer, new_summit, staff
+    from tests.support.gateway_calls import bearer, new_summit, staff
 
     client = stack.gateway().test_client()
     summit = new_summit(client, stack.token)

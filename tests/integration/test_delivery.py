@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from services.core.outbox import OutboxRelay, republish
+from services.core.outbox import republish
 from tests.helpers import caught_up, count, log_count, open_test_summit, running, wait_until
-from tests.integration.test_event_store import topic
+from tests.support.event_flow import consume, relay_of, topic
 
 pytestmark = pytest.mark.integration
-
-
-def relay_of(rt):
-    return OutboxRelay(rt.db, rt.spec.name, rt.config.kafka_bootstrap, topic_prefix=rt.config.topic_prefix)
-
-
-def consume(rt):
-    consumer = rt.consumer()
-    return lambda stop: consumer.run(rt.config.kafka_bootstrap, rt.consumed_topics(), stop,
-                                     max_poll_interval_ms=rt.config.max_poll_interval_ms)
 
 
 def received(ledger, summit) -> int:

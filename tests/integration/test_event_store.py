@@ -11,16 +11,10 @@ from services.core.envelope import verify_event
 from services.core.errors import ConflictError
 from services.core.event_catalog import CATALOG
 from services.core.signing import DirectoryKeyring
-from services.core.events import NewEvent
 from tests.helpers import count, runtime_for
+from tests.support.event_flow import topic
 
 pytestmark = pytest.mark.integration
-
-
-def topic(summit: str, title: str = "Groen in de wijk", version: int = 1, aggregate: str | None = None) -> NewEvent:
-    return NewEvent("agenda.topic.nominated",
-                    {"v": 1, "topic_id": str(uuid.uuid4()), "title": title, "description": ""},
-                    aggregate or f"summit:{summit}/topic:{uuid.uuid4()}", version)
 
 
 @pytest.fixture

@@ -9,15 +9,14 @@ import pytest
 
 from g1000_proofs.checkpoint import open_checkpoint
 from g1000_proofs.errors import ProofError
-from g1000_proofs.merkle import leaf_hash, root_from_leaves, verify_consistency, verify_inclusion
+from g1000_proofs.merkle import root_from_leaves, verify_consistency, verify_inclusion
 from services.core.outbox import republish
 from services.core.runtime import create_service_app
 from services.ledger.checkpoints import LogKey, cut_checkpoint
 from services.ledger.gaps import fill_gaps
 from services.ledger.settings import load_ledger_settings
 from tests.helpers import count, log_count, open_test_summit, running, superuser_transaction, wait_until
-from tests.integration.test_delivery import consume, relay_of
-from tests.integration.test_event_store import topic
+from tests.support.event_flow import build_log, consume, relay_of, topic
 
 pytestmark = pytest.mark.integration
 
@@ -52,25 +51,6 @@ def test_withheld_event_is_detected_republished_and_appended_in_order(pair):
     assert count(ledger, "SELECT count(*) FROM log_gaps") == 0
     assert count(ledger, "SELECT count(*) FROM quarantine") == 0
     assert fill_gaps(ledger.db, republisher) == 0  # closed gaps are not asked for again
-
-
-def build_log(agenda, ledger, n: int) -> tuple[str, list[bytes]]:
-    """A summit log of genesis + n agenda events, ingested through the ledger's consumer."""
-    summit = open_test_summit(ledger)
-    for start in range(0, n, 200):
-        agenda.store.append(summit, [topic(summit, f"t{i}") for i in range(start, min(n, start + 200))])
-    consumer = ledger.consumer()
-    bodies = [e.body for e in agenda.store.read_stream(summit, limit=n + 1)]
-    for start in range(0, n, 500):
-        outcome = consumer.process([(f"test:{i}", b) for i, b in enumerate(bodies[start:start + 500], start)])
-        assert outcome.applied == len(bodies[start:start + 500])
-    with ledger.db.transaction() as conn:
-        leaves = [bytes(r[0]) for r in conn.execute(
-            "SELECT leaf_hash FROM log_entries WHERE summit_id = %s ORDER BY idx", (summit,))]
-        bodies_in_log = [bytes(r[0]) for r in conn.execute(
-            "SELECT body FROM log_entries WHERE summit_id = %s ORDER BY idx", (summit,))]
-    assert leaves == [leaf_hash(b) for b in bodies_in_log]
-    return summit, leaves
 
 
 def hashes(body) -> list[bytes]:

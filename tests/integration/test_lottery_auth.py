@@ -15,7 +15,7 @@ from gateway.openapi import assemble
 from services.core.runtime import create_service_app
 from services.core.tokens import issue, new_claims
 from tests.helpers import open_test_summit
-from tests.integration.test_lottery_flow import TENANT, extract_csv, learn_summits, lottery  # noqa: F401
+from tests.support.lottery_flow import TENANT, extract_csv, learn_summits, lottery  # noqa: F401
 
 pytestmark = pytest.mark.integration
 

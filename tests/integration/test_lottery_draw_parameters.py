@@ -8,7 +8,7 @@ A round of purpose `invitation` is refused without `draw` {n, stratify_by}; its
 
 from __future__ import annotations
 
-from tests.integration.test_lottery_flow import (  # noqa: F401  (lottery is a fixture)
+from tests.support.lottery_flow import (  # noqa: F401  (lottery is a fixture)
     audit, extract_csv, import_register, lottery, quick_round, stamp_in,
 )
 

@@ -15,7 +15,7 @@ from g1000_proofs.draw import check_households, check_quotas, next_reserve, row_
 
 from services.lottery import jobs
 from tests.helpers import count, opaque, running, wait_until
-from tests.integration.test_lottery_flow import audit, lottery, quick_round  # noqa: F401
+from tests.support.lottery_flow import audit, lottery, quick_round  # noqa: F401
 
 pytestmark = pytest.mark.integration
 

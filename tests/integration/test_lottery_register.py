@@ -8,7 +8,7 @@ from g1000_proofs.register import committed_row_from_json, register_root
 
 from services.lottery import extract, jobs
 from tests.helpers import count, opaque
-from tests.integration.test_lottery_flow import extract_csv, lottery  # noqa: F401 (fixture)
+from tests.support.lottery_flow import extract_csv, lottery  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from g1000_verify.draw_checks import verify_draw
 
 from services.core.runtime import create_service_app
 from tests.helpers import opaque, open_test_summit, runtime_for, vouching_client
-from tests.integration.test_lottery_flow import (
+from tests.support.lottery_flow import (
     Lottery, audit, import_register, learn_summits, quick_round, seed_from_log, token_signer,
 )
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from g1000_proofs.seed import compute_seed
 
-from tests.integration.test_lottery_flow import (  # noqa: F401 (fixture)
+from tests.support.lottery_flow import (  # noqa: F401 (fixture)
     audit, commit_value, extract_csv, import_register, lottery, quick_round, stamp_in, wait_for_state,
 )
 

@@ -18,7 +18,7 @@ from services.core.provision import url_user
 from services.core.runtime import create_service_app
 from services.core.signing import Signer, load_signer
 from tests.helpers import caught_up, count, log_count, open_test_summit, running, runtime_for, wait_until
-from tests.integration.test_delivery import consume
+from tests.support.event_flow import consume
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from services.core.runtime import create_service_app
 from services.ledger.checkpoints import LogKey, cut_checkpoint
 from services.ledger.settings import load_ledger_settings
 from tests.helpers import runtime_for, superuser_transaction
-from tests.integration.test_ledger_log import build_log
+from tests.support.event_flow import build_log
 
 pytestmark = pytest.mark.integration
 
