@@ -24,6 +24,7 @@ from g1000_proofs.draw import (
     DrawImpossibleError, DrawInputError, PanelChecker, Row,
     invitation_draw, next_reserve, panel_draw, register_commitment,
 )
+from g1000_proofs.rounds import precedes
 from g1000_proofs.vocabulary import check_features as vocabulary_problems
 from g1000_proofs.vocabulary import opaque_id_problem
 
@@ -158,11 +159,11 @@ def reveal_events(summit_id: str, register_id: str, draw_id: str, plan: register
 
 def check_round_for(rnd: Round, purpose: str, subject: str, subject_seq: int,
                     designated: Round | None) -> bytes:
-    """The seed of `rnd` if it may draw a subject committed at `subject_seq`; else raise."""
+    """The seed of `rnd` if it may draw a subject committed at `subject_seq`; else raise.
+    `designated` is `g1000_proofs.rounds.designated`, the rule g1000-verify applies too."""
     if rnd.purpose != purpose:
         raise LotteryInvalidError(f"round {rnd.round_id} is for the {rnd.purpose} draw, not the {purpose} draw")
-    first = rnd.first_contribution_seq
-    if first is None or subject_seq >= first:
+    if not precedes(subject_seq, rnd):
         raise LotteryConflictError(f"the {subject} was committed after the first contribution of round "
                                    f"{rnd.round_id}: its seed could have been known; use a later round")
     if rnd.seed is None:

@@ -94,14 +94,8 @@ def round_aggregate(summit_id: str, round_id: str) -> str:
 
 
 def fold_round(events: list[Event]) -> rounds.Round | None:
-    if not events or events[0].type != "lottery.seed.round_opened":
-        return None
-    p = events[0].payload
-    rnd = rounds.Round(p["round_id"], p["purpose"], tuple(p["parties"]), p["commit_deadline"],
-                       p["reveal_deadline"], events[0].seq, payload_version=p["v"], draw=p.get("draw"))
-    for e in events[1:]:
-        rnd = rounds.apply(rnd, e.type, e.payload, e.seq, e.occurred_at)
-    return rnd
+    """The round its events make (`g1000_proofs.rounds.fold`, the fold g1000-verify replays)."""
+    return rounds.fold((e.type, e.payload, e.seq, e.occurred_at) for e in events)
 
 
 def load_round(conn, summit_id: str, round_id: str) -> rounds.Round | None:
