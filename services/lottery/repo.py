@@ -14,7 +14,8 @@ import json
 import psycopg
 from g1000_proofs.draw import Row
 
-from services.core.envelope import Event, parse_event
+from services.core.envelope import Event
+from services.core.store import load_aggregate, load_types
 
 from . import rounds
 from .domain import Distribution
@@ -27,9 +28,7 @@ def lock_summit(conn: psycopg.Connection, summit_id: str) -> None:
 
 
 def events_of(conn: psycopg.Connection, aggregate_id: str) -> list[Event]:
-    rows = conn.execute("SELECT body FROM events WHERE aggregate_id = %s ORDER BY aggregate_version",
-                        (aggregate_id,)).fetchall()
-    return [parse_event(bytes(r[0])) for r in rows]
+    return load_aggregate(conn, aggregate_id)
 
 
 def _row(pseudonym: str, household: str, features) -> Row:
@@ -103,12 +102,8 @@ def load_round(conn, summit_id: str, round_id: str) -> rounds.Round | None:
 
 
 def load_rounds(conn, summit_id: str) -> list[rounds.Round]:
-    rows = conn.execute(
-        "SELECT body FROM events WHERE stream = 'lottery' AND summit_id = %s AND type LIKE 'lottery.seed.%%'"
-        " ORDER BY seq", (summit_id,)).fetchall()
     grouped: dict[str, list[Event]] = {}
-    for (body,) in rows:
-        event = parse_event(bytes(body))
+    for event in load_types(conn, "lottery", summit_id, "lottery.seed."):
         grouped.setdefault(event.payload["round_id"], []).append(event)
     folded = [fold_round(events) for events in grouped.values()]
     return sorted((r for r in folded if r is not None), key=lambda r: r.opened_seq)
