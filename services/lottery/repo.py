@@ -222,11 +222,12 @@ def as_distribution(row: dict) -> Distribution:
                         row["weights"], row["committed_seq"])
 
 
-def last_distribution_before(conn, summit_id: str, pool: str, seq: int) -> str | None:
-    r = conn.execute("SELECT distribution_id FROM lottery_distributions WHERE summit_id = %s AND pool = %s"
-                     " AND committed_seq < %s ORDER BY committed_seq DESC LIMIT 1",
-                     (summit_id, pool, seq)).fetchone()
-    return str(r[0]) if r else None
+def distribution_commits(conn, summit_id: str, pool: str) -> list[tuple[str, int]]:
+    """(distribution_id, committed_seq) of the pool's distributions, for
+    `g1000_proofs.rounds.designated_distribution`."""
+    return [(str(r[0]), r[1]) for r in conn.execute(
+        "SELECT distribution_id, committed_seq FROM lottery_distributions WHERE summit_id = %s"
+        " AND pool = %s ORDER BY committed_seq", (summit_id, pool))]
 
 
 # --- panels (folded from their events) ----------------------------------------------------------

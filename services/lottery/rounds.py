@@ -28,7 +28,8 @@ from datetime import datetime, timedelta, timezone
 from g1000_proofs.draw_parameters import declaration_problem, mismatch
 from g1000_proofs.rounds import (  # noqa: F401  (the fold and rules, re-exported for the lottery)
     BEACON_SEPARATOR, PURPOSES, Entry, Round, apply, commit_problems, contribution_problems,
-    designated, finalize_problems, fold, not_revealed, opened, precedes, seed_contributions,
+    designated, designated_distribution, finalize_problems, fold, not_revealed, opened, precedes,
+    seed_contributions,
     window_problems,
 )
 from g1000_proofs.seed import CommitmentMismatchError, compute_seed, verify_reveal

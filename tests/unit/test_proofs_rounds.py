@@ -216,3 +216,14 @@ def test_a_round_that_started_before_the_subject_never_draws_it(found, subject):
         assert rounds.precedes(subject, rnd) == (started is not None and subject < started)
         if not rounds.precedes(subject, rnd):
             assert rounds.designated([rnd], rnd.purpose, subject, at(0)) is None
+
+
+@PROPS
+@given(st.lists(st.integers(1, 80), unique=True, max_size=6), st.integers(1, 90),
+       st.randoms(use_true_random=False))
+def test_the_designated_distribution_is_the_last_committed_before_the_round_started(seqs, started, rng):
+    committed = [(f"d{seq}", seq) for seq in seqs]
+    rng.shuffle(committed)
+    chosen = rounds.designated_distribution(committed, started)
+    earlier = [seq for seq in seqs if seq < started]
+    assert chosen == (f"d{max(earlier)}" if earlier else None)

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 __all__ = [
     "BEACON_SEPARATOR", "COMMITTED", "CONTRIBUTED", "FINALIZED", "OPENED", "PURPOSES",
     "Entry", "Round", "apply", "commit_problems", "contribution_problems", "designated",
+    "designated_distribution",
     "finalize_problems", "fold", "not_revealed", "opened", "precedes", "seed_contributions",
     "window_problems",
 ]
@@ -270,3 +271,12 @@ def designated(rounds: Sequence[Round], purpose: str, subject_seq: int, now: str
     eligible = [r for r in rounds if r.purpose == purpose and precedes(subject_seq, r)
                 and not r.void(now)]
     return min(eligible, key=lambda r: r.first_contribution_seq, default=None)
+
+
+def designated_distribution(committed: Iterable[tuple[str, int]], round_started: int) -> str | None:
+    """The distribution a pool's panel is drawn from with a round that started at
+    `round_started`: of the pool's distributions `(distribution_id, committed_seq)`, the last one
+    committed before the round started. So the organiser cannot pick among distributions once
+    the seed could be known (docs/lottery.md "Verifier", `designated_distribution`)."""
+    before = [(seq, distribution_id) for distribution_id, seq in committed if seq < round_started]
+    return max(before)[1] if before else None

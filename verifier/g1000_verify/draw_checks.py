@@ -864,10 +864,10 @@ class _Replay:
         r = self.final_round(p["round_id"], "panel", "panel_draw")
         self.subject_before_round(f"distribution {d.distribution_id}", d.committed_at, r)
         self.designated_round(f"distribution {d.distribution_id}", "panel", d.committed_at, r, at)
-        latest = max((x for x in self.distributions.values()
-                      if x.pool_name == d.pool_name and x.committed_at is not None
-                      and x.committed_at < r.first_contribution_seq),
-                     key=lambda x: x.committed_at)
+        latest = self.distributions[rounds.designated_distribution(
+            [(x.distribution_id, x.committed_at) for x in self.distributions.values()
+             if x.pool_name == d.pool_name and x.committed_at is not None],
+            r.first_contribution_seq)]
         if latest is not d:
             raise self.fail(f"the panel of pool {d.pool_name} must be drawn from distribution "
                             f"{latest.distribution_id} (entry {latest.committed_at}), the pool's "
