@@ -22,8 +22,9 @@ from g1000_proofs import jcs, merkle
 from g1000_proofs import register as register_v2
 from g1000_proofs.draw import (
     DrawImpossibleError, DrawInputError, PanelChecker, Row,
-    invitation_draw, next_reserve, panel_draw, register_commitment,
+    invitation_draw, panel_draw, register_commitment,
 )
+from g1000_proofs.replacements import current_panel, replacement
 from g1000_proofs.rounds import precedes
 from g1000_proofs.vocabulary import check_features as vocabulary_problems
 from g1000_proofs.vocabulary import opaque_id_problem
@@ -413,29 +414,15 @@ def panel_payload(dist: Distribution, round_id: str, seed: bytes) -> dict:
             "members": sorted(dist.panels[index])}
 
 
-def current_panel(drawn: Sequence[str], replacements: Sequence[tuple[str, str | None]]) -> list[str]:
-    """The panel after its replacements, in log order."""
-    panel = list(drawn)
-    for dropped, replacement in replacements:
-        panel.remove(dropped)
-        if replacement is not None:
-            panel.append(replacement)
-    return sorted(panel)
-
-
 def replacement_payload(dist: Distribution, round_id: str, seed: bytes, members: Sequence[Row],
                         drawn: Sequence[str], replacements: Sequence[tuple[str, str | None]],
                         dropped: str, accept_vacancy: bool) -> dict:
     """`next_reserve(seed, reserves, panel, quotas, dropped)` where the panel is the current one
     and the reserves are the distribution's members never on the panel (earlier drop-outs stay
-    out)."""
-    panel = current_panel(drawn, replacements)
-    if dropped not in panel:
+    out): `g1000_proofs.replacements.replacement`, which g1000-verify recomputes."""
+    if dropped not in current_panel(drawn, replacements):
         raise LotteryInvalidError(f"{dropped!r} is not on the current panel")
-    ever = set(drawn) | {r for _, r in replacements if r is not None}
-    by_id = {m.pseudonym: m for m in members}
-    reserves = [m for m in members if m.pseudonym not in ever]
-    chosen = next_reserve(seed, reserves, [by_id[p] for p in panel], dist.quotas, by_id[dropped])
+    chosen = replacement(seed, members, drawn, replacements, dist.quotas, dropped)
     if chosen is None and not accept_vacancy:
         raise NoReserveError(f"no reserve keeps every quota and the household rule without {dropped!r};"
                              " send accept_vacancy to record the drop-out with an empty seat")

@@ -227,3 +227,34 @@ def test_the_designated_distribution_is_the_last_committed_before_the_round_star
     chosen = rounds.designated_distribution(committed, started)
     earlier = [seq for seq in seqs if seq < started]
     assert chosen == (f"d{max(earlier)}" if earlier else None)
+
+
+# --- replacements -------------------------------------------------------------------------------
+
+
+@PROPS
+@given(st.integers(4, 12), st.data())
+def test_a_replacement_keeps_the_panel_size_and_never_brings_anyone_back(size, data):
+    """Drop-outs one after another: each replacement (when there is one) is a pool member never
+    on the panel before, the panel keeps its size less its vacancies, and shuffling the pool's
+    order changes no choice."""
+    from g1000_proofs.draw import Row
+    from g1000_proofs.replacements import current_panel, ever_on_panel, replacement
+
+    pool = [Row(f"m{i:02d}", f"h{i:02d}", {"age": "young" if i % 2 else "old"}) for i in range(size * 2)]
+    quotas = {"age": {"young": [0, size], "old": [0, size]}}
+    drawn = sorted(data.draw(st.permutations([m.pseudonym for m in pool]))[:size])
+    seed = data.draw(st.binary(min_size=32, max_size=32))
+    shuffled = data.draw(st.permutations(pool))
+    history: list[tuple[str, str | None]] = []
+    for _ in range(data.draw(st.integers(1, size))):
+        panel = current_panel(drawn, history)
+        dropped = data.draw(st.sampled_from(panel))
+        chosen = replacement(seed, pool, drawn, history, quotas, dropped)
+        assert replacement(seed, list(shuffled), drawn, history, quotas, dropped) == chosen
+        if chosen is not None:
+            assert chosen.pseudonym not in ever_on_panel(drawn, history)
+        history.append((dropped, None if chosen is None else chosen.pseudonym))
+        vacancies = sum(1 for _, r in history if r is None)
+        assert len(current_panel(drawn, history)) == size - vacancies
+        assert dropped not in current_panel(drawn, history)

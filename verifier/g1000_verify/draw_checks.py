@@ -47,13 +47,13 @@ from g1000_proofs.draw import (
     PanelChecker,
     Row,
     invitation_draw,
-    next_reserve,
     panel_draw,
     register_commitment,
     row_from_json,
 )
 from g1000_proofs.draw_parameters import declaration_problem, mismatch
 from g1000_proofs.register import register_root
+from g1000_proofs.replacements import current_panel, replacement
 from g1000_proofs.seed import (
     CommitmentMismatchError,
     check_contribution,
@@ -317,8 +317,13 @@ class _Distribution:
     weights: list[int] = field(default_factory=list)
     drawn_at: int | None = None
     round_id: str = ""
-    panel: list[str] = field(default_factory=list)         # current panel (after replacements)
-    ever_on_panel: set[str] = field(default_factory=set)
+    drawn: list[str] = field(default_factory=list)         # the panel as drawn
+    replacements: list[tuple[str, str | None]] = field(default_factory=list)  # (dropped, replacement)
+
+    @property
+    def panel(self) -> list[str]:
+        """The panel now, after its replacements."""
+        return current_panel(self.drawn, self.replacements)
 
 
 class _Replay:
@@ -887,8 +892,7 @@ class _Replay:
                             f"{index} (they are {where})")
         d.drawn_at = self.index
         d.round_id = r.round_id
-        d.panel = list(p["members"])
-        d.ever_on_panel = set(d.panel)
+        d.drawn = list(p["members"])
         self.counts["panel_draws"] += 1
         self.result.draws.append({"kind": "panel", "index": self.index,
                                   "distribution_id": d.distribution_id, "round_id": r.round_id,
@@ -910,10 +914,9 @@ class _Replay:
         if dropped not in d.panel:
             raise self.fail(f"{dropped!r} is not on the panel of distribution "
                             f"{d.distribution_id}")
-        panel_rows = [d.pool[name] for name in d.panel]
-        reserves = [row for row in d.pool_order if row.pseudonym not in d.ever_on_panel]
         try:
-            chosen = next_reserve(r.seed_bytes, reserves, panel_rows, d.quotas, d.pool[dropped])
+            chosen = replacement(r.seed_bytes, d.pool_order, d.drawn, d.replacements, d.quotas,
+                                 dropped)
         except DrawError as exc:
             raise self.fail(f"the replacement cannot be recomputed: {exc}") from None
         expected = None if chosen is None else chosen.pseudonym
@@ -921,10 +924,7 @@ class _Replay:
             raise self.fail(f"the replacement of {dropped!r} does not recompute: the next "
                             f"eligible reserve is {expected!r}, the log records "
                             f"{p['replacement']!r}")
-        d.panel = sorted([name for name in d.panel if name != dropped]
-                         + ([] if expected is None else [expected]))
-        if expected is not None:
-            d.ever_on_panel.add(expected)
+        d.replacements.append((dropped, expected))
         self.counts["replacements"] += 1
         self.result.draws.append({"kind": "replacement", "index": self.index,
                                   "distribution_id": d.distribution_id, "round_id": r.round_id,
