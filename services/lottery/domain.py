@@ -18,12 +18,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from g1000_proofs import jcs, merkle
+from g1000_proofs import jcs
 from g1000_proofs import register as register_v2
 from g1000_proofs.draw import (
     DrawImpossibleError, DrawInputError, PanelChecker, Row,
     invitation_draw, panel_draw, register_commitment,
 )
+from g1000_proofs.distribution import panel_problems, panels_root
 from g1000_proofs.replacements import current_panel, replacement
 from g1000_proofs.rounds import precedes
 from g1000_proofs.vocabulary import check_features as vocabulary_problems
@@ -316,11 +317,6 @@ class InvalidDistributionError(Exception):
     """The selection produced panels that break the contract (a bug; the job fails)."""
 
 
-def panels_root(panels: Sequence[Sequence[str]]) -> bytes:
-    """RFC 9162 MTH over `SHA-256(0x00 || JCS(panel))` in distribution order."""
-    return merkle.root_from_leaves([merkle.leaf_hash(jcs.dumps(list(p))) for p in panels])
-
-
 def normalise_distribution(panels: Sequence[Sequence[str]], weights: Sequence[int]
                            ) -> tuple[list[tuple[str, ...]], list[int]]:
     """Panels sorted within, zero weights dropped, duplicates merged (first position kept)."""
@@ -342,10 +338,10 @@ def distribution_events(summit_id: str, distribution_id: str, pool: str, panel_s
     if not panels or sum(weights) > MAX_SAFE_INTEGER:
         raise InvalidDistributionError("no panels, or weights beyond 2**53 - 1")
     for i, panel in enumerate(panels):
-        if (len(panel) != panel_size or any(p not in checker for p in panel)
-                or list(panel) != sorted(set(panel))):
+        problems = panel_problems(checker, panel, panel_size)
+        if problems.keys() & {"size", "outside", "order"}:
             raise InvalidDistributionError(f"panel {i} is not {panel_size} distinct pool members")
-        broken = checker.quotas(panel) + checker.households(panel)
+        broken = problems.get("quotas", []) + problems.get("households", [])
         if broken:
             raise InvalidDistributionError(f"panel {i} breaks the rules: {broken[:3]}")
     count, members_root = register_commitment(members)

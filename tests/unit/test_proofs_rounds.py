@@ -258,3 +258,31 @@ def test_a_replacement_keeps_the_panel_size_and_never_brings_anyone_back(size, d
         vacancies = sum(1 for _, r in history if r is None)
         assert len(current_panel(drawn, history)) == size - vacancies
         assert dropped not in current_panel(drawn, history)
+
+
+# --- a distribution's panels --------------------------------------------------------------------
+
+
+@PROPS
+@given(st.integers(2, 10), st.data())
+def test_each_broken_panel_rule_is_named(size, data):
+    """A sound panel has no problem; a member too many or too few, an outsider, a wrong order, a
+    household twice or a quota overrun is each reported under its rule."""
+    from g1000_proofs.distribution import panel_problems
+    from g1000_proofs.draw import PanelChecker, Row
+
+    pool = [Row(f"m{i:02d}", f"h{i // 2:02d}", {"age": "young" if i % 4 < 2 else "old"})
+            for i in range(size * 4)]
+    quotas = {"age": {"young": [0, size], "old": [0, size]}}
+    checker = PanelChecker(pool, quotas)
+    singles = [m.pseudonym for m in pool if int(m.pseudonym[1:]) % 2 == 0]   # one per household
+    panel = sorted(data.draw(st.permutations(singles))[:size])
+    assert panel_problems(checker, panel, size) == {}
+    assert panel_problems(checker, panel[:-1], size).keys() == {"size"}
+    assert "outside" in panel_problems(checker, sorted(panel[:-1] + ["zz"]), size)
+    assert "order" in panel_problems(checker, panel[::-1], size)
+    partner = f"m{int(panel[0][1:]) + 1:02d}"                  # the same household as panel[0]
+    assert "households" in panel_problems(checker, sorted(panel[:-1] + [partner]), size)
+    tight = PanelChecker(pool, {"age": {"young": [0, 0], "old": [0, size]}})
+    has_young = any(m.features["age"] == "young" for m in pool if m.pseudonym in panel)
+    assert ("quotas" in panel_problems(tight, panel, size)) == has_young

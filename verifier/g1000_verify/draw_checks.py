@@ -41,7 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from g1000_proofs import jcs, merkle, rounds
+from g1000_proofs import rounds
 from g1000_proofs.draw import (
     DrawError,
     PanelChecker,
@@ -51,6 +51,7 @@ from g1000_proofs.draw import (
     register_commitment,
     row_from_json,
 )
+from g1000_proofs.distribution import panel_problems, panels_root
 from g1000_proofs.draw_parameters import declaration_problem, mismatch
 from g1000_proofs.register import register_root
 from g1000_proofs.replacements import current_panel, replacement
@@ -811,7 +812,7 @@ class _Replay:
         if sum(weights) != p["total_weight"]:
             raise self.fail(f"distribution {did}: the weights sum to {sum(weights)}, "
                             f"total_weight is {p['total_weight']}")
-        root = merkle.root_from_leaves([merkle.leaf_hash(jcs.dumps(panel)) for panel in panels])
+        root = panels_root(panels)
         if root.hex() != p["panels_root"]:
             raise self.fail(f"distribution {did}: panels_root does not recompute: the panels "
                             f"give {root.hex()}, the log records {p['panels_root']}")
@@ -832,21 +833,19 @@ class _Replay:
         self.check = "panels"
         size = p["panel_size"]
         for i, panel in enumerate(panels):
-            if len(panel) != size:
+            problems = panel_problems(checker, panel, size)   # "order": checked with the shape
+            if "size" in problems:
                 raise self.fail(f"distribution {did}: panel {i} has {len(panel)} members, "
                                 f"panel_size is {size}")
-            outside = [name for name in panel if name not in by_name]
-            if outside:
-                raise self.fail(f"distribution {did}: panel {i} has {outside[0]!r}, who is not "
+            if "outside" in problems:
+                raise self.fail(f"distribution {did}: panel {i} has {problems['outside'][0]!r}, who is not "
                                 f"a member of pool {p['pool']}")
-            problems = checker.quotas(panel)
-            if problems:
+            if "quotas" in problems:
                 raise self.fail(f"distribution {did}: panel {i} breaks the quotas: "
-                                f"{'; '.join(problems)}")
-            problems = checker.households(panel)
-            if problems:
+                                f"{'; '.join(problems['quotas'])}")
+            if "households" in problems:
                 raise self.fail(f"distribution {did}: panel {i} breaks the household rule: "
-                                f"{'; '.join(problems)}")
+                                f"{'; '.join(problems['households'])}")
         d.committed_at = self.index
         d.pool_name = p["pool"]
         d.pool, d.pool_order = by_name, pool
