@@ -4,7 +4,9 @@ Why this module exists: docs/architecture.md §5 promises that "the draw reprodu
 anyone, and docs/lottery.md fixes what the lottery service logs so that it can be.  This module
 replays the ``lottery.*`` events of a log -- already verified by the log checks (signatures,
 ``seq``, chain, checkpoints) -- in index order and recomputes, with the same pure functions the
-service draws with (:mod:`g1000_proofs.draw`, :mod:`g1000_proofs.seed`):
+service draws and decides with (:mod:`g1000_proofs.draw`, :mod:`g1000_proofs.seed`, and the seed
+rounds' fold and rules in :mod:`g1000_proofs.rounds`, :mod:`g1000_proofs.replacements`,
+:mod:`g1000_proofs.distribution`; this module only words their findings as failures):
 
 * the register: chunks complete and in order, count and root (``register_commitment``; under
   register contract 2 ``register_root`` of the committed rows, and each reveal opening its
