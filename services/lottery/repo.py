@@ -3,7 +3,7 @@
 Every function takes the connection of the caller's transaction, so a request's reads, appends
 and read-model writes commit together (or not at all). Seed rounds and panels are not copied
 into tables: they are folded from their events, which are few, read with the core store's
-`load_aggregate`/`load_types` (the one place that reads the events table).
+`load_aggregate`/`load_types` (the lottery has no SQL of its own on the events table).
 Every mutating request first takes `lock_summit`, so the lottery's writes for one summit are
 serialised: a check such as "the pool did not change" stays true until the request commits.
 """
