@@ -45,11 +45,7 @@ class EventStore:
 
     def load(self, aggregate_id: str) -> list[Event]:
         with self.db.transaction() as conn:
-            rows = conn.execute(
-                "SELECT body FROM events WHERE aggregate_id = %s ORDER BY aggregate_version",
-                (aggregate_id,),
-            ).fetchall()
-        return [parse_event(bytes(r[0])) for r in rows]
+            return load_aggregate(conn, aggregate_id)
 
     def read_stream(self, summit_id: str, from_seq: int = 1, limit: int = 1000) -> list[Event]:
         with self.db.transaction() as conn:
@@ -59,6 +55,26 @@ class EventStore:
                 (self.stream, summit_id, from_seq, limit),
             ).fetchall()
         return [parse_event(bytes(r[0])) for r in rows]
+
+
+def load_aggregate(conn: psycopg.Connection, aggregate_id: str) -> list[Event]:
+    """One aggregate's events in version order, on the caller's connection (so a request reads
+    and appends in one transaction)."""
+    rows = conn.execute(
+        "SELECT body FROM events WHERE aggregate_id = %s ORDER BY aggregate_version",
+        (aggregate_id,),
+    ).fetchall()
+    return [parse_event(bytes(r[0])) for r in rows]
+
+
+def load_types(conn: psycopg.Connection, stream: str, summit_id: str, type_prefix: str) -> list[Event]:
+    """A summit's events of one stream whose type starts with `type_prefix`, in `seq` order."""
+    pattern = type_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    rows = conn.execute(
+        "SELECT body FROM events WHERE stream = %s AND summit_id = %s AND type LIKE %s ORDER BY seq",
+        (stream, summit_id, pattern),
+    ).fetchall()
+    return [parse_event(bytes(r[0])) for r in rows]
 
 
 class Transaction:

@@ -18,12 +18,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from g1000_proofs import jcs, merkle
+from g1000_proofs import jcs
 from g1000_proofs import register as register_v2
 from g1000_proofs.draw import (
     DrawImpossibleError, DrawInputError, PanelChecker, Row,
-    invitation_draw, next_reserve, panel_draw, register_commitment,
+    invitation_draw, panel_draw, register_commitment,
 )
+from g1000_proofs.distribution import panel_problems, panels_root
+from g1000_proofs.replacements import current_panel, replacement
+from g1000_proofs.rounds import precedes
 from g1000_proofs.vocabulary import check_features as vocabulary_problems
 from g1000_proofs.vocabulary import opaque_id_problem
 
@@ -158,11 +161,11 @@ def reveal_events(summit_id: str, register_id: str, draw_id: str, plan: register
 
 def check_round_for(rnd: Round, purpose: str, subject: str, subject_seq: int,
                     designated: Round | None) -> bytes:
-    """The seed of `rnd` if it may draw a subject committed at `subject_seq`; else raise."""
+    """The seed of `rnd` if it may draw a subject committed at `subject_seq`; else raise.
+    `designated` is `g1000_proofs.rounds.designated`, the rule g1000-verify applies too."""
     if rnd.purpose != purpose:
         raise LotteryInvalidError(f"round {rnd.round_id} is for the {rnd.purpose} draw, not the {purpose} draw")
-    first = rnd.first_contribution_seq
-    if first is None or subject_seq >= first:
+    if not precedes(subject_seq, rnd):
         raise LotteryConflictError(f"the {subject} was committed after the first contribution of round "
                                    f"{rnd.round_id}: its seed could have been known; use a later round")
     if rnd.seed is None:
@@ -314,11 +317,6 @@ class InvalidDistributionError(Exception):
     """The selection produced panels that break the contract (a bug; the job fails)."""
 
 
-def panels_root(panels: Sequence[Sequence[str]]) -> bytes:
-    """RFC 9162 MTH over `SHA-256(0x00 || JCS(panel))` in distribution order."""
-    return merkle.root_from_leaves([merkle.leaf_hash(jcs.dumps(list(p))) for p in panels])
-
-
 def normalise_distribution(panels: Sequence[Sequence[str]], weights: Sequence[int]
                            ) -> tuple[list[tuple[str, ...]], list[int]]:
     """Panels sorted within, zero weights dropped, duplicates merged (first position kept)."""
@@ -340,10 +338,10 @@ def distribution_events(summit_id: str, distribution_id: str, pool: str, panel_s
     if not panels or sum(weights) > MAX_SAFE_INTEGER:
         raise InvalidDistributionError("no panels, or weights beyond 2**53 - 1")
     for i, panel in enumerate(panels):
-        if (len(panel) != panel_size or any(p not in checker for p in panel)
-                or list(panel) != sorted(set(panel))):
+        problems = panel_problems(checker, panel, panel_size)
+        if problems.keys() & {"size", "outside", "order"}:
             raise InvalidDistributionError(f"panel {i} is not {panel_size} distinct pool members")
-        broken = checker.quotas(panel) + checker.households(panel)
+        broken = problems.get("quotas", []) + problems.get("households", [])
         if broken:
             raise InvalidDistributionError(f"panel {i} breaks the rules: {broken[:3]}")
     count, members_root = register_commitment(members)
@@ -412,29 +410,15 @@ def panel_payload(dist: Distribution, round_id: str, seed: bytes) -> dict:
             "members": sorted(dist.panels[index])}
 
 
-def current_panel(drawn: Sequence[str], replacements: Sequence[tuple[str, str | None]]) -> list[str]:
-    """The panel after its replacements, in log order."""
-    panel = list(drawn)
-    for dropped, replacement in replacements:
-        panel.remove(dropped)
-        if replacement is not None:
-            panel.append(replacement)
-    return sorted(panel)
-
-
 def replacement_payload(dist: Distribution, round_id: str, seed: bytes, members: Sequence[Row],
                         drawn: Sequence[str], replacements: Sequence[tuple[str, str | None]],
                         dropped: str, accept_vacancy: bool) -> dict:
     """`next_reserve(seed, reserves, panel, quotas, dropped)` where the panel is the current one
     and the reserves are the distribution's members never on the panel (earlier drop-outs stay
-    out)."""
-    panel = current_panel(drawn, replacements)
-    if dropped not in panel:
+    out): `g1000_proofs.replacements.replacement`, which g1000-verify recomputes."""
+    if dropped not in current_panel(drawn, replacements):
         raise LotteryInvalidError(f"{dropped!r} is not on the current panel")
-    ever = set(drawn) | {r for _, r in replacements if r is not None}
-    by_id = {m.pseudonym: m for m in members}
-    reserves = [m for m in members if m.pseudonym not in ever]
-    chosen = next_reserve(seed, reserves, [by_id[p] for p in panel], dist.quotas, by_id[dropped])
+    chosen = replacement(seed, members, drawn, replacements, dist.quotas, dropped)
     if chosen is None and not accept_vacancy:
         raise NoReserveError(f"no reserve keeps every quota and the household rule without {dropped!r};"
                              " send accept_vacancy to record the drop-out with an empty seat")

@@ -196,7 +196,8 @@ class Draws(MethodView):
                 raise LotteryNotFoundError(f"no round {body['round_id']} in summit {sid}")
             designated = rounds.designated(repo.load_rounds(tx.conn, sid), "panel", d["committed_seq"], now())
             seed = check_round_for(rnd, "panel", "distribution", d["committed_seq"], designated)
-            latest = repo.last_distribution_before(tx.conn, sid, pool, rnd.first_contribution_seq)
+            latest = rounds.designated_distribution(repo.distribution_commits(tx.conn, sid, pool),
+                                                    rnd.first_contribution_seq)
             if latest != d["distribution_id"]:
                 raise LotteryConflictError(f"the panel must be drawn from distribution {latest}, the pool's "
                                            "last one committed before the round's first contribution")

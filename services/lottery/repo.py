@@ -2,7 +2,8 @@
 
 Every function takes the connection of the caller's transaction, so a request's reads, appends
 and read-model writes commit together (or not at all). Seed rounds and panels are not copied
-into tables: they are folded from their events (`events`, by aggregate), which are few.
+into tables: they are folded from their events, which are few, read with the core store's
+`load_aggregate`/`load_types` (the lottery has no SQL of its own on the events table).
 Every mutating request first takes `lock_summit`, so the lottery's writes for one summit are
 serialised: a check such as "the pool did not change" stays true until the request commits.
 """
@@ -14,7 +15,8 @@ import json
 import psycopg
 from g1000_proofs.draw import Row
 
-from services.core.envelope import Event, parse_event
+from services.core.envelope import Event
+from services.core.store import load_aggregate, load_types
 
 from . import rounds
 from .domain import Distribution
@@ -27,9 +29,7 @@ def lock_summit(conn: psycopg.Connection, summit_id: str) -> None:
 
 
 def events_of(conn: psycopg.Connection, aggregate_id: str) -> list[Event]:
-    rows = conn.execute("SELECT body FROM events WHERE aggregate_id = %s ORDER BY aggregate_version",
-                        (aggregate_id,)).fetchall()
-    return [parse_event(bytes(r[0])) for r in rows]
+    return load_aggregate(conn, aggregate_id)
 
 
 def _row(pseudonym: str, household: str, features) -> Row:
@@ -94,14 +94,8 @@ def round_aggregate(summit_id: str, round_id: str) -> str:
 
 
 def fold_round(events: list[Event]) -> rounds.Round | None:
-    if not events or events[0].type != "lottery.seed.round_opened":
-        return None
-    p = events[0].payload
-    rnd = rounds.Round(p["round_id"], p["purpose"], tuple(p["parties"]), p["commit_deadline"],
-                       p["reveal_deadline"], events[0].seq, payload_version=p["v"], draw=p.get("draw"))
-    for e in events[1:]:
-        rnd = rounds.apply(rnd, e.type, e.payload, e.seq, e.occurred_at)
-    return rnd
+    """The round its events make (`g1000_proofs.rounds.fold`, the fold g1000-verify replays)."""
+    return rounds.fold((e.type, e.payload, e.seq, e.occurred_at) for e in events)
 
 
 def load_round(conn, summit_id: str, round_id: str) -> rounds.Round | None:
@@ -109,12 +103,8 @@ def load_round(conn, summit_id: str, round_id: str) -> rounds.Round | None:
 
 
 def load_rounds(conn, summit_id: str) -> list[rounds.Round]:
-    rows = conn.execute(
-        "SELECT body FROM events WHERE stream = 'lottery' AND summit_id = %s AND type LIKE 'lottery.seed.%%'"
-        " ORDER BY seq", (summit_id,)).fetchall()
     grouped: dict[str, list[Event]] = {}
-    for (body,) in rows:
-        event = parse_event(bytes(body))
+    for event in load_types(conn, "lottery", summit_id, "lottery.seed."):
         grouped.setdefault(event.payload["round_id"], []).append(event)
     folded = [fold_round(events) for events in grouped.values()]
     return sorted((r for r in folded if r is not None), key=lambda r: r.opened_seq)
@@ -233,11 +223,12 @@ def as_distribution(row: dict) -> Distribution:
                         row["weights"], row["committed_seq"])
 
 
-def last_distribution_before(conn, summit_id: str, pool: str, seq: int) -> str | None:
-    r = conn.execute("SELECT distribution_id FROM lottery_distributions WHERE summit_id = %s AND pool = %s"
-                     " AND committed_seq < %s ORDER BY committed_seq DESC LIMIT 1",
-                     (summit_id, pool, seq)).fetchone()
-    return str(r[0]) if r else None
+def distribution_commits(conn, summit_id: str, pool: str) -> list[tuple[str, int]]:
+    """(distribution_id, committed_seq) of the pool's distributions, for
+    `g1000_proofs.rounds.designated_distribution`."""
+    return [(str(r[0]), r[1]) for r in conn.execute(
+        "SELECT distribution_id, committed_seq FROM lottery_distributions WHERE summit_id = %s"
+        " AND pool = %s ORDER BY committed_seq", (summit_id, pool))]
 
 
 # --- panels (folded from their events) ----------------------------------------------------------

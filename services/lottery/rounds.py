@@ -10,6 +10,10 @@ first reveal. The round is finalised when every committed party
 has revealed, or after the reveal deadline without the parties that did not reveal. The seed is
 `g1000_proofs.seed.compute_seed` over the contributions in commitment order.
 
+The round itself, its fold and the rules g1000-verify applies to the log are
+`g1000_proofs.rounds` (re-exported here); this module turns their problem codes into the
+lottery's HTTP-facing errors and adds what only a request has (names, deadlines, limits).
+
 Times are the envelope's `YYYY-MM-DDTHH:MM:SS.mmmZ` strings, which compare correctly as text.
 Every decision takes `now` (the service clock); because the log's `occurred_at` is stamped a
 moment later, `check_recorded` checks the rule again against the time the event actually got.
@@ -19,17 +23,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 
 from g1000_proofs.draw_parameters import declaration_problem, mismatch
+from g1000_proofs.rounds import (  # noqa: F401  (the fold and rules, re-exported for the lottery)
+    BEACON_SEPARATOR, PURPOSES, Entry, Round, apply, commit_problems, contribution_problems,
+    designated, designated_distribution, finalize_problems, fold, not_revealed, opened, precedes,
+    seed_contributions,
+    window_problems,
+)
 from g1000_proofs.seed import CommitmentMismatchError, compute_seed, verify_reveal
 
 from services.core.envelope import format_time
 
 from .errors import LotteryConflictError, LotteryInvalidError, PhaseError, RevealMismatchError
 
-PURPOSES = ("invitation", "panel")
 PARTY = re.compile(r"^[a-z][a-z0-9_-]{0,39}\Z")
 HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 MAX_PARTIES = 20
@@ -50,74 +58,6 @@ def stamp(moment: datetime) -> str:
     if utc.year < 2000:
         raise LotteryInvalidError(f"{moment.isoformat()} is out of range")
     return format_time(utc)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A commitment (`commitment` set) or a contribution (`value`, `kind` set) as logged."""
-
-    seq: int
-    occurred_at: str
-    party: str
-    commitment: str | None = None
-    value: str | None = None
-    kind: str | None = None
-    source: str | None = None
-
-    def contribution(self) -> dict:
-        """The contribution object exactly as the log records it (the seed hashes this)."""
-        return {"party": self.party, "value": self.value, "kind": self.kind}
-
-
-@dataclass(frozen=True)
-class Round:
-    round_id: str
-    purpose: str
-    parties: tuple[str, ...]
-    commit_deadline: str
-    reveal_deadline: str
-    opened_seq: int
-    version: int = 1
-    commitments: tuple[Entry, ...] = ()
-    contributions: tuple[Entry, ...] = ()
-    seed: str | None = None
-    not_revealed: tuple[str, ...] = ()
-    finalized_seq: int | None = None
-    payload_version: int = 1          # of its round_opened event (2 declares `draw`)
-    draw: dict | None = None          # an invitation round's declared {"n", "stratify_by"}
-
-    @property
-    def first_contribution_seq(self) -> int | None:
-        """Seq of the round's first commitment or contribution (what subjects must precede)."""
-        seqs = [e.seq for e in self.commitments + self.contributions]
-        return min(seqs) if seqs else None
-
-    def commitment_of(self, party: str) -> Entry | None:
-        return next((e for e in self.commitments if e.party == party), None)
-
-    def contribution_of(self, party: str) -> Entry | None:
-        return next((e for e in self.contributions if e.party == party), None)
-
-    def all_committed(self) -> bool:
-        return {e.party for e in self.commitments} == set(self.parties)
-
-    def commit_phase_over(self, now: str) -> bool:
-        """Past the commit deadline, or every listed party has committed."""
-        return now > self.commit_deadline or self.all_committed()
-
-    def has_reveal(self) -> bool:
-        return any(e.kind == "commit-reveal" for e in self.contributions)
-
-    def state(self, now: str) -> str:
-        if self.seed is not None:
-            return "finalized"
-        if not self.commit_phase_over(now):
-            return "committing"
-        return "revealing" if now <= self.reveal_deadline else "ended"
-
-    def void(self, now: str) -> bool:
-        """Past its reveal deadline with nothing to make a seed of: it can never be finalised."""
-        return self.seed is None and now > self.reveal_deadline and not self.contributions
 
 
 # --- decisions: each returns the payload of the event to record, or raises ----------------------
@@ -190,37 +130,35 @@ def commit_payload(rnd: Round, party: str, commitment: str, now: str) -> dict:
         raise LotteryInvalidError(f"{party!r} is not a party of this round ({', '.join(rnd.parties)})")
     if not HEX64.match(commitment):
         raise LotteryInvalidError("a commitment is 64 lowercase hex characters (SHA-256)")
-    if rnd.commitment_of(party):
+    problems = commit_problems(rnd, party, now)
+    if "again" in problems:
         raise PhaseError(f"party {party!r} has already committed")
-    if rnd.commit_phase_over(now):
+    if problems:   # late, or after a contribution (which needs the commit phase over)
         raise PhaseError(f"too late: the commit phase of round {rnd.round_id} ended at {rnd.commit_deadline}")
     return {"v": 1, "round_id": rnd.round_id, "party": party, "commitment": commitment}
 
 
-def _reveal_window(rnd: Round, now: str) -> None:
+def _reveal_window(rnd: Round, problems: list[str]) -> None:
     _not_finalized(rnd)
-    if not rnd.commit_phase_over(now):
+    if "early" in problems:
         raise PhaseError(f"too early: the commit phase runs until {rnd.commit_deadline}")
-    if now > rnd.reveal_deadline:
+    if "late" in problems:
         raise PhaseError(f"too late: the reveal phase ended at {rnd.reveal_deadline}")
 
 
 def reveal_payload(rnd: Round, party: str, value: str, now: str) -> dict:
-    committed = rnd.commitment_of(party)
-    if committed is None:
+    problems = contribution_problems(rnd, party, "commit-reveal", now)
+    if "uncommitted" in problems:
         raise LotteryInvalidError(f"party {party!r} has no commitment in this round")
-    _reveal_window(rnd, now)
-    if rnd.contribution_of(party):
+    _reveal_window(rnd, problems)
+    if "again" in problems:
         raise PhaseError(f"party {party!r} has already revealed")
     contribution = {"party": party, "value": value, "kind": "commit-reveal"}
     try:
-        verify_reveal(contribution, committed.commitment)
+        verify_reveal(contribution, rnd.commitment_of(party).commitment)
     except CommitmentMismatchError as e:
         raise RevealMismatchError(f"the value does not match the commitment of {party!r}: {e}") from None
     return {"v": 1, "round_id": rnd.round_id, "contribution": contribution}
-
-
-BEACON_SEPARATOR = " @ "
 
 
 def beacon_value(value: str, source: str) -> str:
@@ -235,11 +173,14 @@ def public_payload(rnd: Round, kind: str, party: str, value: str, source: str | 
         raise LotteryInvalidError("a public contribution is dice or beacon")
     if not PARTY.match(party):
         raise LotteryInvalidError("a party name is 1-40 characters of a-z 0-9 _ - starting with a letter")
-    if party in rnd.parties or rnd.contribution_of(party):
+    problems = contribution_problems(rnd, party, kind, now)
+    # Stricter than the log rule ("committed"): a listed party that has not committed may not
+    # add dice or a beacon either, so that every contribution has its own name.
+    if party in rnd.parties or "again" in problems:
         raise LotteryInvalidError(f"{party!r} is already a party of this round; "
                                   "each contribution needs its own party name")
-    _reveal_window(rnd, now)
-    if rnd.has_reveal():
+    _reveal_window(rnd, problems)
+    if "after_reveal" in problems:
         raise PhaseError("dice and beacon values must come before the first reveal")
     if (kind == "beacon") != (source is not None):
         raise LotteryInvalidError("a beacon value names its source; dice have none")
@@ -250,28 +191,17 @@ def public_payload(rnd: Round, kind: str, party: str, value: str, source: str | 
     return {"v": 1, "round_id": rnd.round_id, "contribution": {"party": party, "value": value, "kind": kind}}
 
 
-def seed_contributions(rnd: Round) -> list[dict]:
-    """Contributions in commitment order: revealed parties at the position of their commitment,
-    dice and beacon at the position of the event that recorded them; non-revealers left out."""
-    positioned = []
-    for entry in rnd.contributions:
-        if entry.kind == "commit-reveal":
-            positioned.append((rnd.commitment_of(entry.party).seq, entry))
-        else:
-            positioned.append((entry.seq, entry))
-    return [entry.contribution() for _, entry in sorted(positioned, key=lambda p: p[0])]
-
-
 def finalize_payload(rnd: Round, summit_id: str, now: str) -> dict:
     _not_finalized(rnd)
-    if not rnd.commit_phase_over(now):
+    problems = finalize_problems(rnd, now)
+    missing = not_revealed(rnd)
+    if "committing" in problems:
         raise PhaseError(f"the commit phase runs until {rnd.commit_deadline}")
-    missing = [e.party for e in rnd.commitments if not rnd.contribution_of(e.party)]
-    if missing and now <= rnd.reveal_deadline:
+    if "waiting" in problems:
         raise PhaseError(f"waiting for reveals of {', '.join(missing)} until {rnd.reveal_deadline}")
-    contributions = seed_contributions(rnd)
-    if not contributions:
+    if "empty" in problems:
         raise PhaseError("the round has no revealed or public contribution: it cannot be finalised")
+    contributions = seed_contributions(rnd)
     seed = compute_seed(summit_id, contributions).hex()
     return {"v": 1, "round_id": rnd.round_id, "seed": seed, "contributions": contributions,
             "not_revealed": missing}
@@ -281,37 +211,10 @@ def check_recorded(rnd: Round, event_type: str, occurred_at: str) -> None:
     """The rule again, against the time the log gave the event (a request just at a deadline).
 
     Raising rolls the request back: nothing is logged that would fail verification."""
-    after_commit = rnd.all_committed() or occurred_at > rnd.commit_deadline
-    if event_type == "lottery.seed.committed" and occurred_at > rnd.commit_deadline:
+    problems = window_problems(rnd, event_type, occurred_at)
+    if event_type == "lottery.seed.committed" and problems:
         raise PhaseError(f"too late: the commit phase ended at {rnd.commit_deadline}")
-    if event_type == "lottery.seed.contributed":
-        if not after_commit:
-            raise PhaseError(f"too early: the commit phase runs until {rnd.commit_deadline}")
-        if occurred_at > rnd.reveal_deadline:
-            raise PhaseError(f"too late: the reveal phase ended at {rnd.reveal_deadline}")
-
-
-def apply(rnd: Round, event_type: str, payload: dict, seq: int, occurred_at: str) -> Round:
-    """The round after one of its events (to check a sequence of decisions without a database)."""
-    version = rnd.version + 1
-    if event_type == "lottery.seed.committed":
-        entry = Entry(seq, occurred_at, payload["party"], commitment=payload["commitment"])
-        return replace(rnd, version=version, commitments=rnd.commitments + (entry,))
-    if event_type == "lottery.seed.contributed":
-        c = payload["contribution"]
-        source = c["value"].rpartition(BEACON_SEPARATOR)[2] if c["kind"] == "beacon" else None
-        entry = Entry(seq, occurred_at, c["party"], value=c["value"], kind=c["kind"], source=source)
-        return replace(rnd, version=version, contributions=rnd.contributions + (entry,))
-    if event_type == "lottery.seed.finalized":
-        return replace(rnd, version=version, seed=payload["seed"], finalized_seq=seq,
-                       not_revealed=tuple(payload["not_revealed"]))
-    raise ValueError(f"not an event of a seed round: {event_type}")
-
-
-def designated(rounds: list[Round], purpose: str, subject_seq: int, now: str) -> Round | None:
-    """The round a subject committed at `subject_seq` must be drawn with: of the rounds of this
-    purpose whose first contribution comes after the subject, the one whose first contribution
-    came first, skipping void rounds. So the organiser cannot pick among several seeds."""
-    eligible = [r for r in rounds if r.purpose == purpose and r.first_contribution_seq is not None
-                and r.first_contribution_seq > subject_seq and not r.void(now)]
-    return min(eligible, key=lambda r: r.first_contribution_seq, default=None)
+    if "early" in problems:
+        raise PhaseError(f"too early: the commit phase runs until {rnd.commit_deadline}")
+    if "late" in problems:
+        raise PhaseError(f"too late: the reveal phase ended at {rnd.reveal_deadline}")

@@ -88,3 +88,22 @@ def test_next_version_after_conflict_succeeds(agenda):
 
 def test_migrations_are_idempotent(agenda):
     assert agenda.db.migrate("services.core", "services.agenda") == []
+
+
+def test_readers_on_a_connection_select_by_aggregate_and_by_stream_summit_and_type_prefix(agenda):
+    """`load_aggregate` and `load_types` read on the caller's connection (the lottery folds its
+    rounds with them inside its request's transaction); the prefix is literal, not a LIKE
+    pattern."""
+    from services.core.store import load_aggregate, load_types
+
+    summit, other = str(uuid.uuid4()), str(uuid.uuid4())
+    aggregate = f"summit:{summit}/topic:{uuid.uuid4()}"
+    first = agenda.store.append(summit, [topic(summit, aggregate=aggregate), topic(summit)])
+    agenda.store.append(other, [topic(other)])
+    with agenda.db.transaction() as conn:
+        assert [e.event_id for e in load_aggregate(conn, aggregate)] == [first[0].event_id]
+        assert [e.seq for e in load_types(conn, "agenda", summit, "agenda.topic.")] == [1, 2]
+        assert load_types(conn, "agenda", summit, "agenda.topic_") == []   # "_" is no wildcard
+        assert load_types(conn, "agenda", summit, "agenda%") == []
+        assert load_types(conn, "lottery", summit, "agenda.") == []
+    assert agenda.store.load(aggregate)[0].event_id == first[0].event_id

@@ -14,6 +14,10 @@ but the Python standard library and ``cryptography``.  It implements:
 * ``register``   -- register contract 2: salted commitments, reveals, the rows a draw reaches;
 * ``draw_parameters`` -- the invitation draw's n and stratify_by, declared by its round before
                     the seed (issue 10 H3);
+* ``rounds``     -- seed rounds: the fold of their events, the phase rules, commitment order,
+                    non-reveal, the designated round and distribution (§5, §6);
+* ``replacements`` -- the current panel and the reserves a drop-out is replaced from;
+* ``distribution`` -- a committed distribution's ``panels_root`` and per-panel rules;
 * ``errors``     -- the single exception hierarchy rooted at ``ProofError``.
 
 The package deliberately imports nothing here: import the submodule you need.

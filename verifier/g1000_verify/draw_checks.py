@@ -4,7 +4,9 @@ Why this module exists: docs/architecture.md §5 promises that "the draw reprodu
 anyone, and docs/lottery.md fixes what the lottery service logs so that it can be.  This module
 replays the ``lottery.*`` events of a log -- already verified by the log checks (signatures,
 ``seq``, chain, checkpoints) -- in index order and recomputes, with the same pure functions the
-service draws with (:mod:`g1000_proofs.draw`, :mod:`g1000_proofs.seed`):
+service draws and decides with (:mod:`g1000_proofs.draw`, :mod:`g1000_proofs.seed`, and the seed
+rounds' fold and rules in :mod:`g1000_proofs.rounds`, :mod:`g1000_proofs.replacements`,
+:mod:`g1000_proofs.distribution`; this module only words their findings as failures):
 
 * the register: chunks complete and in order, count and root (``register_commitment``; under
   register contract 2 ``register_root`` of the committed rows, and each reveal opening its
@@ -41,19 +43,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from g1000_proofs import jcs, merkle
+from g1000_proofs import rounds
 from g1000_proofs.draw import (
     DrawError,
     PanelChecker,
     Row,
     invitation_draw,
-    next_reserve,
     panel_draw,
     register_commitment,
     row_from_json,
 )
+from g1000_proofs.distribution import panel_problems, panels_root
 from g1000_proofs.draw_parameters import declaration_problem, mismatch
 from g1000_proofs.register import register_root
+from g1000_proofs.replacements import current_panel, replacement
 from g1000_proofs.seed import (
     CommitmentMismatchError,
     check_contribution,
@@ -72,7 +75,7 @@ LEDGER_STREAM = "ledger"
 SUMMIT_CREATED = "ledger.summit.created"
 RESPONDENTS = "respondents"
 MAX_CHUNK_ROWS = 500
-PURPOSES = ("invitation", "panel")
+PURPOSES = rounds.PURPOSES
 
 # Every check name a draw failure can carry.
 DRAW_CHECK_NAMES = (
@@ -305,27 +308,6 @@ def _check_shape(event_type: str, payload: Any) -> None:
 
 
 @dataclass
-class _Round:
-    round_id: str
-    opened_at: int
-    purpose: str
-    parties: list[str]
-    commit_deadline: str
-    reveal_deadline: str
-    commitments: dict[str, tuple[int, str]] = field(default_factory=dict)  # party -> (index, hex)
-    order: list[tuple[str, Any]] = field(default_factory=list)  # ("commit", party) | ("public", c)
-    revealed: dict[str, dict] = field(default_factory=dict)     # party -> contribution
-    contributors: set[str] = field(default_factory=set)
-    first_contribution: int | None = None
-    first_event: int | None = None      # first commitment or contribution: when the round starts
-    first_reveal: int | None = None
-    finalized_at: int | None = None
-    seed: bytes | None = None
-    version: int = 1                    # of its round_opened payload
-    draw: dict | None = None            # v2, purpose invitation: {"n", "stratify_by"} declared
-
-
-@dataclass
 class _Distribution:
     distribution_id: str
     pool_name: str = ""
@@ -338,8 +320,13 @@ class _Distribution:
     weights: list[int] = field(default_factory=list)
     drawn_at: int | None = None
     round_id: str = ""
-    panel: list[str] = field(default_factory=list)         # current panel (after replacements)
-    ever_on_panel: set[str] = field(default_factory=set)
+    drawn: list[str] = field(default_factory=list)         # the panel as drawn
+    replacements: list[tuple[str, str | None]] = field(default_factory=list)  # (dropped, replacement)
+
+    @property
+    def panel(self) -> list[str]:
+        """The panel now, after its replacements."""
+        return current_panel(self.drawn, self.replacements)
 
 
 class _Replay:
@@ -356,7 +343,7 @@ class _Replay:
         self.register_version: int | None = None   # 1: rows in full; 2: committed rows
         self.reveals = v2.Reveals()
         self.committed_by_name: dict[str, Any] = {}
-        self.rounds: dict[str, _Round] = {}
+        self.rounds: dict[str, rounds.Round] = {}   # folded by g1000_proofs.rounds
         self.invitation_at: int | None = None
         self.invitees: set[str] = set()
         self.pools: dict[str, list[Row]] = {}
@@ -373,18 +360,18 @@ class _Replay:
 
     # Rounds --------------------------------------------------------------------------------
 
-    def open_round(self, round_id: str) -> _Round:
+    def open_round(self, round_id: str) -> rounds.Round:
         found = self.rounds.get(round_id)
         if found is None:
             raise self.fail(f"seed round {round_id} was not opened before this entry", "seed_round")
-        if found.finalized_at is not None:
+        if found.finalized_seq is not None:
             raise self.fail(f"seed round {round_id} was already finalised at entry "
-                            f"{found.finalized_at}", "seed_round")
+                            f"{found.finalized_seq}", "seed_round")
         return found
 
-    def final_round(self, round_id: str, purpose: str, check: str) -> _Round:
+    def final_round(self, round_id: str, purpose: str, check: str) -> rounds.Round:
         found = self.rounds.get(round_id)
-        if found is None or found.finalized_at is None:
+        if found is None or found.finalized_seq is None:
             raise self.fail(f"seed round {round_id} is not finalised before this draw", check)
         if found.purpose != purpose:
             raise self.fail(f"seed round {round_id} has purpose {found.purpose}, this draw "
@@ -395,35 +382,30 @@ class _Replay:
         self.check = "seed_round"
         if p["round_id"] in self.rounds:
             raise self.fail(f"seed round {p['round_id']} is opened a second time (first at entry "
-                            f"{self.rounds[p['round_id']].opened_at})")
+                            f"{self.rounds[p['round_id']].opened_seq})")
         if p["commit_deadline"] > p["reveal_deadline"]:
             raise self.fail(f"seed round {p['round_id']}: commit deadline {p['commit_deadline']} "
                             f"is after reveal deadline {p['reveal_deadline']}")
-        self.rounds[p["round_id"]] = _Round(p["round_id"], self.index, p["purpose"],
-                                            list(p["parties"]), p["commit_deadline"],
-                                            p["reveal_deadline"], version=p["v"],
-                                            draw=p.get("draw"))
+        self.rounds[p["round_id"]] = rounds.opened(p, self.index)
         self.counts["seed_rounds"] += 1
 
     def on_committed(self, p: dict, at: str) -> None:
         self.check = "commitment"
         r = self.open_round(p["round_id"])
         party = p["party"]
-        if party not in r.parties:
+        problems = rounds.commit_problems(r, party, at)
+        if "unlisted" in problems:
             raise self.fail(f"party {party!r} is not listed for seed round {r.round_id}")
-        if party in r.commitments:
+        if "again" in problems:
             raise self.fail(f"party {party!r} commits a second time in seed round {r.round_id} "
-                            f"(first at entry {r.commitments[party][0]})")
-        if at > r.commit_deadline:
+                            f"(first at entry {r.commitment_of(party).seq})")
+        if "late" in problems:
             raise self.fail(f"late commitment: party {party!r} committed at {at}, after the "
                             f"commit deadline {r.commit_deadline} of seed round {r.round_id}")
-        if r.first_contribution is not None:
+        if "after_contribution" in problems:
             raise self.fail(f"late commitment: party {party!r} committed after the round's first "
-                            f"contribution (entry {r.first_contribution})")
-        r.commitments[party] = (self.index, p["commitment"])
-        r.order.append(("commit", party))
-        if r.first_event is None:
-            r.first_event = self.index
+                            f"contribution (entry {r.first_contributed_seq})")
+        self.rounds[r.round_id] = rounds.apply(r, rounds.COMMITTED, p, self.index, at)
         self.counts["commitments"] += 1
 
     def on_contributed(self, p: dict, at: str) -> None:
@@ -431,61 +413,52 @@ class _Replay:
         c = p["contribution"]
         party, kind = c["party"], c["kind"]
         self.check = "reveal" if kind == "commit-reveal" else "public_value"
-        if party in r.contributors:
+        problems = rounds.contribution_problems(r, party, kind, at)
+        if "again" in problems:
             raise self.fail(f"party {party!r} contributes a second time to seed round "
                             f"{r.round_id}")
-        if at > r.reveal_deadline:
+        if "late" in problems:
             raise self.fail(f"{kind} contribution of {party!r} at {at}, after the reveal deadline "
                             f"{r.reveal_deadline} of seed round {r.round_id}")
-        if at <= r.commit_deadline and set(r.commitments) != set(r.parties):
-            missing = ", ".join(sorted(set(r.parties) - set(r.commitments)))
+        if "early" in problems:
+            missing = ", ".join(sorted(set(r.parties) - {e.party for e in r.commitments}))
             raise self.fail(f"{kind} contribution of {party!r} at {at}, before the commit phase "
                             f"of seed round {r.round_id} ended (deadline {r.commit_deadline}; "
                             f"not yet committed: {missing})")
         if kind == "commit-reveal":
-            if party not in r.commitments:
+            if "uncommitted" in problems:
                 raise self.fail(f"party {party!r} reveals a value in seed round {r.round_id} "
                                 "but committed none")
-            committed = r.commitments[party]
+            committed = r.commitment_of(party)
             try:
-                verify_reveal(c, committed[1])
+                verify_reveal(c, committed.commitment)
             except CommitmentMismatchError as exc:
                 raise self.fail(f"the value party {party!r} reveals does not match its "
-                                f"commitment at entry {committed[0]}: it hashes to "
+                                f"commitment at entry {committed.seq}: it hashes to "
                                 f"{exc.computed}, the commitment is {exc.committed}") from None
-            r.revealed[party] = c
-            if r.first_reveal is None:
-                r.first_reveal = self.index
             self.counts["reveals"] += 1
         else:
-            if party in r.commitments:
+            if "committed" in problems:
                 raise self.fail(f"party {party!r} committed in seed round {r.round_id}, so it "
                                 f"must reveal (commit-reveal), not add a {kind} value")
-            if r.first_reveal is not None:
+            if "after_reveal" in problems:
                 raise self.fail(f"{kind} value of {party!r} added after the first reveal of seed "
-                                f"round {r.round_id} (entry {r.first_reveal})")
-            r.order.append(("public", c))
+                                f"round {r.round_id} (entry {r.first_reveal_seq})")
             self.counts["public_values"] += 1
-        r.contributors.add(party)
-        if r.first_contribution is None:
-            r.first_contribution = self.index
-        if r.first_event is None:
-            r.first_event = self.index
+        self.rounds[r.round_id] = rounds.apply(r, rounds.CONTRIBUTED, p, self.index, at)
 
     def on_finalized(self, p: dict, at: str) -> None:
         self.check = "seed"
         r = self.open_round(p["round_id"])
-        expected = []
-        for what, item in r.order:
-            if what == "public":
-                expected.append(item)
-            elif item in r.revealed:
-                expected.append(r.revealed[item])
-        silent = [party for what, party in r.order if what == "commit" and party not in r.revealed]
-        if not expected:
+        expected = rounds.seed_contributions(r)
+        silent = rounds.not_revealed(r)
+        # "committing" is not checked here: a round with a contribution has ended its commit
+        # phase at that contribution's entry, which the contribution's own check established.
+        problems = rounds.finalize_problems(r, at)
+        if "empty" in problems:
             raise self.fail(f"seed round {r.round_id} has no revealed or public contribution and "
                             "cannot be finalised")
-        if silent and at <= r.reveal_deadline:
+        if "waiting" in problems:
             raise self.fail(f"seed round {r.round_id} is finalised at {at}, before its reveal "
                             f"deadline {r.reveal_deadline}, while {', '.join(silent)} has not "
                             "revealed")
@@ -508,58 +481,54 @@ class _Replay:
         if seed.hex() != p["seed"]:
             raise self.fail(f"the seed of round {r.round_id} does not recompute: the "
                             f"contributions give {seed.hex()}, the log records {p['seed']}")
-        r.seed = seed
-        r.finalized_at = self.index
+        self.rounds[r.round_id] = rounds.apply(r, rounds.FINALIZED, p, self.index, at)
         self.counts["seeds"] += 1
         for party in silent:
             self.result.warnings.append(
                 f"seed round {r.round_id} ({r.purpose}): party {party!r} committed at entry "
-                f"{r.commitments[party][0]} and did not reveal; it is left out of the seed")
+                f"{r.commitment_of(party).seq} and did not reveal; it is left out of the seed")
         self.result.seeds.append({"index": self.index, "round_id": r.round_id,
                                   "purpose": r.purpose, "seed": p["seed"],
                                   "contributions": [c["party"] for c in expected],
                                   "not_revealed": silent})
 
-    def subject_before_round(self, what: str, committed_at: int, r: _Round) -> None:
-        if r.first_contribution is None or committed_at > r.first_contribution:
+    def subject_before_round(self, what: str, committed_at: int, r: rounds.Round) -> None:
+        first = r.first_contributed_seq
+        if first is None or committed_at > first:
             raise self.fail(f"{what} was committed at entry {committed_at}, after the first "
                             f"contribution to seed round {r.round_id} (entry "
-                            f"{r.first_contribution}): the seed could be known before it",
+                            f"{first}): the seed could be known before it",
                             "commit_order")
 
-    def designated_round(self, what: str, purpose: str, committed_at: int, r: _Round,
+    def designated_round(self, what: str, purpose: str, committed_at: int, r: rounds.Round,
                          at: str) -> None:
         """No choosing among seeds: a subject committed at entry ``s`` is drawn with the round
         of its purpose that started first after ``s`` (its first commitment or contribution),
         leaving out void rounds (past their reveal deadline at this entry with no contribution,
-        so they can never be finalised)."""
-        if r.first_event is None or r.first_event <= committed_at:
+        so they can never be finalised): :func:`g1000_proofs.rounds.designated`, the rule the
+        lottery draws by."""
+        if not rounds.precedes(committed_at, r):
             raise self.fail(f"{what} was committed at entry {committed_at}, after seed round "
                             f"{r.round_id} had started (its first commitment, entry "
-                            f"{r.first_event}): a subject must precede every commitment of the "
+                            f"{r.first_contribution_seq}): a subject must precede every commitment of the "
                             "round that draws it", "commit_order")
-        eligible = [x for x in self.rounds.values()
-                    if x.purpose == purpose and x.first_event is not None
-                    and x.first_event > committed_at
-                    and not (x.finalized_at is None and at > x.reveal_deadline
-                             and not x.contributors)]
-        first = min(eligible, key=lambda x: x.first_event, default=None)
+        first = rounds.designated(list(self.rounds.values()), purpose, committed_at, at)
         if first is not None and first.round_id != r.round_id:
             raise self.fail(f"{what} (entry {committed_at}) must be drawn with seed round "
                             f"{first.round_id}, the first {purpose} round to start after it "
-                            f"(entry {first.first_event}), not with round {r.round_id} (started "
-                            f"at entry {r.first_event}): choosing among seeds",
+                            f"(entry {first.first_contribution_seq}), not with round {r.round_id} (started "
+                            f"at entry {r.first_contribution_seq}): choosing among seeds",
                             "designated_round")
 
-    def declared_parameters(self, r: _Round, p: dict) -> None:
+    def declared_parameters(self, r: rounds.Round, p: dict) -> None:
         """The invitation draw uses the ``n`` and ``stratify_by`` its round declared when it was
         opened, before any commitment (issue 10 H3; :mod:`g1000_proofs.draw_parameters`).
         A v1 round declared none: under register contract 2 that fails, since nothing then
         stops the parameters being chosen after the seed; an older contract 1 log gets a
         warning, so that it stays verifiable."""
-        if r.version == 1:
+        if r.payload_version == 1:
             if self.register_version == 2:
-                raise self.fail(f"seed round {r.round_id} (entry {r.opened_at}) is a v1 round that "
+                raise self.fail(f"seed round {r.round_id} (entry {r.opened_seq}) is a v1 round that "
                                 "declares no draw parameters: under register contract 2 the "
                                 "invitation round must fix n and stratify_by before any party "
                                 "commits, or they could be chosen after the seed",
@@ -571,7 +540,7 @@ class _Replay:
             return
         problem = mismatch(r.draw, p["n"], p["stratify_by"])
         if problem is not None:
-            raise self.fail(f"{problem} (seed round {r.round_id}, entry {r.opened_at})",
+            raise self.fail(f"{problem} (seed round {r.round_id}, entry {r.opened_seq})",
                             "draw_parameters")
 
     # The charter's allow-list -----------------------------------------------------------------
@@ -715,11 +684,11 @@ class _Replay:
         try:
             if self.register_version == 2:
                 self.check = "register_reveal"
-                drawn = v2.rederive(r.seed, [row.pseudonym for row in self.register_rows],
+                drawn = v2.rederive(r.seed_bytes, [row.pseudonym for row in self.register_rows],
                                     self.reveals, p)
                 self.check = "invitations"
             else:
-                drawn = invitation_draw(r.seed, self.register_rows, p["n"],
+                drawn = invitation_draw(r.seed_bytes, self.register_rows, p["n"],
                                         stratify_by=p["stratify_by"])
         except v2.RevealProblem as exc:
             raise self.fail(str(exc)) from None
@@ -845,7 +814,7 @@ class _Replay:
         if sum(weights) != p["total_weight"]:
             raise self.fail(f"distribution {did}: the weights sum to {sum(weights)}, "
                             f"total_weight is {p['total_weight']}")
-        root = merkle.root_from_leaves([merkle.leaf_hash(jcs.dumps(panel)) for panel in panels])
+        root = panels_root(panels)
         if root.hex() != p["panels_root"]:
             raise self.fail(f"distribution {did}: panels_root does not recompute: the panels "
                             f"give {root.hex()}, the log records {p['panels_root']}")
@@ -866,21 +835,19 @@ class _Replay:
         self.check = "panels"
         size = p["panel_size"]
         for i, panel in enumerate(panels):
-            if len(panel) != size:
+            problems = panel_problems(checker, panel, size)   # "order": checked with the shape
+            if "size" in problems:
                 raise self.fail(f"distribution {did}: panel {i} has {len(panel)} members, "
                                 f"panel_size is {size}")
-            outside = [name for name in panel if name not in by_name]
-            if outside:
-                raise self.fail(f"distribution {did}: panel {i} has {outside[0]!r}, who is not "
+            if "outside" in problems:
+                raise self.fail(f"distribution {did}: panel {i} has {problems['outside'][0]!r}, who is not "
                                 f"a member of pool {p['pool']}")
-            problems = checker.quotas(panel)
-            if problems:
+            if "quotas" in problems:
                 raise self.fail(f"distribution {did}: panel {i} breaks the quotas: "
-                                f"{'; '.join(problems)}")
-            problems = checker.households(panel)
-            if problems:
+                                f"{'; '.join(problems['quotas'])}")
+            if "households" in problems:
                 raise self.fail(f"distribution {did}: panel {i} breaks the household rule: "
-                                f"{'; '.join(problems)}")
+                                f"{'; '.join(problems['households'])}")
         d.committed_at = self.index
         d.pool_name = p["pool"]
         d.pool, d.pool_order = by_name, pool
@@ -903,18 +870,18 @@ class _Replay:
         r = self.final_round(p["round_id"], "panel", "panel_draw")
         self.subject_before_round(f"distribution {d.distribution_id}", d.committed_at, r)
         self.designated_round(f"distribution {d.distribution_id}", "panel", d.committed_at, r, at)
-        latest = max((x for x in self.distributions.values()
-                      if x.pool_name == d.pool_name and x.committed_at is not None
-                      and x.committed_at < r.first_event),
-                     key=lambda x: x.committed_at)
+        latest = self.distributions[rounds.designated_distribution(
+            [(x.distribution_id, x.committed_at) for x in self.distributions.values()
+             if x.pool_name == d.pool_name and x.committed_at is not None],
+            r.first_contribution_seq)]
         if latest is not d:
             raise self.fail(f"the panel of pool {d.pool_name} must be drawn from distribution "
                             f"{latest.distribution_id} (entry {latest.committed_at}), the pool's "
                             f"last distribution committed before seed round {r.round_id} started "
-                            f"(entry {r.first_event}), not from distribution "
+                            f"(entry {r.first_contribution_seq}), not from distribution "
                             f"{d.distribution_id} (entry {d.committed_at}): choosing among "
                             "distributions", "designated_distribution")
-        index = panel_draw(r.seed, d.distribution_id, d.weights)
+        index = panel_draw(r.seed_bytes, d.distribution_id, d.weights)
         if p["index"] != index:
             raise self.fail(f"distribution {d.distribution_id}: the draw gives panel {index}, "
                             f"the log records panel {p['index']}")
@@ -926,8 +893,7 @@ class _Replay:
                             f"{index} (they are {where})")
         d.drawn_at = self.index
         d.round_id = r.round_id
-        d.panel = list(p["members"])
-        d.ever_on_panel = set(d.panel)
+        d.drawn = list(p["members"])
         self.counts["panel_draws"] += 1
         self.result.draws.append({"kind": "panel", "index": self.index,
                                   "distribution_id": d.distribution_id, "round_id": r.round_id,
@@ -949,10 +915,9 @@ class _Replay:
         if dropped not in d.panel:
             raise self.fail(f"{dropped!r} is not on the panel of distribution "
                             f"{d.distribution_id}")
-        panel_rows = [d.pool[name] for name in d.panel]
-        reserves = [row for row in d.pool_order if row.pseudonym not in d.ever_on_panel]
         try:
-            chosen = next_reserve(r.seed, reserves, panel_rows, d.quotas, d.pool[dropped])
+            chosen = replacement(r.seed_bytes, d.pool_order, d.drawn, d.replacements, d.quotas,
+                                 dropped)
         except DrawError as exc:
             raise self.fail(f"the replacement cannot be recomputed: {exc}") from None
         expected = None if chosen is None else chosen.pseudonym
@@ -960,10 +925,7 @@ class _Replay:
             raise self.fail(f"the replacement of {dropped!r} does not recompute: the next "
                             f"eligible reserve is {expected!r}, the log records "
                             f"{p['replacement']!r}")
-        d.panel = sorted([name for name in d.panel if name != dropped]
-                         + ([] if expected is None else [expected]))
-        if expected is not None:
-            d.ever_on_panel.add(expected)
+        d.replacements.append((dropped, expected))
         self.counts["replacements"] += 1
         self.result.draws.append({"kind": "replacement", "index": self.index,
                                   "distribution_id": d.distribution_id, "round_id": r.round_id,
@@ -1025,7 +987,7 @@ class _Replay:
                 f"{self.reveals.draw_id}, but no invitation draw follows: whether they are only "
                 "what the draw reaches cannot be checked")
         for r in self.rounds.values():
-            if r.finalized_at is None:
+            if r.finalized_seq is None:
                 notes.append(f"seed round {r.round_id} ({r.purpose}) is not finalised yet")
         for d in self.distributions.values():
             if d.committed_at is None:
