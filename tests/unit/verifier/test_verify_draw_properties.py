@@ -138,4 +138,3 @@ def test_panel_draws_reproduce_bit_for_bit(members, spec, data):
         tamper(lot, drawn, index=other, members=sorted(panels[other]))
         failure = lot.verify().failure
         assert (failure.check, failure.index) == ("panel_draw", lot.index(drawn))
-:tests/unit/test_verify_draw_properties.py
