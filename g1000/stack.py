@@ -249,7 +249,7 @@ class Stack:
 
     def _prepare_services(self, env: dict) -> None:
         """Databases, migrations, keys and topics, once, before any process starts."""
-        from gateway.app import token_signer
+        from gateway.credentials import token_signer
         from gateway.database import open_gateway_database
         from gateway.settings import load_gateway_settings
 
