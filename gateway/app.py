@@ -27,6 +27,7 @@ from services.core.db import Database
 from services.core import jsonbody
 from services.core.errors import ConfigError, TransientError
 from services.core.problem import ProblemApi, http_problem, problem
+from services.core.registry import REGISTRY
 from services.core.tokens import TokenVerifier
 
 from . import docs_page
@@ -51,18 +52,18 @@ __all__ = ["create_app", "load_upstreams", "token_signer"]  # token_signer: for 
 
 log = logging.getLogger(__name__)
 
-SERVICE_NAMES = ("ledger", "lottery", "agenda", "ballot")
 FORWARDED_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
 def load_upstreams(env: dict | None = None) -> dict[str, str]:
+    """Every registered service's base URL (services/core/registry.py), each required."""
     env = os.environ if env is None else env
     upstreams = {}
-    for name in SERVICE_NAMES:
-        url = env.get(f"G1000_{name.upper()}_URL", "").rstrip("/")
+    for service in REGISTRY:
+        url = env.get(service.url_env, "").rstrip("/")
         if not url.startswith(("http://", "https://")):
-            raise ConfigError(f"G1000_{name.upper()}_URL must be the http(s) URL of the {name} service")
-        upstreams[name] = url
+            raise ConfigError(f"{service.url_env} must be the http(s) URL of the {service.name} service")
+        upstreams[service.name] = url
     return upstreams
 
 
