@@ -58,12 +58,12 @@ def _outgoing_headers() -> dict[str, str]:
 
 def _send(pool: urllib3.PoolManager, base: str, headers: dict[str, str], timeout: float, metrics: Metrics,
           signer, service: str) -> tuple[urllib3.BaseHTTPResponse | None, tuple[Response, str] | None]:
-    """(the service's response, None), or (None, the problem and its outcome) after the last attempt."""
+    """(the service's response, None), or (None, the problem and its outcome) when every attempt
+    failed; each failure is counted."""
     claims = g.get("claims")
     target = target_of(request.path, request.query_string)
     attempts = 3 if request.method in ("GET", "HEAD") else 1
-    for attempt in range(attempts):
-        last = attempt == attempts - 1
+    for _ in range(attempts):
         # a fresh vouch per attempt: a GET retried after a timeout may have reached the service
         headers[VOUCH_HEADER] = sign_vouch(signer, method=request.method, target=target, body=request.get_data(),
                                            token_id=claims.token_id if claims else None, now=time.time())
@@ -74,18 +74,19 @@ def _send(pool: urllib3.PoolManager, base: str, headers: dict[str, str], timeout
                 retries=False, redirect=False,
             ), None
         except urllib3.exceptions.NewConnectionError:  # refused: a subclass of ConnectTimeoutError
-            metrics.upstream_errors.labels(service, "unreachable").inc()
-            if last:
-                return None, (problem(502, "Bad Gateway", "the service is not reachable"), "unreachable")
+            outcome = "unreachable"
         except urllib3.exceptions.TimeoutError:
-            metrics.upstream_errors.labels(service, "timeout").inc()
-            if last:
-                return None, (problem(504, "Gateway Timeout", "the service did not answer in time"), "timeout")
+            outcome = "timeout"
         except urllib3.exceptions.HTTPError:
-            metrics.upstream_errors.labels(service, "unreachable").inc()
-            if last:
-                return None, (problem(502, "Bad Gateway", "the service is not reachable"), "unreachable")
-    raise AssertionError("unreachable: the last attempt returns")
+            outcome = "unreachable"
+        metrics.upstream_errors.labels(service, outcome).inc()
+    return None, (_failure(outcome), outcome)  # the last attempt's
+
+
+def _failure(outcome: str) -> Response:
+    if outcome == "timeout":
+        return problem(504, "Gateway Timeout", "the service did not answer in time")
+    return problem(502, "Bad Gateway", "the service is not reachable")
 
 
 def _answer(upstream: urllib3.BaseHTTPResponse) -> Response:
