@@ -259,7 +259,7 @@ def stack_env(box: Sandbox, stack: Stack) -> dict[str, str]:
 def prepare(box: Sandbox, env: dict[str, str]):
     """Databases, migrations, keys and topics of every service and of the gateway, before any
     process starts (as `g1000 up` does); returns the gateway's Credentials on its database."""
-    from gateway.app import token_signer
+    from gateway.credentials import token_signer
     from gateway.credentials import Credentials
     from gateway.database import open_gateway_database
     from gateway.settings import load_gateway_settings

@@ -39,7 +39,7 @@ def _environment(env: dict, data_dir: Path) -> dict:
 
 @contextmanager
 def credentials_at(env: dict, data_dir: Path) -> Iterator:
-    from gateway.app import token_signer
+    from gateway.credentials import token_signer
     from gateway.credentials import Credentials
     from gateway.database import open_gateway_database
     from gateway.settings import load_gateway_settings

@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 from services.core.errors import ConfigError, CoreError
+from services.core.registry import SERVICES
 
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
@@ -85,11 +86,11 @@ def _parser() -> argparse.ArgumentParser:
 
     migrate = sub.add_parser("migrate", help="apply migrations and grants as the owner role (G1000_MIGRATION_DATABASE_URL)")
     migrate.add_argument("names", nargs="*", metavar="NAME",
-                         help="ledger, lottery, agenda, ballot, gateway (default: all)")
+                         help=f"{', '.join(SERVICES)}, gateway (default: all)")
 
     worker = sub.add_parser("worker", help="run a service's outbox relay or consumer")
     worker.add_argument("kind", choices=("relay", "consume"))
-    worker.add_argument("service", choices=("ledger", "lottery", "agenda", "ballot"))
+    worker.add_argument("service", choices=SERVICES)
     return parser
 
 

@@ -50,6 +50,7 @@ from services.core.db import ensure_database_of
 from services.core.errors import UnavailableError
 from services.core.kafka import broker_reachable, ensure_topics
 from services.core.provision import adopt_database
+from services.core.registry import BY_NAME
 from services.core.runtime import bootstrap
 
 from .dbroles import LocalRoles, provision_local_roles
@@ -163,7 +164,7 @@ class Stack:
         self.urls["gateway"] = gateway_url(self.gateway_host, ports["gateway"])
         self._gateway_bound = ports["gateway"]
         # every process learns every service URL (the ledger asks producers to re-publish at gaps)
-        child_env.update({f"G1000_{n.upper()}_URL": self.urls[n] for n in SERVICES})
+        child_env.update({BY_NAME[n].url_env: self.urls[n] for n in SERVICES})
         for name in SERVICES:
             env = self._env_for(name, child_env)
             self._spawn_web(name, f"{SERVICE_MODULES[name]}:create_app()", ports[name], env)
@@ -249,7 +250,7 @@ class Stack:
 
     def _prepare_services(self, env: dict) -> None:
         """Databases, migrations, keys and topics, once, before any process starts."""
-        from gateway.app import token_signer
+        from gateway.credentials import token_signer
         from gateway.database import open_gateway_database
         from gateway.settings import load_gateway_settings
 

@@ -25,7 +25,10 @@ from typing import Callable
 
 from services.core.db import Database
 from services.core.signing import Signer
+from services.core.signing import load_or_create_signer, write_public_key
 from services.core.tokens import ROLES, Claims, issue, new_claims
+
+from .settings import GatewaySettings
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_CHARS = 16
@@ -345,3 +348,14 @@ class Credentials:
         with self.db.transaction() as conn:
             return conn.execute("DELETE FROM issued_tokens WHERE expires_at < %s",
                                 (_ts(self.clock() - older_than_seconds),)).rowcount
+
+
+def token_signer(settings: GatewaySettings) -> Signer:
+    """The token-signing key (created with mode 0600 on first start) and its public half beside
+    it, which the services read (G1000_TOKEN_PUBLIC_KEY_FILE). Here, beside the record of the
+    tokens it signs: the gateway, `g1000 admin` and `g1000 up` all take it from this one place."""
+    signer = load_or_create_signer(settings.token_key_file)  # made once, even by racing workers
+    public = settings.token_key_file.with_suffix(".pub")
+    if not public.exists():
+        write_public_key(public, signer.public_key)
+    return signer

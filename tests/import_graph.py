@@ -32,7 +32,7 @@ PURE = (
     "services.lottery.selection", "services.lottery.selection.*",
     "services.core.canonical", "services.core.errors", "services.core.events",
     "services.core.envelope", "services.core.signing",  # keys: cryptography and a key file, no adapter
-    "services.core.bodylimits",
+    "services.core.bodylimits", "services.core.registry",
 )
 # what pure modules may import from outside the tree, besides the standard library
 PURE_THIRD_PARTY = frozenset({"cryptography", "numpy", "highspy"})

@@ -15,8 +15,8 @@ from pathlib import Path
 from .db import DatabaseTimeouts, database_url
 from .errors import ConfigError
 from .kafka import PLAINTEXT, PROTOCOLS, SASL_MECHANISMS, KafkaSecurity
+from .registry import BY_NAME, DEFAULT_TOPIC_PREFIX, SERVICES, topic_for  # SERVICES: read by many
 
-SERVICES = ("ledger", "lottery", "agenda", "ballot")
 _BOOTSTRAP_RE = re.compile(r"^[A-Za-z0-9._\-\[\]:]+:\d{1,5}(,[A-Za-z0-9._\-\[\]:]+:\d{1,5})*$")
 
 
@@ -30,7 +30,7 @@ class ServiceConfig:
     trusted_keys_dir: Path
     token_public_key_file: Path  # Ed25519 public key that signs bearer tokens (services/core/tokens.py)
     internal_token_sha256: bytes | None
-    topic_prefix: str = "g1000"
+    topic_prefix: str = DEFAULT_TOPIC_PREFIX
     partitions: int = 3
     max_poll_interval_ms: int = 5_000
     # lottery: the k of the k-anonymity check of what a register publishes (services/lottery/privacy.py)
@@ -43,7 +43,7 @@ class ServiceConfig:
 
     @property
     def topic_names(self) -> dict[str, str]:
-        return {s: f"{self.topic_prefix}.{s}" for s in SERVICES}
+        return {s.stream: topic_for(s.stream, self.topic_prefix) for s in BY_NAME.values()}
 
 
 def _required(env: dict, name: str) -> str:
@@ -166,13 +166,13 @@ def load_config(service: str, env: dict | None = None) -> ServiceConfig:
     if not data_dir.is_dir():
         raise ConfigError(f"G1000_DATA_DIR={data_dir} is not a directory")
     server_url = check_database_url(_required(env, "G1000_DATABASE_URL"))
-    own = f"G1000_{service.upper()}_DATABASE_URL"
-    url = check_database_url(env[own], own) if env.get(own) else database_url(server_url, f"g1000_{service}")
+    own = BY_NAME[service].database_env
+    url = check_database_url(env[own], own) if env.get(own) else database_url(server_url, BY_NAME[service].database)
     bootstrap = _required(env, "G1000_KAFKA_BOOTSTRAP")
     if not _BOOTSTRAP_RE.fullmatch(bootstrap) or not all(
             1 <= int(hp.rsplit(":", 1)[1]) <= 65535 for hp in bootstrap.split(",")):
         raise ConfigError(f"G1000_KAFKA_BOOTSTRAP={bootstrap!r} is not a list of host:port (port 1..65535)")
-    prefix = env.get("G1000_TOPIC_PREFIX", "g1000")
+    prefix = env.get("G1000_TOPIC_PREFIX", DEFAULT_TOPIC_PREFIX)
     if not re.fullmatch(r"[a-zA-Z0-9._-]{1,100}", prefix):
         raise ConfigError(f"G1000_TOPIC_PREFIX={prefix!r} is not a valid topic name prefix")
     return ServiceConfig(

@@ -25,10 +25,11 @@ from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from .errors import UnavailableError
+from .registry import DEFAULT_TOPIC_PREFIX, STREAMS
+from .registry import topic_for as _topic_for
 
 log = logging.getLogger(__name__)
 
-STREAMS = ("ledger", "lottery", "agenda", "ballot")
 PROTOCOLS = ("PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL")
 SASL_MECHANISMS = ("SCRAM-SHA-512", "SCRAM-SHA-256")
 
@@ -64,8 +65,9 @@ class KafkaSecurity:
 PLAINTEXT = KafkaSecurity()
 
 
-def topic_for(stream: str, prefix: str = "g1000") -> str:
-    return f"{prefix}.{stream}"
+def topic_for(stream: str, prefix: str = DEFAULT_TOPIC_PREFIX) -> str:
+    """The stream's topic (the convention is the registry's, services/core/registry.py)."""
+    return _topic_for(stream, prefix)
 
 
 def ensure_topics(bootstrap: str, topics: list[str], partitions: int = 3,

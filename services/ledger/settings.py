@@ -9,6 +9,7 @@ from pathlib import Path
 
 from services.core.config import ServiceConfig
 from services.core.errors import ConfigError
+from services.core.registry import REGISTRY
 
 _HOST = re.compile(r"^[A-Za-z0-9.-]{1,200}(:\d{1,5})?$")
 
@@ -35,7 +36,6 @@ def load_ledger_settings(config: ServiceConfig, env: dict | None = None) -> Ledg
         raise ConfigError("G1000_CHECKPOINT_ENTRIES / G1000_CHECKPOINT_SECONDS must be numbers") from None
     if entries < 1 or not 0.1 <= seconds <= 86400:
         raise ConfigError("G1000_CHECKPOINT_ENTRIES must be >= 1 and G1000_CHECKPOINT_SECONDS in 0.1..86400")
-    urls = {s: env[f"G1000_{s.upper()}_URL"].rstrip("/") for s in ("lottery", "agenda", "ballot", "ledger")
-            if env.get(f"G1000_{s.upper()}_URL")}
+    urls = {s.name: env[s.url_env].rstrip("/") for s in REGISTRY if env.get(s.url_env)}
     key_file = Path(env.get("G1000_LOG_KEY_FILE") or config.data_dir / "log-keys" / "checkpoint.key")
     return LedgerSettings(host, key_file, entries, seconds, urls)
