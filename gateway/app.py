@@ -240,9 +240,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     def openapi_view():
         return specs.document()
 
-    @app.get("/docs")
-    def docs_view():
-        return Response(docs_page.render(specs.document()), content_type="text/html; charset=utf-8")
+    docs_page.install(app, specs.document)  # /docs (Swagger UI) and /docs/table
 
     @app.route("/v1/<path:rest>", methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
     def forward(rest):
