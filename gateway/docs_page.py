@@ -26,8 +26,8 @@ UI_FILES = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascri
             "favicon-32x32.png": "image/png", "LICENSE": "text/plain"}
 
 # Swagger UI's own options (https://swagger.io/docs/open-source-tools/swagger-ui/usage/configuration/)
-_INIT = f"""window.addEventListener("load", function () {{
-  window.ui = SwaggerUIBundle({{
+_INIT = """window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({
     url: "/openapi.json",
     dom_id: "#swagger-ui",
     deepLinking: true,
@@ -37,8 +37,8 @@ _INIT = f"""window.addEventListener("load", function () {{
     tryItOutEnabled: false,
     validatorUrl: null,
     persistAuthorization: false
-  }});
-}});
+  });
+});
 """
 
 _UI_PAGE = f"""<!doctype html>
