@@ -88,7 +88,7 @@ def install(app: Flask, document) -> None:
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
-table{border-collapse:collapse;width:100%}th,td{border:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;table-layout:fixed}td{overflow-wrap:anywhere}th,td{border:1px solid #ccc;padding:.4rem;text-align:left;vertical-align:top}
 th{background:#f0f0f0}code{font-family:ui-monospace,monospace}.m{font-weight:bold;text-transform:uppercase}
 """
 
@@ -136,6 +136,14 @@ def operations(document: dict) -> list[dict]:
     return found
 
 
+def _inline(text: str) -> str:
+    """Escaped text with its Markdown code spans (`x`, CommonMark section 6.1) as <code>."""
+    parts = escape(text).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick: leave the text as it is
+        return escape(text)
+    return "".join(f"<code>{part}</code>" if i % 2 else part for i, part in enumerate(parts))
+
+
 def render(document: dict) -> str:
     info = document.get("info", {})
     rows = []
@@ -144,7 +152,7 @@ def render(document: dict) -> str:
                                 for code, name in op["responses"].items())
         rows.append(
             f"<tr><td class=m>{escape(op['method'])}</td><td><code>{escape(op['path'])}</code></td>"
-            f"<td>{escape(op['summary'])}</td><td>{escape(op['request'] or '')}</td><td>{responses}</td></tr>")
+            f"<td>{_inline(op['summary'])}</td><td>{escape(op['request'] or '')}</td><td>{responses}</td></tr>")
     return (
         "<!doctype html><html lang=en><head><meta charset=utf-8>"
         f"<title>{escape(info.get('title', 'API'))}</title><style>{_STYLE}</style></head><body>"

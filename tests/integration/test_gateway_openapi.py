@@ -80,6 +80,10 @@ def test_docs_page_lists_every_operation_and_loads_nothing(stack, document):
     expected = {(m.upper(), p) for p, item in document["paths"].items() for m in item if m in gw_openapi.METHODS}
     assert {(m, p.replace("&#x27;", "'")) for m, p in rows} == expected
     summit_row = re.search(r"<td class=m>POST</td><td><code>/v1/summits</code></td>(.*?)</tr>", html).group(1)
+    assert "`" not in html  # Markdown code spans in summaries are rendered, not shown literally
+    register_row = re.search(r"<td class=m>POST</td><td><code>/v1/summits/\{summit_id\}/lottery/register</code>"
+                             r"</td>(.*?)</tr>", html, re.S).group(1)
+    assert "<code>pseudonym</code>" in register_row
     assert "SummitCreate" in summit_row and "Summit" in summit_row and "Create a summit" in summit_row
 
 
