@@ -42,14 +42,14 @@ _TOKEN_FORMAT = ("The gateway's own signed token (services/core/tokens.py), not 
 ROLE_SCHEMES = {  # one scheme per token kind, so each operation names the kinds it accepts
     "organiser": "An organiser token: a municipality's, acting on every summit of its tenant "
                  "(creates summits, imports the register, opens seed rounds, draws, issues staff tokens). "
-                 "Issued by the operator (`g1000 token`).",
+                 "Issued by the operator (`g1000 admin organiser --tenant <municipality>`).",
     "facilitator": "A facilitator token: one summit's (a table or a notary's assistant: commits and "
                    "reveals seed values, makes check-in codes). Issued by the summit's organiser "
                    "(POST /v1/summits/{summit_id}/tokens).",
     "participant": "A participant token: one seated panel member on one summit, pseudonymous. Issued "
                    "in exchange for the one-time code on the invitation (POST /v1/auth/check-in).",
-    "auditor": "An auditor token: the whole tenant or one summit; reads what is not public. Issued by "
-               "the operator, or for one summit by its organiser (POST /v1/summits/{summit_id}/tokens).",
+    "auditor": "An auditor token: one summit (or a whole tenant); reads what is not public. Issued for "
+               "a summit by its organiser (POST /v1/summits/{summit_id}/tokens).",
 }
 assert set(ROLE_SCHEMES) == ALL_ROLES
 
