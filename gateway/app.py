@@ -170,9 +170,7 @@ def _document_views(app: Flask, specs: SpecCache) -> None:
     def openapi_view():
         return specs.document()
 
-    @app.get("/docs")
-    def docs_view():
-        return Response(docs_page.render(specs.document()), content_type="text/html; charset=utf-8")
+    docs_page.install(app, specs.document)  # /docs (Swagger UI) and /docs/table
 
 
 def _error_handlers(app: Flask) -> None:

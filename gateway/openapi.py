@@ -6,7 +6,10 @@ their components (a name defined twice with different content is a SpecConflictE
 silent overwrite), and adds what the gateway itself does: /healthz, /readyz, /metrics, errors as
 `application/problem+json` (RFC 9457), the `Idempotency-Key` header on every POST
 (draft-ietf-httpapi-idempotency-key-header) and 429 with the RateLimit fields
-(draft-ietf-httpapi-ratelimit-headers) on every rate-limited operation.
+(draft-ietf-httpapi-ratelimit-headers) on every rate-limited operation, `servers`, the
+examples of the main flows (api_examples.py) and who may call each operation: one bearer security
+scheme per token role and, per operation, the `security` requirement generated from the same access
+matrix the gateway enforces (access.py; a test keeps the two equal), public operations `security: []`.
 
 The document is fetched at first use and cached; while a service could not be reached it is
 fetched again (at most every few seconds).
@@ -25,10 +28,30 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 
 from services.core.problem import PROBLEM_MEDIA_TYPE, ProblemSchema
 
+from . import api_examples
+from .access import ALL_ROLES, POLICY, PUBLIC, SUMMIT, TOKEN, Rule
 from .routes import ROUTES, service_for
 
 METHODS = ("get", "post", "put", "patch", "delete")
 PROBLEM_REF = "#/components/schemas/Problem"
+ACCESS_EXTENSION = "x-g1000-access"  # the rule's scope and roles, machine-readable beside `security`
+
+_TOKEN_FORMAT = ("The gateway's own signed token (services/core/tokens.py), not a JWT: "
+                 "`g1000.<claims>.<signature>`, base64url JCS claims signed with Ed25519, short-lived, "
+                 "revocable, refreshed with POST /v1/auth/refresh. Send `Authorization: Bearer <token>`. ")
+ROLE_SCHEMES = {  # one scheme per token kind, so each operation names the kinds it accepts
+    "organiser": "An organiser token: a municipality's, acting on every summit of its tenant "
+                 "(creates summits, imports the register, opens seed rounds, draws, issues staff tokens). "
+                 "Issued by the operator (`g1000 admin organiser --tenant <municipality>`).",
+    "facilitator": "A facilitator token: one summit's (a table or a notary's assistant: commits and "
+                   "reveals seed values, makes check-in codes). Issued by the summit's organiser "
+                   "(POST /v1/summits/{summit_id}/tokens).",
+    "participant": "A participant token: one seated panel member on one summit, pseudonymous. Issued "
+                   "in exchange for the one-time code on the invitation (POST /v1/auth/check-in).",
+    "auditor": "An auditor token: one summit (or a whole tenant); reads what is not public. Issued for "
+               "a summit by its organiser (POST /v1/summits/{summit_id}/tokens).",
+}
+assert set(ROLE_SCHEMES) == ALL_ROLES
 
 
 class SpecConflictError(RuntimeError):
@@ -74,6 +97,9 @@ def _as_problem_json(responses: dict) -> None:
 def _gateway_components() -> dict:
     header = {"schema": {"type": "string"}}
     return {
+        "securitySchemes": {role: {"type": "http", "scheme": "bearer", "bearerFormat": "g1000 token v1",
+                                   "description": _TOKEN_FORMAT + text}
+                            for role, text in ROLE_SCHEMES.items()},
         "schemas": {"Problem": _problem_schema()},
         "parameters": {"IdempotencyKey": {
             "name": "Idempotency-Key", "in": "header", "required": False,
@@ -119,7 +145,10 @@ def _gateway_paths() -> dict:
                        {"text/plain": {"schema": {"type": "string"}}},
                        {"404": {"$ref": "#/components/responses/Problem"}}),
         "/openapi.json": op("This document.", obj),
-        "/docs": op("This document as an HTML page.", {"text/html": {"schema": {"type": "string"}}}),
+        "/docs": op("The API reference (Swagger UI, served by the gateway itself) of this document.",
+                    {"text/html": {"schema": {"type": "string"}}}),
+        "/docs/table": op("This document as one HTML table, without any script.",
+                          {"text/html": {"schema": {"type": "string"}}}),
     }
 
 
@@ -133,8 +162,31 @@ def _merge_named(target: dict, section: str, items: dict, origin: str, origins: 
         origins.setdefault((section, name), origin)
 
 
-def assemble(documents: dict[str, dict]) -> dict:
-    """One document from the services' documents (name -> document)."""
+def security(rule: Rule) -> list[dict]:
+    """The OpenAPI security requirement of a rule: any one of its roles' tokens; none if public.
+    (Whether the token must act on the path's summit is beyond OpenAPI: that is ACCESS_EXTENSION.)"""
+    return [] if rule.scope == PUBLIC else [{role: []} for role in sorted(rule.roles)]
+
+
+_SCOPE_TEXT = {
+    PUBLIC: "Public: no token needed.",
+    SUMMIT: "Needs a token of: {roles}, acting on this summit (403 for another summit's token, "
+            "401 without a valid token).",
+    TOKEN: "Needs a token of: {roles} (401 without a valid token).",
+}
+
+
+def _declare_access(operation: dict, rule: Rule) -> None:
+    operation["security"] = security(rule)
+    operation[ACCESS_EXTENSION] = {"scope": rule.scope, "roles": sorted(rule.roles)}
+    text = _SCOPE_TEXT[rule.scope].format(roles=", ".join(sorted(rule.roles)))
+    operation["description"] = f"{operation['description']}\n\n{text}" if operation.get("description") else text
+
+
+def assemble(documents: dict[str, dict], policy: dict[tuple[str, str], Rule] | None = None) -> dict:
+    """One document from the services' documents (name -> document). `policy` is the access matrix
+    the security declarations come from: the one the gateway enforces (access.POLICY) unless given."""
+    policy = POLICY if policy is None else policy
     components: dict = {}
     origins: dict = {}
     for section, items in _gateway_components().items():
@@ -160,8 +212,19 @@ def assemble(documents: dict[str, dict]) -> dict:
         for tag in doc.get("tags", []):
             tags.setdefault(tag["name"], tag)
     paths.update(_gateway_paths())
+    for template, item in paths.items():
+        for method in METHODS:
+            if method not in item:
+                continue
+            api_examples.attach(method, template, item[method])
+            # /v1 operations: their rule (one the matrix lacks is left undeclared, and the matrix
+            # test fails); the gateway's own endpoints need no token
+            rule = policy.get((method.upper(), template)) if template.startswith("/v1/") else Rule(PUBLIC)
+            if rule is not None:
+                _declare_access(item[method], rule)
     return {
         "openapi": "3.1.0",
+        "servers": [{"url": "/", "description": "this gateway (relative to where the document is served)"}],
         "info": {"title": "G1000 public API", "version": "v1",
                  "description": "The public REST API of a G1000 summit. Errors are RFC 9457 problem "
                                 "details. POSTs SHOULD carry an Idempotency-Key."},
