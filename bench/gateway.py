@@ -9,7 +9,7 @@ the same run, as a ratio, and for requests/s of a public read on this machine.
 
 The stack is the one `g1000 up` runs, in a sandbox of its own (databases, topics, keys): the four
 services (ledger, lottery, agenda, ballot) and the gateway each under gunicorn with the command
-line of g1000/stack.py `_spawn_web` (2 gthread workers, 4 threads each, access log on), with the
+line of g1000/stack.py `spawn_web` (2 gthread workers, 4 threads each, access log on), with the
 environment `g1000 up` gives its children. The gateway's rate limits are raised to their maximum
 (1,000,000 per minute) so that the limiter counts every request (its one database statement is part
 of the real overhead) but never refuses one. Set-up, untimed: the summit is chartered through the
@@ -244,11 +244,11 @@ def gateway_database_url(box: Sandbox) -> str:
 
 
 def stack_env(box: Sandbox, stack: Stack) -> dict[str, str]:
-    """What `g1000 up` gives its children (g1000/stack.py `_child_env`), on the sandbox's databases,
+    """What `g1000 up` gives its children (g1000/stack.py `child_env`), on the sandbox's databases,
     topics and keys, plus the gateway's own database and the raised rate limits."""
     env = {**os.environ, **box.env}
     env.pop("G1000_FAILPOINTS", None)
-    env.update(stack._child_env(box.servers.database_url, box.servers.bootstrap))
+    env.update(stack.child_env(box.servers.database_url, box.servers.bootstrap))
     env.update(box.env)  # the sandbox's databases and topic prefix win over the defaults
     env["G1000_GATEWAY_DATABASE_URL"] = gateway_database_url(box)
     env["G1000_RATE_LIMIT_PER_MINUTE"] = RATE_LIMIT
@@ -273,7 +273,7 @@ def prepare(box: Sandbox, env: dict[str, str]):
 
 def start_web(stack: Stack, name: str, target: str, env: dict[str, str]) -> Web:
     port = free_port()
-    stack._spawn_web(name, target, port, env)
+    stack.spawn_web(name, target, port, env)
     return Web(name, f"http://127.0.0.1:{port}", stack.children[-1])
 
 
@@ -786,7 +786,7 @@ def run_gateway(servers: Servers, root: Path, p: GatewayParams) -> GatewayResult
         gateway_db_url = gateway_database_url(box)
         started.callback(drop_database, servers.database_url, gateway_db_url)  # runs last
         stack = Stack(box.data_dir, env={}, web_workers=2)
-        stack._secret("internal.token")
+        stack.secret("internal.token")
         env = stack_env(box, stack)
         with part(f"set-up: charter, {p.log_entries:,} log entries, checkpoint"):
             gateway_db, credentials = prepare(box, env)

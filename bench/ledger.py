@@ -226,7 +226,7 @@ def say(text: str) -> None:
 
 def stack_settings(box: Sandbox) -> dict[str, str]:
     """The tuning `g1000 up` gives its children (poll interval, checkpoint period, unbuffered)."""
-    env = Stack(box.data_dir, env={})._child_env(box.servers.database_url, box.servers.bootstrap)
+    env = Stack(box.data_dir, env={}).child_env(box.servers.database_url, box.servers.bootstrap)
     return {name: env[name] for name in STACK_SETTINGS if name in env}
 
 
@@ -532,7 +532,7 @@ def ledger_web(box: Sandbox) -> Iterator[str]:
     stack = Stack(box.data_dir, env={}, web_workers=2)
     env = {**os.environ, **box.env, **stack_settings(box)}
     env.pop("G1000_FAILPOINTS", None)
-    stack._spawn_web("ledger", f"{SERVICE_MODULES['ledger']}:create_app()", port, env)
+    stack.spawn_web("ledger", f"{SERVICE_MODULES['ledger']}:create_app()", port, env)
     child = stack.children[-1]
     try:
         base = f"http://127.0.0.1:{port}"
@@ -582,15 +582,15 @@ def proof_path(kind: str, a: int, b: int) -> str:
 
 def in_process_proof(db, summit_id: str, kind: str, a: int, b: int) -> list[bytes]:
     """What the view does for one proof, without HTTP and Flask: the log size, one read of the
-    nodes the proof needs (the view's own `_fetcher`), the proof math."""
-    from services.ledger.logs_api import _fetcher
+    nodes the proof needs (`node_reader`, as the view reads them), the proof math."""
+    from services.ledger.log import node_reader
 
     with db.transaction() as conn:
         conn.execute("SELECT size FROM log_heads WHERE summit_id = %s", (summit_id,)).fetchone()
         if kind == "inclusion":
-            get = _fetcher(conn, summit_id, inclusion_proof_nodes(a, b))
+            get = node_reader(conn, summit_id, inclusion_proof_nodes(a, b))
             return inclusion_proof(a, b, get)
-        get = _fetcher(conn, summit_id, consistency_proof_nodes(a, b))
+        get = node_reader(conn, summit_id, consistency_proof_nodes(a, b))
         return consistency_proof(a, b, get)
 
 
