@@ -46,6 +46,7 @@ from pathlib import Path
 
 from g1000_proofs.draw import check_households, check_quotas
 
+from .infra import log_tail
 from .machine import host, package_version
 from .panel_pool import SIZES, PanelPool, make_pool
 from .stats import Samples, percentile
@@ -253,14 +254,6 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.wait()
 
 
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip().splitlines()
-    except OSError:
-        return ""
-    return " / ".join(text[-lines:])
-
-
 def run_reference(pool: PanelPool, work: Path, params: PanelParams) -> ReferenceResult:
     name = f"reference-{len(pool.people)}-{pool.panel_size}"
     spec, out, log = work / f"{name}.in.json", work / f"{name}.out.json", work / f"{name}.log"
@@ -286,7 +279,7 @@ def run_reference(pool: PanelPool, work: Path, params: PanelParams) -> Reference
     elapsed = time.monotonic() - began
     if code != 0 or not out.exists():
         return ReferenceResult("failed", elapsed, params.reference_timeout,
-                               error=f"exit code {code}: {_tail(log)}")
+                               error=f"exit code {code}: {log_tail(log)}")
     result = json.loads(out.read_text(encoding="utf-8"))
     per_person, problems = reference_probabilities(pool, result["committees"], result["probabilities"])
     meta = {k: v for k, v in result.items() if k not in ("committees", "probabilities")}
