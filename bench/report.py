@@ -851,21 +851,29 @@ def verification(results: list[SizeResult]) -> str:
     return "Verification (done here, trusting neither implementation):\n" + "\n".join(lines)
 
 
+def panel_parameters(results: list[SizeResult], params: PanelParams) -> str:
+    ran = sorted({f"{r.reference.meta.get('algorithm_ran')} ({r.reference.meta.get('solver')})"
+                  for r in results if r.reference is not None and r.reference.meta})
+    reference = (f"one run per pool in its own process, killed after {params.reference_timeout:g} s; backend"
+                 f" `{params.reference_backend}`, seed {params.reference_seed}; asked for LEXIMIN, ran:"
+                 f" {', '.join(ran) or 'not reported'}") if params.reference else "not run (`--panel-no-reference`)"
+    return "\n".join([
+        "Parameters:",
+        "- pools: " + ", ".join(f"{n:,} → {k:,}" for n, k in params.sizes) + " (bench/panel_pool.py);",
+        f"- ours: `find_distribution`, up to {params.repeat} runs per pool in this process (a run over"
+        f" {SLOW_SECONDS:g} s is not repeated);",
+        f"- reference `{REFERENCE}`: {reference}.",
+    ])
+
+
 def panel_section(results: list[SizeResult], params: PanelParams, machine_rows: dict[str, str],
                   pending: Sequence[tuple[int, int]] = ()) -> str:
-    repeat = f"median of up to {params.repeat} runs" if params.repeat > 1 else "one run"
     parts = [
         "## Panel selection: our fair distribution against `sortition-algorithms`",
-        "Time to compute the distribution over panels for a respondent pool, and how fair it is to every"
-        " respondent, for our `services.lottery.selection.find_distribution` and for the Sortition Foundation's"
-        f" `{REFERENCE}` (the baseline, measured in the same run, one after the other on the same machine). The"
-        " pools come from bench/panel_pool.py: generated, deterministic, skewed as real respondent pools are"
-        " (older, highly educated, politically interested people and some neighbourhoods answer more often),"
-        " six features, one respondent per household with a few exceptions, quotas from the population"
-        " shares ± 10 % (at least ± 1 seat), feasibility shown by a witness panel. Ours: "
-        f"{repeat} in the benchmark's process (a run over {SLOW_SECONDS:g} s is not repeated). Reference: one run"
-        f" in its own process, killed after {params.reference_timeout:g} s. Nothing here is a test threshold.",
+        "Time to compute the distribution over panels, and every respondent's selection probability, for"
+        f" ours and for `{REFERENCE}` (the baseline, measured in the same run). Nothing here is a test threshold.",
         machine_table(machine_rows),
+        panel_parameters(results, params),
     ]
     if pending:
         parts.append("**Incomplete run**: not measured (the run stopped or is still going): "
@@ -875,10 +883,8 @@ def panel_section(results: list[SizeResult], params: PanelParams, machine_rows: 
         "### Time",
         time_table(results),
         "### Fairness",
-        "Selection probability of every respondent (respondents in no panel count with 0). Ours after rounding"
-        " the weights to integers (exact); the LP minimum is what our optimisation reached before rounding."
-        f" A share below the reference's minimum by at most {BELOW_COARSE:g} is the rounding to integer weights"
-        " (a person's probability moves by up to `max_deviation` in our statistics below), not a worse optimum.",
+        "Ours after rounding the weights to integers (exact); LP minimum = before rounding; respondents in no"
+        " panel count with 0.",
         fairness_table(results),
         goals(results),
         verification(results),

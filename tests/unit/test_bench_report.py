@@ -14,12 +14,15 @@ from fractions import Fraction
 import pytest
 
 from bench.ceiling import FULL_1, RAW_1, RAW_2, CeilingResult
+from bench.cpu import CpuUse
+from bench.ledger import (CapacityResult, GrowthPoint, IngestResult, Latencies, LedgerParams, LedgerResult,
+                          ProofResult, VerifierResult, VerifierRun)
 from bench.panel import Fairness, OursResult, PanelParams, ReferenceResult, SizeResult
 from bench.panel_pool import make_pool
 from bench.pipeline import (BUSY, CONSUME, RELAY, PipelineParams, PipelineResult, append_label,
                             consumer_batch_label, e2e_label, relay_batch_label)
 from bench.profiling import ProfileResult
-from bench.report import (HEADER, ceiling_section, machine_table, panel_section, pipeline_section,
+from bench.report import (HEADER, ceiling_section, ledger_section, machine_table, panel_section, pipeline_section,
                           replace_section, write_sections)
 from bench.stats import Samples
 
@@ -89,7 +92,7 @@ def panel_results() -> list[SizeResult]:
                       fairness=Fairness.of([0.08] * 100 + [0.12] * 100), problems=[], stats={}, report={})
     ref = ReferenceResult(status="finished", process_seconds=9.0, timeout=60.0, seconds=6.0, cpu_seconds=5.9,
                           panels=70, fairness=Fairness.of([0.09] * 100 + [0.11] * 100),
-                          meta={"algorithm_ran": "maximin"})
+                          meta={"algorithm_ran": "maximin", "solver": "CBC"})
     return [SizeResult(pool=pool, ours=ours, reference=ref)]
 
 
@@ -107,6 +110,8 @@ def test_panel_section_has_pool_time_and_fairness_tables_with_goals_and_checks()
     assert "time ≤ 1/3 of the reference's: **met**" in text
     assert "minimum probability 0.08000 ≥ reference's 0.09000 − 0.001: **not met**" in text
     assert "all 50 panels have 20 distinct pool members" in text
+    assert "- pools: 200 → 20, 400 → 40 (bench/panel_pool.py);" in text
+    assert "asked for LEXIMIN, ran: maximin (CBC)." in text
     assert "What the reference ran" not in text and "own statistics" not in text
 
 
@@ -132,3 +137,46 @@ def test_machine_table_has_one_row_per_entry(rows):
     lines = machine_table(rows).splitlines()
     assert lines[:2] == ["| machine | |", "|---|---|"]
     assert lines[2:] == [f"| {k} | {v} |" for k, v in rows.items()]
+
+
+def cpu(seconds: float = 10.0) -> CpuUse:
+    return CpuUse(seconds=seconds, groups={"harness": 4.0, "workers": 6.0, "postgres": 3.0, "broker": 1.0},
+                  machine=16.0, steal=0.0)
+
+
+def ledger_result() -> LedgerResult:
+    p = LedgerParams(entries=1_000, inclusion_proofs=4, consistency_proofs=4)
+    growth = [GrowthPoint(0.0, 0, 0, 0), GrowthPoint(1.0, 500, 800, 4_096_000), GrowthPoint(2.0, 1_000, 1_000, 8_192_000)]
+    ingest = IngestResult(events=1_000, genesis=3, timed_events=999, seconds=2.0, append_seconds=1.5, rate=499.5,
+                          growth=growth, relay_batch=40.0, consumer_batch=45.0, checkpoints=4,
+                          sizes={"g1000_ledger": 2**20}, load=[1.0, 1.5], cpu=cpu())
+    capacity = CapacityResult(events=1_000, rate=2_000.0, busy=0.8, tenths=[2_000.0] * 10, append_rate=6_000.0,
+                              relay_rate=4_000.0, cpu={s: (cpu(), 1_000) for s in ("append", "relay", "consume")},
+                              wal_per_event={s: 2_048.0 for s in ("append", "relay", "consume")}, profile=profile())
+    lat = Latencies("inclusion proof, HTTP", [1.0, 2.0, 3.0, 4.0])
+    proofs = ProofResult(tree_size=1_003, http={"inclusion": lat, "consistency": Latencies("consistency, HTTP", [2.0] * 4)},
+                         in_process={"inclusion": Latencies("inclusion, in process", [0.5] * 4),
+                                     "consistency": Latencies("consistency, in process", [0.6] * 4)},
+                         baseline=Latencies("GET /healthz", [0.3] * 4), hashes_per_proof={"inclusion": 10.0, "consistency": 11.0},
+                         equal_to_in_process=8, verified={"inclusion": 4, "consistency": 4})
+    run = VerifierRun(label="default workers", workers=None, seconds=1.0, exit_code=0,
+                      report={"checked": {"entries": 1_003}}, cpu_seconds=1.8, main_cpu_seconds=0.4, stderr="")
+    single = VerifierRun(label="--workers 1", workers=1, seconds=2.0, exit_code=0,
+                         report={"checked": {"entries": 1_003}}, cpu_seconds=1.9, main_cpu_seconds=None, stderr="")
+    verifier = VerifierResult(export_seconds=0.5, bundle_bytes=2**20, bundle_entries=1_003, ceiling=ceiling(),
+                              runs=[run, single], quiet_wait=1.0, ceiling_other_cores=[0.1, 0.2], profile=profile())
+    return LedgerResult(params=p, event_bytes=512, ingest=ingest, capacity=capacity, proofs=proofs, verifier=verifier,
+                        durations={"ingest": 2.0}, loads={"ingest": (1.0, 1.5)})
+
+
+def test_ledger_section_has_its_tables_with_goals_and_the_ratio_to_the_2_process_ceiling():
+    text = ledger_section(ledger_result(), MACHINE)
+    headers = table_headers(text)
+    starts = ["| machine | |", "| measure | events/s | CPU per event", "| agenda events in the log | seconds |",
+              "| request | n | p50 ms |", "| measure | entries/s |", "| ratio the issue asks for:",
+              "| category | seconds | share |", "| category | seconds | share |", "| part | seconds | load average |"]
+    assert len(headers) == len(starts) and all(h.startswith(s) for h, s in zip(headers, starts)), headers
+    # 1,003 entries in 1 s over the fastest 2-process ceiling sample (20,000): 0.050, below the 0.75 goal
+    assert "| **fastest run ÷ fastest ceiling sample** (like for like: noise only slows a sample down) | **0.050** | ≥ 0.75 | **not met** |" in text
+    assert "| 1,000 | 2 | 1,000 | until here | **500** | 200 | 8.0 |" in text  # 500 logged, 200 appended in 1 s
+    assert "### Durations" in text and "Bottlenecks" not in text and "Caveats" not in text
