@@ -20,7 +20,7 @@ from pathlib import Path
 from .ceiling import RAW_1, RAW_2, CeilingResult
 from .cpu import CpuUse
 from .gateway import GatewayResult, Pair, ThroughputRun
-from .ledger import Latencies, LedgerResult, VerifierRun
+from .ledger import WARMUP_REQUESTS, Latencies, LedgerResult, VerifierRun
 from .panel import BELOW, REFERENCE, SLOW_SECONDS, OursResult, PanelParams, ReferenceResult, SizeResult
 from .panel_pool import PanelPool
 from .pipeline import BUSY, PipelineResult, e2e_label, ordered_labels, per_transaction
@@ -211,43 +211,22 @@ def ledger_section(res: LedgerResult, machine: dict[str, str]) -> str:
 
 
 def ledger_parameters(res: LedgerResult) -> str:
+    """The run's parameters; how each is used is in bench/ledger.py's docstring."""
     p, ing, prf, ver = res.params, res.ingest, res.proofs, res.verifier
     return "\n".join([
-        "Parameters:",
-        f"- workload: `agenda.topic.nominated`, {res.event_bytes} bytes per signed event, one summit"
-        f" (one message key, so one partition); {p.batch} events per append transaction;",
-        "- ingest end to end: the summit is chartered through the ledger's REST API (`POST /v1/summits`);"
-        " the agenda's outbox relay and the ledger's consumer run as `g1000 worker` processes with the"
-        " settings `g1000 up` gives them (max poll interval 3 s; a checkpoint every 256 entries or 2 s;"
-        " the consumer process runs the checkpointer, the gap filler and the tail reconciler beside it; no"
-        " producer web process runs, so those two have no producer URL to ask and only look at the log's own"
-        " tables); the appender (the"
-        " agenda's `EventStore.append`) runs in the harness. Event 1 is a warm-up (the consumer joins its"
-        f" group on it); the clock runs from the first append of the other {ing.timed_events:,} until the"
-        f" log holds {ing.genesis + ing.events:,} entries;",
-        f"- ledger consumer alone: on a fresh sandbox, {res.capacity.events:,} events appended (alone,"
-        " timed), relayed to the broker (alone, timed), then consumed by the ledger's consumer with its"
-        " background loops in one process, timed from the start of its first batch to the end of its"
-        " last: the ledger's own ingest capacity;",
-        "- CPU: user + system time of every process of the benchmark by role (harness = the appender, or"
-        " the consumer in the consumer-alone run; workers = `g1000 worker` processes, gunicorn, the"
-        " verifier; PostgreSQL; the broker), from /proc; \"other\" = the machine's busy time minus ours"
-        " (other tenants of this virtual machine), \"steal\" = time the hypervisor gave our cores to other"
-        " machines (shown when present); neighbours on the host that slow the cores down without taking"
-        " them show in neither; WAL = PostgreSQL's `pg_stat_wal.wal_bytes`;",
-        f"- proofs: the ledger app under gunicorn as `g1000 up` starts it (2 gthread workers, 4 threads"
-        f" each) on a free loopback port; one client thread with one keep-alive session;"
-        f" {len(prf.http['inclusion'].millis):,} inclusion proofs (random index, tree_size = the latest"
-        f" checkpoint = {prf.tree_size:,}) and {len(prf.http['consistency'].millis):,} consistency proofs"
-        f" (random 1 ≤ first < second ≤ {prf.tree_size:,}) after 100 untimed ones of each kind; latency ="
-        " from sending the request to having read the whole body; the relay and the consumer are stopped"
-        " by then;",
-        "- verifier: `g1000-verify bundle FILE --json --log-key VKEY` (the key as the municipality"
-        f" publishes it) as a subprocess: {len(ver.default_runs())} runs with the default workers (= CPU"
-        " count, 2) and one with `--workers 1`, on the bundle exported through `GET /v1/logs/{id}/export`;"
-        " the ratio = verifier entries/s ÷ the 2-process Ed25519 verify ceiling (bench/ceiling.py:"
-        f" `cryptography`'s verify over a real event's {ver.ceiling.message_bytes} signed bytes, two"
-        " processes at once, summed).",
+        "Parameters (method: bench/ledger.py):",
+        f"- workload: `agenda.topic.nominated`, {res.event_bytes} bytes per signed event, one summit (one"
+        f" partition); {p.batch} events per append transaction;",
+        f"- ingest end to end: {ing.events:,} events (the first a warm-up, {ing.timed_events:,} timed) through"
+        " the relay and the ledger consumer as `g1000 worker` processes with `g1000 up`'s settings;",
+        f"- ledger consumer alone: {res.capacity.events:,} events over a pre-filled topic;",
+        f"- proofs: the ledger under gunicorn (2 gthread workers, 4 threads), one keep-alive client;"
+        f" {len(prf.http['inclusion'].millis):,} inclusion proofs (tree_size = the checkpoint, {prf.tree_size:,})"
+        f" and {len(prf.http['consistency'].millis):,} consistency proofs after {WARMUP_REQUESTS} untimed of each;"
+        f" {p.verify_sample} of each checked with `g1000_proofs.merkle`;",
+        f"- verifier: `g1000-verify bundle FILE --json --log-key VKEY`, {len(ver.default_runs())} runs with the"
+        f" default workers ({CORES}) and one with `--workers 1`; ceiling: {ver.ceiling.repeat} samples of"
+        f" {p.ceiling_seconds:g} s before and as many after ({ver.ceiling.message_bytes} signed bytes).",
     ])
 
 
@@ -478,46 +457,23 @@ def gateway_section(res: GatewayResult, machine: dict[str, str]) -> str:
 
 
 def gateway_parameters(res: GatewayResult) -> str:
+    """The run's parameters; how each is used is in bench/gateway.py's docstring."""
     p = res.params
     served = "; ".join(f"{name}: {how}" for name, how in res.served.items())
     return "\n".join([
-        "Parameters:",
-        f"- stack: ledger, lottery, agenda, ballot and the gateway, each `gunicorn {res.web_settings}` (the"
-        " command line of g1000/stack.py `spawn_web`), with the environment `g1000 up` gives its children,"
-        f" in a sandbox of its own (databases, topics, keys) on the servers below; {served}. The gateway's"
-        " rate limits are set to 1,000,000 per minute, so the limiter counts every request (one database"
-        " statement on an unlogged table, part of the overhead measured) and refuses none (every answer was"
-        " checked);",
-        f"- set-up (untimed): the summit is chartered through the ledger's REST API; {p.log_entries:,} agenda"
-        " events are appended and carried into its log by the agenda's outbox relay and the ledger's"
-        " consumer as `g1000 worker` processes until a checkpoint covers them (log size"
-        f" {res.log_size:,}, checkpoint {res.checkpoint_size:,}); then those workers are stopped, so **no"
-        " relay or consumer runs while requests are timed** (in a running stack they would, and a write"
-        " would wake the agenda's relay). The agenda learns of the summit by applying the ledger's"
-        " `ledger.summit.created` event in process, as its consume worker would. The organiser token is"
-        " recorded by the gateway (as `g1000 admin` issues it), so it passes the revocation check;",
-        f"- latency: one client thread (`http.client`, one keep-alive connection to the service and one to"
-        f" the gateway); {p.warmup:,} untimed then {p.requests:,} timed requests of each kind on each path,"
-        " alternating direct / gateway with the order swapped every pair, so machine noise hits both"
-        " paths alike; a pair's two requests are the same request (the same inclusion proof; a write"
-        " differs only in its topic title and its Idempotency-Key); latency = from sending the request to"
-        " having read the whole body. Inclusion proofs: random index, tree_size = the checkpoint;",
-        f"- requests/s: `GET /v1/summits/{{id}}` with {', '.join(str(c) for c in p.concurrency)} client"
-        f" threads, each with its own keep-alive connection, {p.throughput_seconds:g} s windows after"
-        f" {p.throughput_warmup:g} s of warm-up, {p.throughput_repeat} runs per target and concurrency in"
-        " ABBA order. Each client thread connects from its own loopback address (127.0.0.k), as distinct"
-        " citizens do, so the gateway keeps one rate-limit counter per client; at the highest concurrency"
-        " the gateway also runs with every client on one address (one counter row that every request"
-        " updates). The client is Python (`http.client` in threads of the benchmark's own process; `wrk` is"
-        " not installed here) and **shares the 2 cores with the servers**: its CPU is in the tables;",
-        "- CPU: user + system time from /proc of each gunicorn process tree (master + workers), of"
-        " PostgreSQL (all backends), of the client (the benchmark's process) and of the whole machine"
-        " (\"other\" = busy time not ours: other tenants of this machine), read around every measurement;",
-        f"- the gateway's own steps: each called in the benchmark's process on the gateway's database,"
-        f" {p.step_samples:,} times (half just before the latency runs, half just after), round robin;"
-        " profiles: the gateway app in the benchmark's process under cProfile (Flask's test client instead"
-        " of gunicorn; prometheus-client in its single-process mode, not the multiprocess files the deployed"
-        " gateway writes), forwarding to the services under gunicorn;",
+        "Parameters (method: bench/gateway.py):",
+        f"- stack: ledger, lottery, agenda, ballot and the gateway, each `gunicorn {res.web_settings}`"
+        f" (g1000/stack.py `spawn_web`); {served}; rate limits 1,000,000 per minute (count, never refuse);",
+        f"- log: {p.log_entries:,} agenda events appended in batches of {p.log_batch:,} (log size {res.log_size:,},"
+        f" checkpoint {res.checkpoint_size:,}); no relay or consumer runs while requests are timed;",
+        f"- latency: one client thread, {p.warmup:,} untimed then {p.requests:,} timed requests of each kind on"
+        " each path, alternating direct / gateway, the order swapped every pair;",
+        f"- requests/s: `GET /v1/summits/{{id}}` with {', '.join(str(c) for c in p.concurrency)} client threads"
+        f" (one loopback address each), {p.throughput_seconds:g} s windows after {p.throughput_warmup:g} s of"
+        f" warm-up, {p.throughput_repeat} runs per target and concurrency in ABBA order; the client shares the"
+        " cores with the servers;",
+        f"- the gateway's own steps: {p.step_samples:,} timings each, in process; profiles:"
+        f" {p.profile_requests:,} requests per profiled kind, in process (Flask's test client);",
         f"- code: {res.gateway_code}.",
     ])
 

@@ -15,6 +15,7 @@ import pytest
 
 from bench.ceiling import FULL_1, RAW_1, RAW_2, CeilingResult
 from bench.cpu import CpuUse
+from bench.gateway import KIND, GatewayParams, GatewayResult, Pair, ThroughputRun, Usage
 from bench.ledger import (CapacityResult, GrowthPoint, IngestResult, Latencies, LedgerParams, LedgerResult,
                           ProofResult, VerifierResult, VerifierRun)
 from bench.panel import Fairness, OursResult, PanelParams, ReferenceResult, SizeResult
@@ -22,7 +23,7 @@ from bench.panel_pool import make_pool
 from bench.pipeline import (BUSY, CONSUME, RELAY, PipelineParams, PipelineResult, append_label,
                             consumer_batch_label, e2e_label, relay_batch_label)
 from bench.profiling import ProfileResult
-from bench.report import (HEADER, ceiling_section, ledger_section, machine_table, panel_section, pipeline_section,
+from bench.report import (HEADER, ceiling_section, gateway_section, ledger_section, machine_table, panel_section, pipeline_section,
                           replace_section, write_sections)
 from bench.stats import Samples
 
@@ -180,3 +181,36 @@ def test_ledger_section_has_its_tables_with_goals_and_the_ratio_to_the_2_process
     assert "| **fastest run ÷ fastest ceiling sample** (like for like: noise only slows a sample down) | **0.050** | ≥ 0.75 | **not met** |" in text
     assert "| 1,000 | 2 | 1,000 | until here | **500** | 200 | 8.0 |" in text  # 500 logged, 200 appended in 1 s
     assert "### Durations" in text and "Bottlenecks" not in text and "Caveats" not in text
+
+
+def usage(seconds: float = 10.0) -> Usage:
+    return Usage(cpu=cpu(seconds), webs={"gateway": 2.0, "ledger": 3.0})
+
+
+def gateway_result() -> GatewayResult:
+    p = GatewayParams(requests=4, warmup=1, concurrency=(8,), throughput_repeat=1, step_samples=4, profile_requests=5)
+    pairs = [Pair(kind=KIND[key], direct=Latencies("direct", [1.0] * 4), gateway=Latencies("gateway", [3.0] * 4),
+                  usage=usage(), reopened=0) for key in ("healthz", "read")]
+    runs = [ThroughputRun(target=t, concurrency=8, requests=n, errors=0, seconds=10.0,
+                          latency=Latencies(t, [5.0] * 4), usage=usage(), buckets=9 if t != "direct" else None)
+            for t, n in (("direct", 10_000), ("gateway", 3_000))]
+    return GatewayResult(params=p, log_size=10_003, checkpoint_size=10_003, served={"ledger": "gunicorn"},
+                         web_settings="-w 2", pairs=pairs, throughput=runs,
+                         steps={"limiter": Latencies("rate limit", [0.5] * 4)}, profiles=[profile()],
+                         gateway_code="gateway/ (unchanged)", durations={"latency: read": 5.0},
+                         loads={"latency: read": (1.0, 2.0)})
+
+
+def test_gateway_section_has_its_tables_with_the_direct_path_as_the_baseline():
+    text = gateway_section(gateway_result(), MACHINE)
+    headers = table_headers(text)
+    starts = ["| machine | |", "| request | n | p50 ms | p90 ms | p99 ms | max ms | overhead p50 ms |",
+              "| client threads | path | requests/s (median) | min | max | ÷ direct |",
+              "| client threads | path | requests | total | client | gateway | ledger | PostgreSQL |",
+              "| step | n | p50 ms |", "| category | CPU seconds | share |", "| part | seconds | load average |"]
+    assert len(headers) == len(starts) and all(h.startswith(s) for h, s in zip(headers, starts)), headers
+    # 3,000 requests in 10 s through the gateway against 10,000 direct: 0.30 of the baseline of the same run
+    assert "| 8 | through the gateway (one address per client) | **300** | 300 | 300 | **0.30** |" in text
+    assert "| through the gateway | 4 | 3.00 | 3.00 | 3.00 | 3.00 | **+2.00** |" in text
+    assert "- log: 10,000 agenda events appended in batches of 500 (log size 10,003, checkpoint 10,003)" in text
+    assert "### Durations" in text and "What sets the pace" not in text and "Caveats" not in text
