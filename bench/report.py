@@ -31,7 +31,8 @@ HEADER = """# Benchmarks
 
 Written by `make bench` (`python -m bench.run`). Performance is measured, not asserted: nothing
 here is a test threshold. The sections between `<!-- bench:…:start/end -->` markers are rewritten
-by each run; everything else in this file is left as it is.
+by each run and hold tables only; everything else in this file is left as it is: what a run means
+is written by people under its section, dated, outside the markers.
 """
 CORES = os.cpu_count() or 1
 QUANTILES = (50, 90, 99, 100)
