@@ -75,7 +75,7 @@ class CpuSnapshot:
                       self.machine - earlier.machine, self.steal - earlier.steal)
 
 
-def _processes() -> tuple[dict[int, list[int]], dict[int, tuple[str, int, int]]]:
+def processes() -> tuple[dict[int, list[int]], dict[int, tuple[str, int, int]]]:
     """children by parent pid; pid -> (command name, own ticks, reaped children's ticks)."""
     children: dict[int, list[int]] = {}
     info: dict[int, tuple[str, int, int]] = {}
@@ -104,7 +104,7 @@ def _machine() -> tuple[float, float]:
 def snapshot(root: int | None = None) -> CpuSnapshot:
     """CPU seconds so far of this process's tree by group, and of the machine."""
     root = os.getpid() if root is None else root
-    children, info = _processes()
+    children, info = processes()
     ticks = dict.fromkeys(GROUPS, 0)
     _, own, reaped = info.get(root, ("", 0, 0))
     ticks["harness"] += own

@@ -9,7 +9,7 @@ the same run, as a ratio, and for requests/s of a public read on this machine.
 
 The stack is the one `g1000 up` runs, in a sandbox of its own (databases, topics, keys): the four
 services (ledger, lottery, agenda, ballot) and the gateway each under gunicorn with the command
-line of g1000/stack.py `_spawn_web` (2 gthread workers, 4 threads each, access log on), with the
+line of g1000/stack.py `spawn_web` (2 gthread workers, 4 threads each, access log on), with the
 environment `g1000 up` gives its children. The gateway's rate limits are raised to their maximum
 (1,000,000 per minute) so that the limiter counts every request (its one database statement is part
 of the real overhead) but never refuses one. Set-up, untimed: the summit is chartered through the
@@ -55,7 +55,6 @@ import json
 import os
 import random
 import signal
-import sys
 import threading
 import time
 import uuid
@@ -65,19 +64,19 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 import psycopg
-import requests
 from psycopg import sql
 
-from g1000.procs import free_port, stop_process
+from g1000.procs import stop_process
 from g1000.services import SERVICE_MODULES
-from g1000.stack import Child, Stack
+from g1000.stack import Stack
 from services.core.config import SERVICES
 
-from .cpu import TICK, CpuSnapshot, CpuUse, _processes
+from .cpu import TICK, CpuSnapshot, CpuUse, processes
 from .cpu import snapshot as cpu_snapshot
-from .infra import CHARTER, BenchError, Sandbox, Servers, sandbox, url_with_database
+from .infra import (CHARTER, BenchError, Sandbox, Servers, Web, log_tail, sandbox, say, start_web, url_with_database,
+                    wait_ready)
 from .ledger import Latencies, append_all, log_probe, log_workers
-from .profiling import ProfileResult, round_trips, top_functions
+from .profiling import ProfileResult, summarise
 
 GATEWAY_TARGET = "gateway.app:create_app()"
 RATE_LIMIT = "1000000"  # the largest the gateway accepts (gateway/settings.py): counts, never refuses
@@ -131,7 +130,7 @@ class Meter:
         self.pids = pids
 
     def read(self) -> tuple[CpuSnapshot, dict[str, float]]:
-        children, info = _processes()
+        children, info = processes()
         webs = {}
         for name, pid in self.pids.items():
             ticks, todo = 0, [pid]
@@ -205,13 +204,6 @@ class Client:
 
 
 @dataclass
-class Web:
-    name: str
-    base: str
-    child: Child
-
-
-@dataclass
 class Deployment:
     """The gunicorn processes of one run; `served` says how each upstream is served (for the report)."""
 
@@ -229,14 +221,7 @@ class Deployment:
         for web in self.webs.values():
             if web.child.process.poll() is not None:
                 raise BenchError(f"{web.name} (gunicorn) exited with {web.child.process.returncode}: "
-                                 + _tail(web.child.log_path))
-
-
-def _tail(path: Path, lines: int = 5) -> str:
-    try:
-        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
+                                 + log_tail(web.child.log_path))
 
 
 def gateway_database_url(box: Sandbox) -> str:
@@ -244,11 +229,11 @@ def gateway_database_url(box: Sandbox) -> str:
 
 
 def stack_env(box: Sandbox, stack: Stack) -> dict[str, str]:
-    """What `g1000 up` gives its children (g1000/stack.py `_child_env`), on the sandbox's databases,
+    """What `g1000 up` gives its children (g1000/stack.py `child_env`), on the sandbox's databases,
     topics and keys, plus the gateway's own database and the raised rate limits."""
     env = {**os.environ, **box.env}
     env.pop("G1000_FAILPOINTS", None)
-    env.update(stack._child_env(box.servers.database_url, box.servers.bootstrap))
+    env.update(stack.child_env(box.servers.database_url, box.servers.bootstrap))
     env.update(box.env)  # the sandbox's databases and topic prefix win over the defaults
     env["G1000_GATEWAY_DATABASE_URL"] = gateway_database_url(box)
     env["G1000_RATE_LIMIT_PER_MINUTE"] = RATE_LIMIT
@@ -271,29 +256,6 @@ def prepare(box: Sandbox, env: dict[str, str]):
     return db, Credentials(db, token_signer(settings))
 
 
-def start_web(stack: Stack, name: str, target: str, env: dict[str, str]) -> Web:
-    port = free_port()
-    stack._spawn_web(name, target, port, env)
-    return Web(name, f"http://127.0.0.1:{port}", stack.children[-1])
-
-
-def wait_ready(web: Web, timeout: float = WEB_READY_SECONDS) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if web.child.process.poll() is not None:
-            raise BenchError(f"{web.name} (gunicorn) exited with {web.child.process.returncode}: "
-                             + _tail(web.child.log_path))
-        try:
-            if requests.get(f"{web.base}/readyz", timeout=3).status_code == 200:
-                return
-        except requests.RequestException:
-            pass
-        if time.monotonic() > deadline:
-            raise BenchError(f"{web.name} under gunicorn was not ready after {timeout:.0f} s: "
-                             + _tail(web.child.log_path))
-        time.sleep(0.2)
-
-
 @contextlib.contextmanager
 def deployed(box: Sandbox, env: dict[str, str], stack: Stack) -> Iterator[Deployment]:
     """The four services and the gateway under gunicorn; a service that does not come up (a service
@@ -312,7 +274,7 @@ def deployed(box: Sandbox, env: dict[str, str], stack: Stack) -> Iterator[Deploy
                     raise
                 stop_process(dep.webs.pop(name).child.process, signal.SIGTERM, timeout=15)
                 dep.served[name] = f"not served (would not start: {str(e)[:160]}); its URL points at the ledger"
-                say(f"{name} would not start under gunicorn; the gateway's {name} URL points at the ledger")
+                say("gateway", f"{name} would not start under gunicorn; the gateway's {name} URL points at the ledger")
         dep.upstreams = {n: dep.webs.get(n, dep.webs["ledger"]).base for n in SERVICES}
         urls = {f"G1000_{n.upper()}_URL": url for n, url in dep.upstreams.items()}
         metrics_dir = box.data_dir / "metrics" / "gateway"  # prometheus-client multiprocess mode
@@ -420,10 +382,6 @@ KINDS = (
     Kind("write-key", "the same write with an `Idempotency-Key`", "agenda", "POST", 201, idempotency=True),
 )
 KIND = {kind.key: kind for kind in KINDS}
-
-
-def say(text: str) -> None:
-    print(f"bench: gateway: {text}", file=sys.stderr, flush=True)
 
 
 class Requests:
@@ -683,17 +641,6 @@ def categorise_up(stats) -> dict[str, float]:
     return totals
 
 
-def summarise_gateway(stage: str, profiler, requests_done: int, rate_seen: float) -> ProfileResult:
-    import pstats
-
-    stats = pstats.Stats(profiler)
-    totals = categorise_up(stats)
-    waits = round_trips(stats)
-    return ProfileResult(stage, requests_done, rate_seen, sum(totals.values()),
-                         sorted(totals.items(), key=lambda kv: -kv[1]), top_functions(stats),
-                         None if waits is None else waits / requests_done)
-
-
 def profile_gateway(env: dict[str, str], dep: Deployment, gateway_db, make: Requests, kind: Kind, n: int,
                     log_path: Path) -> ProfileResult:
     """cProfile of the gateway app in this process (Flask's test client, no gunicorn) over `n`
@@ -725,7 +672,7 @@ def profile_gateway(env: dict[str, str], dep: Deployment, gateway_db, make: Requ
         began = time.perf_counter()
         profiler.runcall(loop)
         seconds = time.perf_counter() - began
-    return summarise_gateway(f"gateway, {kind.label}", profiler, n, n / seconds)
+    return summarise(f"gateway, {kind.label}", profiler, n, n / seconds, categorise_by=categorise_up)
 
 
 # ---- the whole benchmark ---------------------------------------------------------------------------
@@ -786,20 +733,20 @@ def run_gateway(servers: Servers, root: Path, p: GatewayParams) -> GatewayResult
         gateway_db_url = gateway_database_url(box)
         started.callback(drop_database, servers.database_url, gateway_db_url)  # runs last
         stack = Stack(box.data_dir, env={}, web_workers=2)
-        stack._secret("internal.token")
+        stack.secret("internal.token")
         env = stack_env(box, stack)
         with part(f"set-up: charter, {p.log_entries:,} log entries, checkpoint"):
             gateway_db, credentials = prepare(box, env)
             started.callback(gateway_db.close)
             result.summit_id = box.open_summit()
-            say(f"filling the summit's log with {p.log_entries:,} entries")
+            say("gateway", f"filling the summit's log with {p.log_entries:,} entries")
             result.log_size, result.checkpoint_size = fill_log(box, result.summit_id, p)
             announce(box, result.summit_id)
             issued = credentials.issue(role="organiser", tenant=CHARTER["municipality"], subject="bench",
                                        issued_by="bench", label="gateway benchmark")
             token = issued.token
         with part("start the services and the gateway under gunicorn"):
-            say("starting ledger, lottery, agenda, ballot and the gateway under gunicorn")
+            say("gateway", "starting ledger, lottery, agenda, ballot and the gateway under gunicorn")
             dep = started.enter_context(deployed(box, env, stack))
         result.served = dict(dep.served)
         result.web_settings = gunicorn_options(dep.webs["gateway"].child.args)
@@ -808,26 +755,26 @@ def run_gateway(servers: Servers, root: Path, p: GatewayParams) -> GatewayResult
                         issued.claims.token_id)
         steps = []  # half before the latency runs, half after them: a commit's latency drifts
         with part("the gateway's own steps, in process (before and after the latency runs)"):
-            say(f"the gateway's own steps, {p.step_samples // 2:,} times each, in process")
+            say("gateway", f"the gateway's own steps, {p.step_samples // 2:,} times each, in process")
             steps.append(measure_steps(gateway_db, credentials, token, p.step_samples // 2))
         for kind in KINDS:
             with part(f"latency: {kind.key}"):
-                say(f"latency, {kind.key}: {p.requests:,} requests on each path")
+                say("gateway", f"latency, {kind.key}: {p.requests:,} requests on each path")
                 result.pairs.append(measure_pair(dep, meter, make, kind, p))
         with part("the gateway's own steps, in process (before and after the latency runs)"):
-            say(f"the gateway's own steps, {p.step_samples - p.step_samples // 2:,} times each, in process")
+            say("gateway", f"the gateway's own steps, {p.step_samples - p.step_samples // 2:,} times each, in process")
             steps.append(measure_steps(gateway_db, credentials, token, p.step_samples - p.step_samples // 2))
         result.steps = {name: Latencies(lat.label, lat.millis + steps[1][name].millis)
                         for name, lat in steps[0].items()}
         for concurrency, target in throughput_plan(p):
             with part(f"throughput: {target}, {concurrency} clients"):
-                say(f"throughput, {target}, {concurrency} client threads, {p.throughput_seconds:g} s")
+                say("gateway", f"throughput, {target}, {concurrency} client threads, {p.throughput_seconds:g} s")
                 result.throughput.append(measure_throughput(dep, meter, result.summit_id, target, concurrency,
                                                             p, gateway_db_url))
         if p.profile_requests:
             with part("profiles of the gateway, in process"):
                 for kind in (KIND["read"], KIND["write-key"]):
-                    say(f"profiled gateway, {kind.key}, {p.profile_requests:,} requests")
+                    say("gateway", f"profiled gateway, {kind.key}, {p.profile_requests:,} requests")
                     result.profiles.append(profile_gateway(env, dep, gateway_db, make, kind, p.profile_requests,
                                                            box.logs / "gateway-in-process.log"))
     result.gateway_code = describe_gateway_code(code_at_start, gateway_source())

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import sys
 import tempfile
 import time
 import uuid
@@ -23,9 +24,12 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 import psycopg
+import requests
 from psycopg import sql
 
+from g1000.procs import free_port
 from g1000.services import spec_for
+from g1000.stack import Child, Stack
 from services.core.config import SERVICES, load_config
 from services.core.runtime import Runtime, bootstrap, prepare_broker
 from services.core.signing import load_or_create_signer
@@ -36,6 +40,52 @@ from .machine import filesystem_of, tansu_version
 
 class BenchError(RuntimeError):
     """The harness could not measure (a worker died, events were quarantined, no progress)."""
+
+
+def say(part: str, text: str) -> None:
+    """Progress on stderr (stdout carries the one-line results)."""
+    print(f"bench: {part}: {text}", file=sys.stderr, flush=True)
+
+
+def log_tail(path: Path, lines: int = 5) -> str:
+    """The end of a child's log, for the error that says why it died (its directory is removed at exit)."""
+    try:
+        return " | ".join(path.read_text(errors="replace").strip().splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+@dataclass
+class Web:
+    """One app under gunicorn, started as `g1000 up` starts it (g1000/stack.py `spawn_web`)."""
+
+    name: str
+    base: str
+    child: Child
+
+
+def start_web(stack: Stack, name: str, target: str, env: dict[str, str]) -> Web:
+    port = free_port()
+    stack.spawn_web(name, target, port, env)
+    return Web(name, f"http://127.0.0.1:{port}", stack.children[-1])
+
+
+def wait_ready(web: Web, timeout: float = 90.0) -> None:
+    """Until its /readyz answers 200; BenchError with its log's end if it exits or takes too long."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if web.child.process.poll() is not None:
+            raise BenchError(f"{web.name} (gunicorn) exited with {web.child.process.returncode}: "
+                             + log_tail(web.child.log_path))
+        try:
+            if requests.get(f"{web.base}/readyz", timeout=3).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        if time.monotonic() > deadline:
+            raise BenchError(f"{web.name} under gunicorn was not ready after {timeout:.0f} s: "
+                             + log_tail(web.child.log_path))
+        time.sleep(0.2)
 
 
 @dataclass(frozen=True)

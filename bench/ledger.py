@@ -48,7 +48,7 @@ from typing import Callable, Iterator
 import psycopg
 import requests
 
-from g1000.procs import free_port, stop_process
+from g1000.procs import stop_process
 from g1000.services import SERVICE_MODULES
 from g1000.stack import Stack
 from g1000_proofs.checkpoint import open_checkpoint
@@ -59,7 +59,7 @@ from g1000_proofs.tree_shape import consistency_proof_nodes, inclusion_proof_nod
 from .ceiling import CeilingResult, run_ceiling
 from .cpu import CpuUse, process_cpu, snapshot, wait_until_quiet
 from .harness import consumer_thread, worker
-from .infra import BenchError, Sandbox, Servers, sandbox
+from .infra import BenchError, Sandbox, Servers, sandbox, say, start_web, wait_ready
 from .pipeline import mean_batches, measure_relay
 from .profiling import ProfileResult, summarise
 from .stats import Samples, percentile, rate
@@ -217,16 +217,12 @@ class LedgerResult:
     loads: dict[str, tuple[float, float]] = field(default_factory=dict)  # 1-min load at start, end
 
 
-def say(text: str) -> None:
-    print(f"bench: ledger: {text}", file=sys.stderr, flush=True)
-
-
 # ---- the settings `g1000 up` runs with ----------------------------------------------------------
 
 
 def stack_settings(box: Sandbox) -> dict[str, str]:
     """The tuning `g1000 up` gives its children (poll interval, checkpoint period, unbuffered)."""
-    env = Stack(box.data_dir, env={})._child_env(box.servers.database_url, box.servers.bootstrap)
+    env = Stack(box.data_dir, env={}).child_env(box.servers.database_url, box.servers.bootstrap)
     return {name: env[name] for name in STACK_SETTINGS if name in env}
 
 
@@ -410,15 +406,15 @@ def measure_ingest(box: Sandbox, summit_id: str, p: LedgerParams) -> IngestResul
                 def progress(done: int) -> None:
                     sampler.appended = 1 + done
                     if done % tenth < p.batch:
-                        say(f"appended {1 + done:,}/{p.entries:,}, log at {probe_size(sampler):,}")
+                        say("ledger", f"appended {1 + done:,}/{p.entries:,}, log at {probe_size(sampler):,}")
 
                 append_all(box, summit_id, p.entries - 1, p.batch, progress, every=alive)
                 appended_at = time.perf_counter()
-                say(f"appender done after {appended_at - began:.0f} s; waiting for the consumer")
+                say("ledger", f"appender done after {appended_at - began:.0f} s; waiting for the consumer")
                 done = probe.wait_for_size(genesis + p.entries, alive, poll=0.02)
                 cpu = snapshot().since(cpu_began)
                 wal_done = probe.wal_bytes()
-            say(f"log complete ({genesis + p.entries:,} entries) after {done - began:.0f} s")
+            say("ledger", f"log complete ({genesis + p.entries:,} entries) after {done - began:.0f} s")
             probe.check_nothing_quarantined()
             probe.wait_for_checkpoint(genesis + p.entries, alive)
         checkpoints = probe.conn.execute("SELECT count(*) FROM log_checkpoints WHERE summit_id = %s",
@@ -483,7 +479,7 @@ def consume_prefilled(box: Sandbox, filled: Prefilled, count: int, wrap=None):
 def measure_capacity(servers: Servers, root: Path, p: LedgerParams) -> CapacityResult:
     with sandbox(servers, root) as box:
         filled = prefill(box, p.capacity_events, p.batch)
-        say(f"topic pre-filled with {p.capacity_events:,} events; consuming")
+        say("ledger", f"topic pre-filled with {p.capacity_events:,} events; consuming")
         clock, cpu_consume, wal_consume = consume_prefilled(box, filled, p.capacity_events)
     return CapacityResult(p.capacity_events, rate(p.capacity_events, clock.window()),
                           clock.busy() / clock.window(), tenth_rates(clock.spans, p.capacity_events),
@@ -528,30 +524,15 @@ def profile_consumer(servers: Servers, root: Path, p: LedgerParams) -> ProfileRe
 @contextlib.contextmanager
 def ledger_web(box: Sandbox) -> Iterator[str]:
     """The ledger app under gunicorn as `g1000 up` starts it; yields its base URL."""
-    port = free_port()
-    stack = Stack(box.data_dir, env={}, web_workers=2)
     env = {**os.environ, **box.env, **stack_settings(box)}
     env.pop("G1000_FAILPOINTS", None)
-    stack._spawn_web("ledger", f"{SERVICE_MODULES['ledger']}:create_app()", port, env)
-    child = stack.children[-1]
+    web = start_web(Stack(box.data_dir, env={}, web_workers=2), "ledger",
+                    f"{SERVICE_MODULES['ledger']}:create_app()", env)
     try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            if child.process.poll() is not None:
-                tail = child.log_path.read_text(errors="replace").strip().splitlines()[-5:]
-                raise BenchError(f"gunicorn exited with {child.process.returncode}: " + " | ".join(tail))
-            try:
-                if requests.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise BenchError("the ledger under gunicorn was not ready after 60 s")
-            time.sleep(0.2)
-        yield base
+        wait_ready(web, timeout=60)
+        yield web.base
     finally:
-        stop_process(child.process, signal.SIGTERM, timeout=15)
+        stop_process(web.child.process, signal.SIGTERM, timeout=15)
 
 
 def timed_get(session: requests.Session, url: str) -> tuple[float, bytes]:
@@ -582,15 +563,15 @@ def proof_path(kind: str, a: int, b: int) -> str:
 
 def in_process_proof(db, summit_id: str, kind: str, a: int, b: int) -> list[bytes]:
     """What the view does for one proof, without HTTP and Flask: the log size, one read of the
-    nodes the proof needs (the view's own `_fetcher`), the proof math."""
-    from services.ledger.logs_api import _fetcher
+    nodes the proof needs (`node_reader`, as the view reads them), the proof math."""
+    from services.ledger.log import node_reader
 
     with db.transaction() as conn:
         conn.execute("SELECT size FROM log_heads WHERE summit_id = %s", (summit_id,)).fetchone()
         if kind == "inclusion":
-            get = _fetcher(conn, summit_id, inclusion_proof_nodes(a, b))
+            get = node_reader(conn, summit_id, inclusion_proof_nodes(a, b))
             return inclusion_proof(a, b, get)
-        get = _fetcher(conn, summit_id, consistency_proof_nodes(a, b))
+        get = node_reader(conn, summit_id, consistency_proof_nodes(a, b))
         return consistency_proof(a, b, get)
 
 
@@ -614,7 +595,7 @@ def measure_proofs(box: Sandbox, summit_id: str, base: str, p: LedgerParams) -> 
         http: dict[str, Latencies] = {}
         answers: dict[str, list[list[bytes]]] = {}
         for kind, todo in pairs.items():
-            say(f"{len(todo):,} {kind} proofs over HTTP")
+            say("ledger", f"{len(todo):,} {kind} proofs over HTTP")
             millis, got = [], []
             for a, b in todo:
                 ms, body = timed_get(session, log_url + proof_path(kind, a, b))
@@ -773,23 +754,23 @@ def measure_verifier(bundle: Path, entries: int, vkey: str, export_seconds: floa
     """The Ed25519 ceiling before and after the verifier runs (pooled: the machine's other load
     comes and goes), the default-workers runs, one `--workers 1` run, then the profile."""
     waited = wait_until_quiet()
-    say(f"Ed25519 ceiling before the verifier (waited {waited:.0f} s for our processes to go idle)")
+    say("ledger", f"Ed25519 ceiling before the verifier (waited {waited:.0f} s for our processes to go idle)")
     cpu = snapshot()
     before = run_ceiling(seconds=p.ceiling_seconds, repeat=p.ceiling_repeat)
     others = [snapshot().since(cpu).other_cores]
     runs = []
     for workers in [None] * p.verifier_default_runs + [1]:
-        say(f"g1000-verify bundle, {'default workers' if workers is None else f'--workers {workers}'}")
+        say("ledger", f"g1000-verify bundle, {'default workers' if workers is None else f'--workers {workers}'}")
         run = run_verifier(bundle, vkey, workers, bundle.parent)
-        say(f"  exit {run.exit_code}, {run.entries:,} entries in {run.seconds:.0f} s")
+        say("ledger", f"  exit {run.exit_code}, {run.entries:,} entries in {run.seconds:.0f} s")
         runs.append(run)
-    say("Ed25519 ceiling after the verifier")
+    say("ledger", "Ed25519 ceiling after the verifier")
     cpu = snapshot()
     ceiling = pooled(before, run_ceiling(seconds=p.ceiling_seconds, repeat=p.ceiling_repeat))
     others.append(snapshot().since(cpu).other_cores)
     profile = None
     if slice_path is not None:
-        say(f"profiled verifier on the first {slice_size:,} entries")
+        say("ledger", f"profiled verifier on the first {slice_size:,} entries")
         profile = profile_verifier(slice_path, slice_size, vkey)
     return VerifierResult(export_seconds, bundle.stat().st_size, entries, ceiling, runs, waited, others, profile)
 
@@ -819,11 +800,11 @@ def run_ledger(servers: Servers, root: Path, p: LedgerParams) -> LedgerResult:
             result.loads[name] = (load, os.getloadavg()[0])
 
     with part("ledger consumer alone, pre-filled topic"):
-        say(f"consumer capacity over {p.capacity_events:,} pre-filled events")
+        say("ledger", f"consumer capacity over {p.capacity_events:,} pre-filled events")
         result.capacity = measure_capacity(servers, root, p)
     if p.profile_events:
         with part("profiled consumer run"):
-            say(f"profiled consumer run, {p.profile_events:,} events")
+            say("ledger", f"profiled consumer run, {p.profile_events:,} events")
             result.capacity.profile = profile_consumer(servers, root, p)
     bundle = root / "ledger-bundle.jsonl"
     slice_path = root / "ledger-bundle-slice.jsonl"
@@ -832,13 +813,13 @@ def run_ledger(servers: Servers, root: Path, p: LedgerParams) -> LedgerResult:
             with part("charter + ingest end to end"):
                 summit_id = box.open_summit()
                 result.event_bytes = event_bytes()
-                say(f"ingest end to end, {p.entries:,} events into one log")
+                say("ledger", f"ingest end to end, {p.entries:,} events into one log")
                 result.ingest = measure_ingest(box, summit_id, p)
             with ledger_web(box) as base:
                 with part("proofs (HTTP and in process)"):
                     result.proofs, vkey = measure_proofs(box, summit_id, base, p)
                 with part("export bundle"):
-                    say("export")
+                    say("ledger", "export")
                     export_seconds = export_bundle(base, summit_id, bundle)
         slice_size = 0
         if p.verifier_profile_entries:

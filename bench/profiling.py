@@ -15,6 +15,7 @@ from __future__ import annotations
 import cProfile
 import pstats
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,10 +97,11 @@ def round_trips(stats: pstats.Stats) -> int | None:
 
 
 def summarise(stage: str, profiler: cProfile.Profile, events: int, rate_seen: float,
-              categories=CATEGORIES) -> ProfileResult:
-    """`categories`: (name, substrings) pairs as CATEGORIES; another stage may bring its own."""
+              categories=CATEGORIES, categorise_by: Callable | None = None) -> ProfileResult:
+    """`categories`: (name, substrings) pairs as CATEGORIES; another stage may bring its own, or its
+    own `categorise_by(stats) -> {category: seconds}` (the gateway charges helpers up the call graph)."""
     stats = pstats.Stats(profiler)
-    totals = categorise(stats, categories)
+    totals = categorise_by(stats) if categorise_by else categorise(stats, categories)
     ordered = sorted(totals.items(), key=lambda kv: -kv[1])
     waits = round_trips(stats)
     return ProfileResult(stage, events, rate_seen, sum(totals.values()), ordered, top_functions(stats),

@@ -35,18 +35,16 @@ from services.core.errors import CoreError
 
 from .ceiling import RAW_1, run_ceiling
 from .gateway import GatewayParams, run_gateway
-from .gateway_report import gateway_section
-from .gateway_report import summary as gateway_summary
 from .infra import BenchError, Servers, servers, workdir
 from .ledger import LedgerParams, run_ledger
-from .ledger_report import ledger_section, ratios
 from .machine import changed_files, code_version, describe, snapshot_digest, source_snapshot
-from .panel import PanelParams, panel_section, run_panel, summary
+from .panel import PanelParams, run_panel
 from .panel import machine as panel_machine
 from .panel_reference import BACKEND_SOLVERS
 from .pipeline import PipelineParams, e2e_label, run_pipeline
 from .profiling import profile_stages
-from .report import ceiling_section, pipeline_section, write_sections
+from .report import (ceiling_section, gateway_section, gateway_summary, ledger_section, panel_section,
+                     panel_summary, pipeline_section, ratios, write_sections)
 from .snapshot import is_frozen, repository, run_frozen
 from .stats import fmt
 
@@ -239,7 +237,7 @@ def panel_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) ->
         write_sections(args.out, {"panel": panel_section(results, params, rows, pending)})
 
     results = run_panel(params, work, progress)
-    print(f"{summary(results)}\npanel: written to {args.out}")
+    print(f"{panel_summary(results)}\npanel: written to {args.out}")
     print(f"bench: panel benchmark took {time.monotonic() - began:.0f} s", file=sys.stderr)
 
 

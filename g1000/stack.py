@@ -153,10 +153,10 @@ class Stack:
 
     def start(self, ready_timeout: float = 120.0) -> dict:
         self._prepare_directories()
-        self._secret("internal.token")
+        self.secret("internal.token")
         database_url = self._database()
         bootstrap_servers = self._broker()
-        child_env = self._child_env(database_url, bootstrap_servers)
+        child_env = self.child_env(database_url, bootstrap_servers)
         self._prepare_services(child_env)
         ports = {name: free_port() for name in SERVICES}
         ports["gateway"] = self.gateway_port or free_port(self.gateway_host if ":" not in self.gateway_host else "127.0.0.1")
@@ -167,13 +167,13 @@ class Stack:
         child_env.update({BY_NAME[n].url_env: self.urls[n] for n in SERVICES})
         for name in SERVICES:
             env = self._env_for(name, child_env)
-            self._spawn_web(name, f"{SERVICE_MODULES[name]}:create_app()", ports[name], env)
+            self.spawn_web(name, f"{SERVICE_MODULES[name]}:create_app()", ports[name], env)
             for kind in ("relay", "consume"):
                 self._spawn(f"{name}-{kind}", [sys.executable, "-m", "g1000.cli", "worker", kind, name], env)
         metrics_dir = self.data_dir / "metrics" / "gateway"  # prometheus-client multiprocess mode
         shutil.rmtree(metrics_dir, ignore_errors=True)
         metrics_dir.mkdir(parents=True)
-        self._spawn_web("gateway", "gateway.app:create_app()", ports["gateway"],
+        self.spawn_web("gateway", "gateway.app:create_app()", ports["gateway"],
                         self._env_for("gateway", child_env) | {"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())},
                         host=self.gateway_host)
         self._wait_ready(ready_timeout)
@@ -191,7 +191,7 @@ class Stack:
             (self.data_dir / sub).mkdir(exist_ok=True)
             (self.data_dir / sub).chmod(mode)
 
-    def _secret(self, name: str) -> str:
+    def secret(self, name: str) -> str:
         path = self.data_dir / "secrets" / name
         if not path.exists():
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -232,7 +232,7 @@ class Stack:
             env.pop("G1000_MIGRATION_DATABASE_URL", None)
         return env
 
-    def _child_env(self, database_url: str, bootstrap_servers: str) -> dict:
+    def child_env(self, database_url: str, bootstrap_servers: str) -> dict:
         env = dict(self.env)
         env.update(
             G1000_DATA_DIR=str(self.data_dir.resolve()),
@@ -247,6 +247,7 @@ class Stack:
         env.setdefault("G1000_MAX_POLL_INTERVAL_MS", "3000")
         env.setdefault("G1000_CHECKPOINT_SECONDS", "2")  # a local summit sees its checkpoints quickly
         return env
+
 
     def _prepare_services(self, env: dict) -> None:
         """Databases, migrations, keys and topics, once, before any process starts."""
@@ -267,7 +268,7 @@ class Stack:
         self._topics = (config.kafka_bootstrap, list(config.topic_names.values()), config.partitions,
                         config.kafka_security)
 
-    def _spawn_web(self, name: str, target: str, port: int, env: dict, host: str = "127.0.0.1") -> None:
+    def spawn_web(self, name: str, target: str, port: int, env: dict, host: str = "127.0.0.1") -> None:
         self._spawn(name, web_command(target, port, self.web_workers, host), env)
 
     def _spawn(self, name: str, args: list[str], env: dict) -> None:

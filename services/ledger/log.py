@@ -14,6 +14,7 @@ and nothing is skipped silently.
 from __future__ import annotations
 
 import hashlib
+from typing import Callable
 
 import psycopg
 
@@ -221,3 +222,30 @@ def node_at(conn, summit_id: str, level: int, index: int) -> bytes:
         what = f"entry {index}" if level == 0 else f"node ({level}, {index})"
         raise DamagedStoreError(f"the log store is damaged: {what} of log {summit_id} is missing")
     return bytes(row[0])
+
+
+def node_reader(conn, summit_id: str, specs) -> Callable[[int, int], bytes]:
+    """Read every perfect subtree a proof needs (RFC 9162 §2.1.3/§2.1.4, as listed by
+    `g1000_proofs.tree_shape`) in at most two queries, and return the `(level, index) -> hash`
+    lookup the proof math asks; a node outside `specs` falls back to `node_at`, one read each.
+
+    Public because the proof views and the benchmark's in-process proof timing read nodes the
+    same way."""
+    wanted = set()
+    for spec in specs:
+        for node in getattr(spec, "parts", None) or [spec]:
+            wanted.add((node.level, node.index))
+    leaves = [i for level, i in wanted if level == 0]
+    upper = [(level, i) for level, i in wanted if level > 0]
+    found = {}
+    if leaves:
+        for idx, h in conn.execute("SELECT idx, leaf_hash FROM log_entries WHERE summit_id = %s AND idx = ANY(%s)",
+                                   (summit_id, leaves)):
+            found[(0, idx)] = bytes(h)
+    if upper:
+        for level, idx, h in conn.execute(
+                "SELECT level, idx, hash FROM log_nodes WHERE summit_id = %s"
+                " AND (level, idx) IN (SELECT * FROM unnest(%s::smallint[], %s::bigint[]))",
+                (summit_id, [u[0] for u in upper], [u[1] for u in upper])):
+            found[(level, idx)] = bytes(h)
+    return lambda level, index: found.get((level, index)) or node_at(conn, summit_id, level, index)

@@ -21,7 +21,7 @@ from services.core.problem import ProblemSchema
 from services.core.runtime import runtime
 
 from .checkpoints import LogKey
-from .log import node_at
+from .log import node_reader
 
 blp = Blueprint("logs", __name__, url_prefix="/v1/logs/<uuid:log_id>", description="Transparency logs")
 
@@ -110,28 +110,6 @@ class CheckpointListSchema(Schema):
     checkpoints = fields.List(fields.Nested(CheckpointSchema))
 
 
-def _fetcher(conn, log_id: str, specs) -> callable:
-    """Fetch every perfect node the proof needs in one query; return a lookup for the math."""
-    wanted = set()
-    for spec in specs:
-        for node in getattr(spec, "parts", None) or [spec]:
-            wanted.add((node.level, node.index))
-    leaves = [i for level, i in wanted if level == 0]
-    upper = [(level, i) for level, i in wanted if level > 0]
-    found = {}
-    if leaves:
-        for idx, h in conn.execute("SELECT idx, leaf_hash FROM log_entries WHERE summit_id = %s AND idx = ANY(%s)",
-                                   (log_id, leaves)):
-            found[(0, idx)] = bytes(h)
-    if upper:
-        for level, idx, h in conn.execute(
-                "SELECT level, idx, hash FROM log_nodes WHERE summit_id = %s"
-                " AND (level, idx) IN (SELECT * FROM unnest(%s::smallint[], %s::bigint[]))",
-                (log_id, [u[0] for u in upper], [u[1] for u in upper])):
-            found[(level, idx)] = bytes(h)
-    return lambda level, index: found.get((level, index)) or node_at(conn, log_id, level, index)
-
-
 @blp.route("/checkpoint")
 class LatestCheckpoint(MethodView):
     @blp.response(200, content_type="text/plain")
@@ -207,7 +185,7 @@ class Inclusion(MethodView):
         with runtime().db.transaction() as conn:
             if size > _size(conn, log_id):
                 abort(400, message=f"tree_size {size} is larger than the log")
-            get = _fetcher(conn, str(log_id), inclusion_proof_nodes(index, size))
+            get = node_reader(conn, str(log_id), inclusion_proof_nodes(index, size))
             hashes = inclusion_proof(index, size, get)
         return {"index": index, "tree_size": size, "hashes": [b64(h) for h in hashes]}
 
@@ -223,7 +201,7 @@ class Consistency(MethodView):
         with runtime().db.transaction() as conn:
             if second > _size(conn, log_id):
                 abort(400, message=f"second {second} is larger than the log")
-            get = _fetcher(conn, str(log_id), consistency_proof_nodes(first, second))
+            get = node_reader(conn, str(log_id), consistency_proof_nodes(first, second))
             hashes = consistency_proof(first, second, get)
         return {"first": first, "second": second, "hashes": [b64(h) for h in hashes]}
 

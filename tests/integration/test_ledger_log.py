@@ -9,11 +9,14 @@ import pytest
 
 from g1000_proofs.checkpoint import open_checkpoint
 from g1000_proofs.errors import ProofError
-from g1000_proofs.merkle import root_from_leaves, verify_consistency, verify_inclusion
+from g1000_proofs.merkle import inclusion_proof, leaf_hash, root_from_leaves, verify_consistency, verify_inclusion
+from g1000_proofs.tree_shape import consistency_proof_nodes, inclusion_proof_nodes
 from services.core.outbox import republish
 from services.core.runtime import create_service_app
 from services.ledger.checkpoints import LogKey, cut_checkpoint
+from services.ledger.errors import DamagedStoreError
 from services.ledger.gaps import fill_gaps
+from services.ledger.log import node_at, node_reader
 from services.ledger.settings import load_ledger_settings
 from tests.helpers import count, log_count, open_test_summit, running, superuser_transaction, wait_until
 from tests.support.event_flow import build_log, consume, relay_of, topic
@@ -106,6 +109,26 @@ def test_proofs_served_by_the_ledger_verify_and_mutations_fail(pair, n):
         for bad in mutations(proof, rng) if m != k else ():
             with pytest.raises(ProofError):
                 verify_consistency(m, k, bad, root(m), root(k))
+
+
+def test_node_reader_reads_what_node_at_reads_and_refuses_a_missing_node(pair):
+    """`node_reader` (public: the proof views and bench/ledger.py use it) batches the reads of
+    `node_at`: the same hash for every node a proof names, one read for a node it did not name,
+    and DamagedStoreError for a node the store lacks."""
+    agenda, ledger = pair
+    summit, leaves = build_log(agenda, ledger, 40)
+    size = len(leaves)
+    specs = inclusion_proof_nodes(5, size) + consistency_proof_nodes(7, size)
+    named = {(n.level, n.index) for spec in specs for n in (getattr(spec, "parts", None) or [spec])}
+    assert any(level == 0 for level, _ in named) and any(level > 0 for level, _ in named)
+    with ledger.db.transaction() as conn:
+        get = node_reader(conn, summit, specs)
+        for level, index in sorted(named):
+            assert get(level, index) == node_at(conn, summit, level, index)
+        assert get(0, size - 1) == leaves[size - 1]  # not named: read on demand
+        assert inclusion_proof(5, size, get) == inclusion_proof(5, size, lambda lv, i: node_at(conn, summit, lv, i))
+        with pytest.raises(DamagedStoreError):
+            get(0, size + 10)
 
 
 def test_checkpoints_are_signed_kept_and_match_the_tree(pair):

@@ -4,8 +4,7 @@
   support module (``tests/support/``, or a ``*_support.py`` beside its users), so a test module can
   be moved, split or deleted without breaking another, and pytest never collects a test twice
   under two names.
-- ``tests/unit`` is grouped by package: no ``test_*.py`` lies directly in it (save the few listed
-  in ``FLAT_UNTIL_MOVED``, which their owners are moving), and every folder under it that holds
+- ``tests/unit`` is grouped by package: no ``test_*.py`` lies directly in it, and every folder under it that holds
   test modules is a package (an ``__init__.py``), so two packages may have test modules of the
   same name.
 
@@ -15,12 +14,7 @@ Only the standard library; the tree is read, never imported.
 from __future__ import annotations
 
 import ast
-import fnmatch
 from pathlib import Path
-
-# Still flat in tests/unit while other work moves them (tests/unit/deploy/, tests/unit/bench/).
-FLAT_UNTIL_MOVED = ("test_k8s_manifests.py", "test_bench_*.py")
-
 
 def _module_name(root: Path, path: Path) -> str:
     """Dotted name of ``path``, with ``root`` (the ``tests`` folder) as the top-level package."""
@@ -67,9 +61,8 @@ def placement_problems(root: Path) -> list[str]:
     unit = root / "unit"
     problems = []
     for path in sorted(unit.glob("test_*.py")):
-        if not any(fnmatch.fnmatch(path.name, pattern) for pattern in FLAT_UNTIL_MOVED):
-            problems.append(f"{path.relative_to(root.parent)}: lies directly in tests/unit; put it in "
-                            "the folder of the package it tests")
+        problems.append(f"{path.relative_to(root.parent)}: lies directly in tests/unit; put it in "
+                        "the folder of the package it tests")
     for folder in sorted({p.parent for p in unit.rglob("test_*.py")}):
         if not (folder / "__init__.py").exists():
             problems.append(f"{folder.relative_to(root.parent)}: holds test modules but has no __init__.py")

@@ -24,7 +24,7 @@ def test_every_process_gets_its_own_role_and_only_the_preparation_the_owner(tmp_
     stack.roles = _roles()
     (tmp_path / "secrets").mkdir()
     (tmp_path / "secrets" / "internal.token").write_text("internal-token-of-this-test-0123456789")
-    child = stack._child_env(stack.roles.runtime_urls["gateway"], "127.0.0.1:9092")
+    child = stack.child_env(stack.roles.runtime_urls["gateway"], "127.0.0.1:9092")
     for name in NAMES:
         env = stack._env_for(name, child)
         secrets_seen = {p for p in ("owner-secret", *(f"{n}-secret" for n in NAMES)) if p in str(env)}
@@ -48,5 +48,5 @@ def test_every_process_gets_its_own_role_and_only_the_preparation_the_owner(tmp_
 
 def test_without_embedded_roles_the_environment_passes_unchanged(tmp_path):
     stack = Stack(tmp_path, env={"G1000_DATABASE_URL": "postgresql://one@db/postgres"})
-    child = stack._child_env("postgresql://one@db/postgres", "127.0.0.1:9092")
+    child = stack.child_env("postgresql://one@db/postgres", "127.0.0.1:9092")
     assert stack._env_for("agenda", child) == child

@@ -91,7 +91,7 @@ STACK_SUBSTITUTES = {
 def test_the_pods_set_what_the_local_stack_sets_or_a_documented_substitute(tmp_path):
     from g1000.stack import Stack
 
-    child = Stack(tmp_path, env={})._child_env("postgresql://u@localhost/postgres", "localhost:9092")
+    child = Stack(tmp_path, env={}).child_env("postgresql://u@localhost/postgres", "localhost:9092")
     child = {k for k in child if k.startswith("G1000_")}
     child |= {f"G1000_{s.upper()}_URL" for s in SERVICES}
     assert {"G1000_DATA_DIR", "G1000_DATABASE_URL", "G1000_KAFKA_BOOTSTRAP", "G1000_TOKEN_KEY_FILE",

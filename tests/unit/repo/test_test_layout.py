@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.support.layout import FLAT_UNTIL_MOVED, layout_problems
+from tests.support.layout import layout_problems
 
 TESTS = Path(__file__).resolve().parents[2]
 
@@ -65,11 +65,9 @@ def test_a_flat_test_module_and_a_folder_without_init_are_caught(tmp_path):
     tests = write(tmp_path, {
         "__init__.py": "", "unit/__init__.py": "",
         "unit/test_flat.py": "",
-        "unit/test_k8s_manifests.py": "", "unit/test_bench_report.py": "",   # moved by their owners
         "unit/loose/test_x.py": "",
     })
     assert layout_problems(tests) == [
         "tests/unit/test_flat.py: lies directly in tests/unit; put it in the folder of the package it tests",
         "tests/unit/loose: holds test modules but has no __init__.py",
     ]
-    assert FLAT_UNTIL_MOVED == ("test_k8s_manifests.py", "test_bench_*.py")

@@ -21,7 +21,7 @@ from psycopg.conninfo import conninfo_to_dict
 from services.core import registry
 from services.core.registry import BY_NAME, REGISTRY, SERVICES, Service
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 SCANNED = ("services", "gateway", "g1000", "bench", "deploy", "verifier")
 NAMES = set(SERVICES)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-GATEWAY = Path(__file__).resolve().parents[2] / "gateway"
+GATEWAY = Path(__file__).resolve().parents[3] / "gateway"
 LIMIT = 60
 
 
