@@ -26,17 +26,10 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from services.core.problem import PROBLEM_MEDIA_TYPE, ProblemSchema
 
 from .routes import ROUTES, service_for
+from .errors import SpecConflictError, SpecUnavailableError
 
 METHODS = ("get", "post", "put", "patch", "delete")
 PROBLEM_REF = "#/components/schemas/Problem"
-
-
-class SpecConflictError(RuntimeError):
-    """Two documents define the same component or path with different content."""
-
-
-class SpecUnavailableError(RuntimeError):
-    """A service that owns public paths did not serve its OpenAPI document."""
 
 
 LOCAL = "gateway"  # paths the gateway answers itself; its document is generated in-process

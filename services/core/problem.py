@@ -23,6 +23,7 @@ from flask import Flask, Response, has_request_context, json, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from . import problem_types
 from .errors import ConflictError, TransientError
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,8 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details (documentation schema)."""
 
-    type = ma.fields.String(metadata={"description": "URI reference identifying the problem type"})
+    type = ma.fields.String(metadata={"description": "URI reference identifying the problem type: "
+                                      "/problems/<kind>, documented on that page of the gateway"})
     title = ma.fields.String()
     status = ma.fields.Integer()
     detail = ma.fields.String()
@@ -89,9 +91,12 @@ def _is_uuid(text: str) -> bool:
 
 
 def problem(status: int, title: str, detail: str | None = None, *, errors: dict | None = None,
-            headers: dict | None = None, extensions: dict | None = None) -> Response:
-    """`extensions`: further members (RFC 9457 §3.2) a refusal documents, e.g. `k_anonymity`."""
-    body: dict = {"type": "about:blank", "title": title, "status": status,
+            headers: dict | None = None, extensions: dict | None = None, kind: str | None = None) -> Response:
+    """`extensions`: further members (RFC 9457 §3.2) a refusal documents, e.g. `k_anonymity`.
+    `kind`: the problem type's slug in services/core/problem_types.py when the status alone does
+    not say it (e.g. `refused` for a 422 that is not a field validation)."""
+    ptype = problem_types.by_slug(kind) if kind else problem_types.for_status(status)
+    body: dict = {"type": ptype.uri, "title": title, "status": status,
                   "detail": detail or own_detail(status) or title}
     rid = current_request_id()
     if rid:

@@ -31,8 +31,8 @@ from services.core.canonical import MAX_SAFE_INTEGER
 from services.core.events import NewEvent
 
 from .errors import (
-    AlreadyDoneError, DrawRefusedError, LotteryConflictError, LotteryInvalidError, NoReserveError,
-    PhaseError, QuotaError,
+    AlreadyDoneError, DrawRefusedError, InvalidDistributionError, LotteryConflictError, LotteryInvalidError,
+    NoReserveError, PhaseError, QuotaError,
 )
 from .rounds import Round
 
@@ -308,10 +308,6 @@ def check_quotas_fit(quotas: Mapping[str, Mapping[str, Sequence[int]]], panel_si
     if problems:
         raise QuotaError("the quotas do not fit the pool", errors={"quotas": problems[:50]})
     return table
-
-
-class InvalidDistributionError(Exception):
-    """The selection produced panels that break the contract (a bug; the job fails)."""
 
 
 def panels_root(panels: Sequence[Sequence[str]]) -> bytes:
