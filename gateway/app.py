@@ -31,7 +31,7 @@ from werkzeug.exceptions import HTTPException
 from services.core.db import Database
 from services.core import jsonbody
 from services.core.errors import ConfigError, TransientError
-from services.core.problem import ProblemApi, http_problem, problem
+from services.core.problem import http_problem, problem
 from services.core.signing import load_or_create_signer, write_public_key
 from services.core.tokens import TokenError, TokenVerifier, bearer
 from services.core.vouch import HEADER as VOUCH_HEADER
@@ -49,6 +49,7 @@ from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import IdempotencyStore, InvalidKeyError, fingerprint, parse_key
 from .observability import Metrics, TimedCache, access_line, access_logger, metrics_allowed, request_id
 from .openapi import SpecCache, SpecConflictError, SpecUnavailableError
+from .problems_page import GatewayProblemApi as ProblemApi  # also serves the /problems/<kind> pages
 from .ratelimit import CHECK_IN, EXPORT, RateLimiter, budget_for
 from .routes import EXEMPT_PATHS, service_for
 from .seats import Seats
