@@ -1,7 +1,8 @@
 """Messages in English and Dutch (issue 12, item 4) and problem types per status (item 3).
 
 The catalogue has both languages for every message; every message the code hands to a client
-(a literal or f-string passed to problem(), abort(), or raised as an error that reaches one) is in
+(a literal or f-string passed to problem(), abort(), a marshmallow ValidationError, or raised as an
+error that reaches one) is in
 it; Accept-Language picks Dutch only when the request prefers it; and every status the code
 answers has a documented problem type.
 """
@@ -43,11 +44,16 @@ def _client_errors() -> set[str]:
     return names
 
 
+def _escaped(text: str) -> str:
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def _template(node) -> str | None:
+    """The message as a catalogue template: literal braces doubled, each formatted value `{}`."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return node.value
+        return _escaped(node.value)
     if isinstance(node, ast.JoinedStr):
-        return "".join(part.value if isinstance(part, ast.Constant) else "{}" for part in node.values)
+        return "".join(_escaped(part.value) if isinstance(part, ast.Constant) else "{}" for part in node.values)
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = _template(node.left), _template(node.right)
         return left + right if left is not None and right is not None else None
@@ -73,7 +79,7 @@ def scan(sources: dict[str, str], errors: set[str]) -> tuple[list[tuple[str, int
                 args = node.args[1:3] + [keywords[k] for k in ("detail",) if k in keywords]
             elif name == "abort":
                 args = node.args[1:] + [keywords[k] for k in ("message",) if k in keywords]
-            elif name in errors:
+            elif name in errors or name == "ValidationError":  # a schema's own field message too
                 args = node.args[:1]
             else:
                 continue
@@ -107,7 +113,8 @@ def test_every_message_has_every_language_with_the_same_placeholders():
         assert tuple(row) == LANGUAGES, en
         assert all(row[language].strip() for language in LANGUAGES), en
         assert fields(row["nl"]) == fields(en), en
-    assert all(row["nl"] != en for en, row in CATALOGUE.items() if en not in ("Conflict",)), \
+    same_in_both = {"Conflict", "{feature}={value}: min {low} > max {high}"}
+    assert all(row["nl"] != en for en, row in CATALOGUE.items() if en not in same_in_both), \
         "a Dutch message that is the English one is a missing translation"
 
 
@@ -171,6 +178,8 @@ def test_templates_match_formatted_messages_and_keep_their_values():
     assert translate("too late: the commit phase of round r ended at T", "nl") == \
         "te laat: de commit-fase van ronde r eindigde om T"  # the longer template wins
     assert translate("Missing data for required field.", "nl") == "Verplicht veld ontbreekt."
+    assert translate('exactly {"features": {name: [value, ...]}}', "nl") == \
+        'precies {"features": {naam: [waarde, ...]}}'   # literal braces are text, not placeholders
     assert translate("something nobody wrote down", "nl") == "something nobody wrote down"
     assert translate("no summit 1234", "en") == "no summit 1234"
     assert messages.translate_errors({"name": ["Not a valid string."], "rows": {"0": ["Unknown field."]},
