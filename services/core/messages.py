@@ -349,6 +349,47 @@ _ROWS: tuple[tuple[str, ...], ...] = (
      "de {subject} is vastgelegd na de eerste bijdrage van ronde {round}: de seed kon bekend zijn; gebruik "
      "een latere ronde"),
     ("{problem} (round {round}); nothing was drawn", "{problem} (ronde {round}); er is niets getrokken"),
+    # --- the items of a refusal's `errors` (register extract lines, quotas, the charter's vocabulary) ---
+    ("file too large", "bestand te groot"),
+    ("column {name} occurs twice (also column {other})", "kolom {name} komt twee keer voor (ook kolom {other})"),
+    ("column {name} is not a feature the summit's charter declares: the extract holds only pseudonym, "
+     "household and {declared}",
+     "kolom {name} is geen kenmerk dat het handvest van de top vastlegt: het uittreksel bevat alleen "
+     "pseudonym, household en {declared}"),
+    ("the header has no {column} column (the charter declares it)",
+     "de kopregel heeft geen kolom {column} (het handvest legt die vast)"),
+    ("the header has no {column} column", "de kopregel heeft geen kolom {column}"),
+    ("the file is empty: a header line is required", "het bestand is leeg: een kopregel is vereist"),
+    ("not valid CSV: {reason}", "geen geldige CSV: {reason}"),
+    ("the extract has no rows", "het uittreksel heeft geen rijen"),
+    ("more than {max} rows", "meer dan {max} rijen"),
+    ("the line has {cells} cells, the header {width}", "de regel heeft {cells} cellen, de kopregel {width}"),
+    ("pseudonym {pseudonym} already on line {line}", "pseudoniem {pseudonym} staat al op regel {line}"),
+    ("{what} must be an opaque id: exactly 32 lowercase hex characters (128 random bits, e.g. from "
+     "`g1000 register prepare`), never a name, address or register number",
+     "{what} moet een ondoorzichtige id zijn: precies 32 kleine hexadecimale tekens (128 willekeurige bits, "
+     "bijvoorbeeld van `g1000 register prepare`), nooit een naam, adres of registernummer"),
+    ("a value is 1-{max} characters without control characters", "een waarde heeft 1-{max} tekens zonder stuurtekens"),
+    ("a value has no leading or trailing white space", "een waarde heeft geen witruimte vooraan of achteraan"),
+    ("features must be an object of feature names to values",
+     "features moet een object van kenmerknamen naar waarden zijn"),
+    ("{name} is not a feature the charter declares (declared: {declared})",
+     "{name} is geen kenmerk dat het handvest vastlegt (vastgelegd: {declared})"),
+    ("{name}: not one of the charter's values ({values})", "{name}: geen van de waarden van het handvest ({values})"),
+    ("{name}: missing (the charter declares it)", "{name}: ontbreekt (het handvest legt het vast)"),
+    ("panel_size {size} must be between 1 and the pool size {pool}",
+     "panel_size {size} moet tussen 1 en de poolgrootte {pool} liggen"),
+    ("at least one quota feature is needed", "er is minstens één quotumkenmerk nodig"),
+    ("at most {max} quota features", "hoogstens {max} quotumkenmerken"),
+    ("{feature}: 1-{max} values", "{feature}: 1-{max} waarden"),
+    ("{feature}={value}: needs 0 <= min <= max, got [{low}, {high}]",
+     "{feature}={value}: vereist 0 <= min <= max, gekregen [{low}, {high}]"),
+    ("{feature}: no member of the pool has this feature", "{feature}: geen lid van de pool heeft dit kenmerk"),
+    ("{feature}: {count} members have no value (e.g. {example})",
+     "{feature}: {count} leden hebben geen waarde (bijvoorbeeld {example})"),
+    ("{feature}: values {values} of pool members have no quota (such members could never be selected)",
+     "{feature}: waarden {values} van poolleden hebben geen quotum (zulke leden zouden nooit gekozen kunnen "
+     "worden)"),
 )
 
 _FIELD = string.Formatter()
