@@ -10,8 +10,9 @@ its view gave (`abort(404, message=...)`), and where there is none, Werkzeug's s
 ("The requested URL was not found on the server...") is replaced by one that names what was
 wrong with this request (`own_detail`). Titles, details and field messages are written in English
 and rendered here in the language the request's Accept-Language prefers (Dutch or English,
-services/core/messages.py); `type` names the kind (services/core/problem_types.py). Unexpected exceptions are logged with their traceback and answered as a plain 500 body
-that reveals nothing; TransientError (database or broker down) becomes 503 with Retry-After.
+services/core/messages.py); `type` names the kind (services/core/problem_types.py). Unexpected
+exceptions are logged with their traceback and answered as a plain 500 body that reveals nothing;
+TransientError (database or broker down) becomes 503 with Retry-After.
 """
 
 from __future__ import annotations
