@@ -163,7 +163,8 @@ def _admin(args) -> int:
 
 
 def _register(args) -> int:
-    from .register_prepare import PrepareRefused, run
+    from .errors import PrepareRefused
+    from .register_prepare import run
 
     try:
         done = run(args.raw, args.mapping, args.out, args.private, args.k, args.force,

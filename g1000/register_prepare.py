@@ -54,20 +54,14 @@ from typing import Callable
 
 from g1000_proofs.draw import Row
 
-from services.core.errors import ConfigError, CoreError
+from services.core.errors import ConfigError
+
+from .errors import PrepareRefused
 
 MAX_ERRORS = 50
 _BAND = re.compile(r"^(\d{1,3})(?:-(\d{1,3})|\+)\Z")
 _DATE_FORMATS = (re.compile(r"^(\d{4})-(\d{2})-(\d{2})\Z"), re.compile(r"^(\d{4})(\d{2})(\d{2})\Z"),
                  re.compile(r"^(\d{2})-(\d{2})-(\d{4})\Z"))
-
-
-class PrepareRefused(CoreError):
-    """The raw extract cannot be prepared as it stands; `lines` says why, one problem a line."""
-
-    def __init__(self, lines: list[str]) -> None:
-        super().__init__(lines[0] if lines else "refused")
-        self.lines = lines
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException
 from services.core.db import Database
 from services.core import jsonbody
 from services.core.errors import ConfigError, TransientError
-from services.core.problem import ProblemApi, http_problem, problem
+from services.core.problem import http_problem, problem
 from services.core.registry import REGISTRY
 from services.core.tokens import TokenVerifier
 
@@ -44,6 +44,7 @@ from .observability import Metrics, TimedCache, access_logger, metrics_allowed
 from .openapi import SpecCache, SpecConflictError, SpecUnavailableError
 from .pipeline import Pipeline
 from .ratelimit import RateLimiter
+from .problems_page import GatewayProblemApi as ProblemApi  # also serves the /problems/<kind> pages
 from .seats import Seats
 from .settings import GatewaySettings, load_gateway_settings
 from .summits import SummitDirectory

@@ -27,6 +27,8 @@ from services.core.db import Database
 from services.core.signing import Signer
 from services.core.signing import load_or_create_signer, write_public_key
 from services.core.tokens import ROLES, Claims, issue, new_claims
+from .errors import (ChainEndedError, CredentialError, LiveCodeError, NotSeatedError, UnknownCodeError,
+                     UnknownTokenError, UsedCodeError)
 
 from .settings import GatewaySettings
 
@@ -38,39 +40,6 @@ DEFAULT_CODE_TTL_SECONDS = 60 * 24 * 3600  # letters go out weeks before the day
 # a refresh chain ends this long after its first token was issued, however often it is refreshed
 DEFAULT_CHAIN_SECONDS = {"organiser": 7 * 86_400, "facilitator": 3 * 86_400, "participant": 3 * 86_400,
                          "auditor": 7 * 86_400}
-
-
-class CredentialError(Exception):
-    """Root of the gateway's credential errors; the message is safe to show to the caller."""
-
-
-class UnknownCodeError(CredentialError):
-    pass
-
-
-class UsedCodeError(CredentialError):
-    pass
-
-
-class UnknownTokenError(CredentialError):
-    pass
-
-
-class ChainEndedError(CredentialError):
-    """The token's refresh chain has reached its absolute lifetime: a new token must be issued."""
-
-
-class NotSeatedError(CredentialError):
-    """The code's participant is no longer seated (e.g. dropped out after the code was made)."""
-
-
-class LiveCodeError(CredentialError):
-    """A participant already has a live (unused, unexpired) check-in code for the summit."""
-
-    def __init__(self, participants: list[str]):
-        self.participants = participants
-        super().__init__(f"{len(participants)} participant(s) already have a live check-in code: "
-                         + ", ".join(participants[:20]) + ("…" if len(participants) > 20 else ""))
 
 
 def new_code() -> str:

@@ -31,16 +31,13 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from services.core.db import Database
+from .errors import InvalidKeyError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 IN_FLIGHT_LOCK_SECONDS = 120  # longer than any forwarded request may take (gateway timeout)
 _NOT_REPLAYED = {"content-length", "date", "server", "x-request-id", "ratelimit", "ratelimit-policy",
                  "connection", "keep-alive", "transfer-encoding"}
-
-
-class InvalidKeyError(ValueError):
-    """The Idempotency-Key field is not 1..255 printable ASCII characters."""
 
 
 def parse_key(raw: str) -> str:

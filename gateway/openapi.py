@@ -31,6 +31,7 @@ from services.core.problem import PROBLEM_MEDIA_TYPE, ProblemSchema
 from . import api_examples
 from .access import ALL_ROLES, POLICY, PUBLIC, SUMMIT, TOKEN, Rule
 from .routes import ROUTES, service_for
+from .errors import SpecConflictError, SpecUnavailableError
 
 METHODS = ("get", "post", "put", "patch", "delete")
 PROBLEM_REF = "#/components/schemas/Problem"
@@ -52,14 +53,6 @@ ROLE_SCHEMES = {  # one scheme per token kind, so each operation names the kinds
                "a summit by its organiser (POST /v1/summits/{summit_id}/tokens).",
 }
 assert set(ROLE_SCHEMES) == ALL_ROLES
-
-
-class SpecConflictError(RuntimeError):
-    """Two documents define the same component or path with different content."""
-
-
-class SpecUnavailableError(RuntimeError):
-    """A service that owns public paths did not serve its OpenAPI document."""
 
 
 LOCAL = "gateway"  # paths the gateway answers itself; its document is generated in-process

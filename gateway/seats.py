@@ -10,11 +10,7 @@ from __future__ import annotations
 
 import requests
 
-from services.core.errors import TransientError
-
-
-class SeatsUnavailableError(TransientError):
-    """The lottery could not say who is seated (unreachable or 5xx): the gateway answers 503."""
+from .errors import SeatsUnavailableError
 
 
 class Seats:

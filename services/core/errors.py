@@ -2,6 +2,11 @@
 
 Adapters translate driver and transport exceptions into these once, at the edge, so domain and
 application code never sees psycopg or kafka exceptions. Each carries enough to explain itself.
+
+Every error of services.core is declared here, and the root of every service's own hierarchy
+(LedgerError, LotteryError, GatewayError, the g1000 command's CommandError) hangs under CoreError
+(tests/unit/test_error_roots.py). None carries an HTTP status: the edge maps classes to
+problem types and statuses once (services/core/problem.py, each service's api adapter).
 """
 
 
@@ -52,3 +57,27 @@ class SchemaError(VerificationError):
 
 class CanonicalizationError(CoreError):
     """A value cannot be put into an event (floats, non-string keys, unsafe integers)."""
+
+
+class TokenError(CoreError):
+    """A bearer token is not acceptable; the message says why without echoing the token."""
+
+
+class MalformedTokenError(TokenError):
+    """The token is not three base64url parts of the expected shape (services/core/tokens.py)."""
+
+
+class BadTokenSignatureError(TokenError):
+    """The token's Ed25519 signature does not verify with the issuer's key."""
+
+
+class ExpiredTokenError(TokenError):
+    """The token's `exp` has passed (beyond the clock-skew leeway)."""
+
+
+class VouchError(CoreError):
+    """A request's vouch is missing, malformed, stale or does not match; the message says why."""
+
+
+class BodyJSONError(CoreError, ValueError):
+    """A request body that is not JSON this service accepts."""

@@ -26,6 +26,8 @@ import json
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
 
+from . import problem_types
+
 WORKER_CLASS = "services.core.httpworker.ProblemWorker"
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
 
@@ -41,7 +43,7 @@ DETAILS = {
 
 def problem_bytes(status: int, reason: str) -> bytes:
     """The whole HTTP/1.1 answer for a request gunicorn refused before the app saw it."""
-    body = json.dumps({"type": "about:blank", "title": reason, "status": status,
+    body = json.dumps({"type": problem_types.for_status(status).uri, "title": reason, "status": status,
                        "detail": DETAILS.get(status, "the request could not be handled")},
                       separators=(",", ":")).encode("utf-8")
     head = (f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"

@@ -33,13 +33,10 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from .bodylimits import body_limit
 from .canonical import refusing_duplicate_keys
+from .errors import BodyJSONError
 
 MAX_DEPTH = 64  # arrays and objects inside each other; the deepest request schema needs 4
 MAX_INTEGER_DIGITS = 40  # more than a 128-bit integer; every integer field is far smaller
-
-
-class BodyJSONError(ValueError):
-    """A request body that is not JSON this service accepts."""
 
 
 _no_duplicates = refusing_duplicate_keys(lambda key: BodyJSONError(f"duplicate key {key!r} in a JSON object"))

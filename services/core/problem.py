@@ -8,8 +8,11 @@ gateway answers, so a caller can quote one value when reporting a failure.
 No framework default text reaches a client (issue 12, item 4): an HTTP error keeps the message
 its view gave (`abort(404, message=...)`), and where there is none, Werkzeug's stock description
 ("The requested URL was not found on the server...") is replaced by one that names what was
-wrong with this request (`own_detail`). Unexpected exceptions are logged with their traceback and answered as a plain 500 body
-that reveals nothing; TransientError (database or broker down) becomes 503 with Retry-After.
+wrong with this request (`own_detail`). Titles, details and field messages are written in English
+and rendered here in the language the request's Accept-Language prefers (Dutch or English,
+services/core/messages.py); `type` names the kind (services/core/problem_types.py). Unexpected
+exceptions are logged with their traceback and answered as a plain 500 body that reveals nothing;
+TransientError (database or broker down) becomes 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from flask import Flask, Response, has_request_context, json, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException, default_exceptions
 
+from . import messages, problem_types
 from .errors import ConflictError, TransientError
 
 log = logging.getLogger(__name__)
@@ -33,7 +37,8 @@ PROBLEM_MEDIA_TYPE = "application/problem+json"
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details (documentation schema)."""
 
-    type = ma.fields.String(metadata={"description": "URI reference identifying the problem type"})
+    type = ma.fields.String(metadata={"description": "URI reference identifying the problem type: "
+                                      "/problems/<kind>, documented on that page of the gateway"})
     title = ma.fields.String()
     status = ma.fields.Integer()
     detail = ma.fields.String()
@@ -89,18 +94,24 @@ def _is_uuid(text: str) -> bool:
 
 
 def problem(status: int, title: str, detail: str | None = None, *, errors: dict | None = None,
-            headers: dict | None = None, extensions: dict | None = None) -> Response:
-    """`extensions`: further members (RFC 9457 §3.2) a refusal documents, e.g. `k_anonymity`."""
-    body: dict = {"type": "about:blank", "title": title, "status": status,
-                  "detail": detail or own_detail(status) or title}
+            headers: dict | None = None, extensions: dict | None = None, kind: str | None = None) -> Response:
+    """`extensions`: further members (RFC 9457 §3.2) a refusal documents, e.g. `k_anonymity`.
+    `kind`: the problem type's slug in services/core/problem_types.py when the status alone does
+    not say it (e.g. `refused` for a 422 that is not a field validation)."""
+    ptype = problem_types.by_slug(kind) if kind else problem_types.for_status(status)
+    language = messages.negotiate(request.headers.get("Accept-Language")) if has_request_context() \
+        else messages.DEFAULT
+    body: dict = {"type": ptype.uri, "title": messages.translate(title, language), "status": status,
+                  "detail": messages.translate(detail or own_detail(status) or title, language)}
     rid = current_request_id()
     if rid:
         body["request_id"] = rid
     if errors:
-        body["errors"] = errors
+        body["errors"] = messages.translate_errors(errors, language)
     for key, value in (extensions or {}).items():
         body.setdefault(key, value)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MEDIA_TYPE)
+    response.headers["Content-Language"] = language
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

@@ -35,8 +35,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .canonical import canonical_bytes
-from .errors import CoreError
 from .signing import Signer
+from .errors import BadTokenSignatureError, ExpiredTokenError, MalformedTokenError, TokenError
 
 PREFIX = "g1000."
 DOMAIN = b"g1000-token/v1\n"
@@ -48,22 +48,6 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _SUBJECT = re.compile(r"^[A-Za-z0-9._:@-]{1,128}$")
 _MEMBERS = {"v", "jti", "role", "tenant", "summit", "sub", "iat", "exp"}
-
-
-class TokenError(CoreError):
-    """A bearer token is not acceptable; the message says why without echoing the token."""
-
-
-class MalformedTokenError(TokenError):
-    pass
-
-
-class BadTokenSignatureError(TokenError):
-    pass
-
-
-class ExpiredTokenError(TokenError):
-    pass
 
 
 @dataclass(frozen=True)

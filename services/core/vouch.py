@@ -29,8 +29,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .canonical import canonical_bytes
-from .errors import CoreError
 from .signing import Signer
+from .errors import VouchError
 
 HEADER = "G1000-Vouch"
 PREFIX = "v1."
@@ -41,10 +41,6 @@ _MEMBERS = {"m", "p", "b", "jti", "t", "n"}
 _NONCE = re.compile(r"^[0-9a-f]{32}$")
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _B64URL = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-class VouchError(CoreError):
-    """A request's vouch is missing, malformed, stale or does not match; the message says why."""
 
 
 @dataclass(frozen=True)

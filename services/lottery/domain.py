@@ -34,8 +34,8 @@ from services.core.canonical import MAX_SAFE_INTEGER
 from services.core.events import NewEvent
 
 from .errors import (
-    AlreadyDoneError, DrawRefusedError, LotteryConflictError, LotteryInvalidError, NoReserveError,
-    PhaseError, QuotaError,
+    AlreadyDoneError, DrawRefusedError, InvalidDistributionError, LotteryConflictError, LotteryInvalidError,
+    NoReserveError, PhaseError, QuotaError,
 )
 from .rounds import Round
 
@@ -313,8 +313,6 @@ def check_quotas_fit(quotas: Mapping[str, Mapping[str, Sequence[int]]], panel_si
     return table
 
 
-class InvalidDistributionError(Exception):
-    """The selection produced panels that break the contract (a bug; the job fails)."""
 
 
 def normalise_distribution(panels: Sequence[Sequence[str]], weights: Sequence[int]

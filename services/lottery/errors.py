@@ -1,7 +1,8 @@
-"""The one error hierarchy of the lottery service; each error knows its HTTP status.
+"""The one error hierarchy of the lottery service, under the platform's CoreError.
 
-Domain code raises these; the app turns any of them into an RFC 9457 problem with the status
-below (services/lottery/app.py). Raising inside a request's transaction rolls it back, so a
+Domain code raises these; they know nothing of HTTP. The REST adapter maps each kind to an
+RFC 9457 problem type and status once, at the edge (`PROBLEM_TYPES` in services/lottery/api.py;
+the statuses are shown below). Raising inside a request's transaction rolls it back, so a
 refused request never changes state::
 
     LotteryError
@@ -16,16 +17,22 @@ refused request never changes state::
         +-- PhaseError                     the seed round is in the wrong phase (late, early)
         +-- AlreadyDoneError               done once already (register, code used, panel drawn)
         +-- NoReserveError                 no reserve keeps the quotas
+    +-- SelectionFailed                    the selection refused a distribution job's problem
+    +-- InvalidDistributionError           the selection broke the contract (a bug; the job fails)
+
+The fair selection (services/lottery/selection) keeps its own root, SelectionError: it is a
+self-contained optimiser that imports nothing of the platform or the lottery, and the job
+translates its errors into SelectionFailed (services/lottery/jobs.py).
 """
 
 from __future__ import annotations
 
+from services.core.errors import CoreError
 
-class LotteryError(Exception):
+
+class LotteryError(CoreError):
     """Root of every refusal of the lottery service."""
 
-    status = 400
-    title = "Bad Request"
 
     def __init__(self, message: str, *, errors: list | dict | None = None,
                  extensions: dict | None = None) -> None:
@@ -38,8 +45,6 @@ class LotteryError(Exception):
 class LotteryInvalidError(LotteryError):
     """The request is well formed but its content cannot be accepted."""
 
-    status = 422
-    title = "Unprocessable Content"
 
 
 class ExtractRejectedError(LotteryInvalidError):
@@ -66,15 +71,11 @@ class DrawRefusedError(LotteryInvalidError):
 class LotteryNotFoundError(LotteryError):
     """The register, round, code, pool, distribution or job does not exist."""
 
-    status = 404
-    title = "Not Found"
 
 
 class LotteryConflictError(LotteryError):
     """The state of the summit's lottery does not allow this now."""
 
-    status = 409
-    title = "Conflict"
 
 
 class PhaseError(LotteryConflictError):
@@ -87,3 +88,15 @@ class AlreadyDoneError(LotteryConflictError):
 
 class NoReserveError(LotteryConflictError):
     """No reserve of the pool keeps every quota and the household rule."""
+
+
+class InvalidDistributionError(LotteryError):
+    """The selection produced panels that break the contract (a bug; the job fails)."""
+
+
+class SelectionFailed(LotteryError):
+    """The selection refused the problem; `error` is the job's error object."""
+
+    def __init__(self, error: dict) -> None:
+        super().__init__(error["message"])
+        self.error = error

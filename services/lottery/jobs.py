@@ -35,9 +35,9 @@ from services.core.errors import CoreError, TransientError
 
 from . import repo
 from .domain import (
-    InvalidDistributionError, distribution_events, fairness, new_salts, normalise_distribution, register_events,
-    selection_probabilities,
+    distribution_events, fairness, new_salts, normalise_distribution, register_events, selection_probabilities,
 )
+from .errors import InvalidDistributionError, SelectionFailed
 from .extract import feature_counts
 
 log = logging.getLogger(__name__)
@@ -182,14 +182,6 @@ def diagnosis_json(diagnosis) -> dict:
     return {"message": str(getattr(diagnosis, "message", diagnosis)),
             "conflicts": _jsonable(list(getattr(diagnosis, "conflicts", []))),
             "relaxation": _jsonable(getattr(diagnosis, "relaxation", None))}
-
-
-class SelectionFailed(Exception):
-    """The selection refused the problem; `error` is the job's error object."""
-
-    def __init__(self, error: dict) -> None:
-        super().__init__(error["message"])
-        self.error = error
 
 
 def select(people_rows, panel_size: int, quotas: dict):

@@ -10,6 +10,7 @@ import uuid
 
 import pytest
 
+from services.core import problem_types
 from services.core.bodylimits import DEFAULT_BODY_BYTES, REGISTER_BODY_BYTES, body_limit
 from services.lottery.extract import MAX_TEXT_CHARS
 from services.core.runtime import create_service_app
@@ -32,6 +33,7 @@ def _problem(response, status: int) -> dict:
     assert body["status"] == status and body["detail"]
     assert body["request_id"] == response.headers["X-Request-Id"]
     assert not [phrase for phrase in STOCK if phrase in text], text
+    assert problem_types.slug_of(body["type"]) is not None, body   # a documented kind (issue 12, item 3)
     return body
 
 

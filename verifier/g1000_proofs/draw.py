@@ -97,7 +97,9 @@ from fractions import Fraction
 from typing import NamedTuple
 
 from . import jcs, merkle
-from .errors import ProofError
+from .errors import (DrawError, DrawImpossibleError, DrawInputError, DuplicatePseudonymError,
+                     NotEnoughHouseholdsError, QuotaSpecError, RegisterMismatchError,
+                     StratumExhaustedError)
 
 __all__ = [
     "DOMAIN_INVITE", "DOMAIN_PANEL", "DOMAIN_RESERVE", "SEED_SIZE",
@@ -112,69 +114,6 @@ SEED_SIZE = 32
 DOMAIN_INVITE = "invite/"
 DOMAIN_PANEL = "panel/"
 DOMAIN_RESERVE = "reserve/"
-
-
-# --- Errors -------------------------------------------------------------------------------------
-
-
-class DrawError(ProofError):
-    """Root of every failure raised by the lottery draws (docs/architecture.md §6)."""
-
-
-class DrawInputError(DrawError, ValueError):
-    """An argument is malformed, empty or of the wrong type."""
-
-
-class DuplicatePseudonymError(DrawInputError):
-    """The same pseudonym occurs in two rows of one list."""
-
-    def __init__(self, what: str, pseudonym: str) -> None:
-        super().__init__(f"{what}: pseudonym {pseudonym!r} occurs more than once")
-        self.what = what
-        self.pseudonym = pseudonym
-
-
-class QuotaSpecError(DrawInputError):
-    """The quota table is not ``{feature: {value: (min, max)}}`` with ``0 <= min <= max``."""
-
-
-class DrawImpossibleError(DrawError):
-    """The input is well formed, but the contract cannot produce a draw from it."""
-
-
-class NotEnoughHouseholdsError(DrawImpossibleError):
-    """More invitees were asked for than the register has households."""
-
-    def __init__(self, requested: int, households: int) -> None:
-        super().__init__(f"{requested} invitees requested, register has {households} households")
-        self.requested = requested
-        self.households = households
-
-
-class StratumExhaustedError(DrawImpossibleError):
-    """A stratum ran out of rows whose household has no invitee before its share was drawn."""
-
-    def __init__(self, feature: str, value: str, needed: int, drawn: int) -> None:
-        super().__init__(
-            f"stratum {feature}={value!r} needs {needed} invitees, only {drawn} rows "
-            "were eligible (household rule); no reallocation is made"
-        )
-        self.feature = feature
-        self.value = value
-        self.needed = needed
-        self.drawn = drawn
-
-
-class RegisterMismatchError(DrawError):
-    """Register rows do not reproduce the committed count and Merkle root."""
-
-    def __init__(self, expected: tuple[int, bytes], computed: tuple[int, bytes]) -> None:
-        self.expected_count, self.computed_count = expected[0], computed[0]
-        self.expected_root, self.computed_root = expected[1].hex(), computed[1].hex()
-        super().__init__(
-            f"register commitment mismatch: committed {self.expected_count} rows, root "
-            f"{self.expected_root}; rows give {self.computed_count}, root {self.computed_root}"
-        )
 
 
 # --- Input checks -------------------------------------------------------------------------------

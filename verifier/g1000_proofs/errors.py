@@ -25,11 +25,27 @@ Hierarchy::
             +-- KeyIdMismatchError
             +-- UnsupportedKeyAlgorithmError
             +-- DuplicateVerifierError
+    +-- CanonicalJSONError (also ValueError)  (RFC 8785: the value has no canonical form)
+    +-- HeadError                  a stream head is malformed or not signed by its stream's key
+    +-- DrawError                  (docs/architecture.md §6: the lottery draws)
+        +-- DrawInputError (also ValueError)   an argument is malformed
+        |   +-- DuplicatePseudonymError
+        |   +-- QuotaSpecError
+        |   +-- SeedInputError     (the seed contract)
+        +-- DrawImpossibleError    well-formed input the contract cannot draw from
+        |   +-- NotEnoughHouseholdsError
+        |   +-- StratumExhaustedError
+        +-- RegisterMismatchError  rows do not give the committed count and root
+        +-- OpeningMismatchError / UnrevealedRowError / RegisterRootMismatchError  (register v2)
+        +-- CommitmentMismatchError   a reveal does not hash to its commitment
     +-- BlindSignatureError        (RFC 9474 blind signatures)
     +-- TallyError                 a ballot spec or result outside the counting rules
     +-- SealingError               a sealed vote or sealing key that does not open (RFC 9180)
     +-- ShareError                 trustees' key shares that do not rebuild a key (Shamir)
     +-- BallotRuleError            a roll, credential or vote time outside the ballot's rules
+
+Every error of the package is declared here, and only here (tests/unit/test_error_roots.py);
+the modules that raise them import them from here and so still export them under their names.
 """
 
 from __future__ import annotations
@@ -166,6 +182,117 @@ class UnsupportedKeyAlgorithmError(KeyFormatError):
 
 class DuplicateVerifierError(KeyFormatError):
     """Two different known keys share the same (name, key ID) pair."""
+
+
+# --- The lottery draws (docs/architecture.md §6) and the register commitments ---
+
+
+class DrawError(ProofError):
+    """Root of every failure raised by the lottery draws (docs/architecture.md §6)."""
+
+
+class DrawInputError(DrawError, ValueError):
+    """An argument is malformed, empty or of the wrong type."""
+
+
+class DuplicatePseudonymError(DrawInputError):
+    """The same pseudonym occurs in two rows of one list."""
+
+    def __init__(self, what: str, pseudonym: str) -> None:
+        super().__init__(f"{what}: pseudonym {pseudonym!r} occurs more than once")
+        self.what = what
+        self.pseudonym = pseudonym
+
+
+class QuotaSpecError(DrawInputError):
+    """The quota table is not ``{feature: {value: (min, max)}}`` with ``0 <= min <= max``."""
+
+
+class DrawImpossibleError(DrawError):
+    """The input is well formed, but the contract cannot produce a draw from it."""
+
+
+class NotEnoughHouseholdsError(DrawImpossibleError):
+    """More invitees were asked for than the register has households."""
+
+    def __init__(self, requested: int, households: int) -> None:
+        super().__init__(f"{requested} invitees requested, register has {households} households")
+        self.requested = requested
+        self.households = households
+
+
+class StratumExhaustedError(DrawImpossibleError):
+    """A stratum ran out of rows whose household has no invitee before its share was drawn."""
+
+    def __init__(self, feature: str, value: str, needed: int, drawn: int) -> None:
+        super().__init__(
+            f"stratum {feature}={value!r} needs {needed} invitees, only {drawn} rows "
+            "were eligible (household rule); no reallocation is made"
+        )
+        self.feature = feature
+        self.value = value
+        self.needed = needed
+        self.drawn = drawn
+
+
+class RegisterMismatchError(DrawError):
+    """Register rows do not reproduce the committed count and Merkle root."""
+
+    def __init__(self, expected: tuple[int, bytes], computed: tuple[int, bytes]) -> None:
+        self.expected_count, self.computed_count = expected[0], computed[0]
+        self.expected_root, self.computed_root = expected[1].hex(), computed[1].hex()
+        super().__init__(
+            f"register commitment mismatch: committed {self.expected_count} rows, root "
+            f"{self.expected_root}; rows give {self.computed_count}, root {self.computed_root}"
+        )
+
+
+class OpeningMismatchError(DrawError):
+    """A revealed value and salt do not open the commitment of their row."""
+
+
+class UnrevealedRowError(DrawError):
+    """The draw's walk reached a row whose household was not revealed."""
+
+    def __init__(self, pseudonym: str) -> None:
+        super().__init__(f"the invitation draw reaches row {pseudonym!r}, whose household is not "
+                         "revealed: the draw cannot be re-derived")
+        self.pseudonym = pseudonym
+
+
+class RegisterRootMismatchError(DrawError):
+    """Committed rows do not give the committed count and root."""
+
+
+class SeedInputError(DrawInputError):
+    """A summit id or contribution is not of the shape the seed contract fixes."""
+
+
+class CommitmentMismatchError(DrawError):
+    """A revealed value does not hash to the commitment its party logged."""
+
+    def __init__(self, party: str, committed: str, computed: str) -> None:
+        super().__init__(f"party {party!r} committed {committed}, revealed value hashes to "
+                         f"{computed}")
+        self.party = party
+        self.committed = committed
+        self.computed = computed
+
+
+# --- Canonical JSON (RFC 8785) and stream heads ------------------------------
+
+
+class CanonicalJSONError(ProofError, ValueError):
+    """A value cannot be canonicalised: float, unsafe integer, lone surrogate, non-JSON type.
+
+    It is a :class:`g1000_proofs.errors.ProofError` (a fact about the data was found wrong) and a
+    ``ValueError`` (the argument has the wrong value), so callers may catch either.
+    """
+
+
+class HeadError(ProofError):
+    """A stream head that is malformed, signed by a key the log does not register for its
+    stream, or whose signature does not verify."""
 
 
 # --- RSA blind signatures (RFC 9474) ----------------------------------------

@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from .errors import ProofError
 from .jcs import CanonicalJSONError, dumps
+from .errors import HeadError
 
 __all__ = [
     "HEAD_PREFIX", "HEAD_VERSION", "HeadError", "Lag", "StreamHead", "check_fresh", "head_age",
@@ -56,11 +57,6 @@ _UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 _STREAM_RE = re.compile(r"[a-z][a-z0-9_]{0,39}")
 _TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 _HEX64_RE = re.compile(r"[0-9a-f]{64}")
-
-
-class HeadError(ProofError):
-    """A stream head that is malformed, signed by a key the log does not register for its
-    stream, or whose signature does not verify."""
 
 
 @dataclass(frozen=True)

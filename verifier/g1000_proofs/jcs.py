@@ -35,21 +35,13 @@ import json
 from json.encoder import encode_basestring as _encode_string
 from typing import Any
 
-from .errors import ProofError
+from .errors import CanonicalJSONError
 
 __all__ = ["MAX_SAFE_INTEGER", "CanonicalJSONError", "dumps", "dumps_with_and_without"]
 
 MAX_SAFE_INTEGER = 2**53 - 1
 _MIN_SAFE_INTEGER = -MAX_SAFE_INTEGER
 _MAX_DEPTH = 500
-
-
-class CanonicalJSONError(ProofError, ValueError):
-    """A value cannot be canonicalised: float, unsafe integer, lone surrogate, non-JSON type.
-
-    It is a :class:`g1000_proofs.errors.ProofError` (a fact about the data was found wrong) and a
-    ``ValueError`` (the argument has the wrong value), so callers may catch either.
-    """
 
 
 _ENCODER = json.JSONEncoder(

@@ -69,6 +69,7 @@ from . import jcs, merkle
 from .draw import (
     DrawError, DrawInputError, NotEnoughHouseholdsError, Row, Walk, _check_rows, invitation_walk,
 )
+from .errors import OpeningMismatchError, RegisterRootMismatchError, UnrevealedRowError
 
 __all__ = [
     "CONTRACT", "DOMAIN_FEATURE", "DOMAIN_HOUSEHOLD", "SALT_SIZE",
@@ -84,23 +85,6 @@ SALT_SIZE = 16
 DOMAIN_HOUSEHOLD = b"g1000/register/v2/household\x00"
 DOMAIN_FEATURE = b"g1000/register/v2/feature\x00"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-class OpeningMismatchError(DrawError):
-    """A revealed value and salt do not open the commitment of their row."""
-
-
-class UnrevealedRowError(DrawError):
-    """The draw's walk reached a row whose household was not revealed."""
-
-    def __init__(self, pseudonym: str) -> None:
-        super().__init__(f"the invitation draw reaches row {pseudonym!r}, whose household is not "
-                         "revealed: the draw cannot be re-derived")
-        self.pseudonym = pseudonym
-
-
-class RegisterRootMismatchError(DrawError):
-    """Committed rows do not give the committed count and root."""
 
 
 class CommittedRow(NamedTuple):

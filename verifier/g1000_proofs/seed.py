@@ -51,6 +51,7 @@ from collections.abc import Iterable, Mapping
 
 from . import jcs
 from .draw import DrawError, DrawInputError, _check_text
+from .errors import CommitmentMismatchError, SeedInputError
 
 __all__ = [
     "CONTRIBUTION_KINDS", "SEED_DOMAIN", "CommitmentMismatchError", "SeedInputError",
@@ -62,21 +63,6 @@ SEED_DOMAIN = "g1000/seed/v1"
 CONTRIBUTION_KINDS = ("commit-reveal", "dice", "beacon")
 _MEMBERS = {"party", "value", "kind"}
 _HEX_COMMITMENT = re.compile(r"[0-9a-f]{64}")
-
-
-class SeedInputError(DrawInputError):
-    """A summit id or contribution is not of the shape the seed contract fixes."""
-
-
-class CommitmentMismatchError(DrawError):
-    """A revealed value does not hash to the commitment its party logged."""
-
-    def __init__(self, party: str, committed: str, computed: str) -> None:
-        super().__init__(f"party {party!r} committed {committed}, revealed value hashes to "
-                         f"{computed}")
-        self.party = party
-        self.committed = committed
-        self.computed = computed
 
 
 def _text(what: str, value: object) -> str:

@@ -46,15 +46,12 @@ from .heads_source import fetch_heads, read_heads_file
 from .model import RateLimitedError, SourceError
 from .report import format_draw_json, format_draw_text, format_json, format_text
 from .sources import open_bundle, open_gateway
+from .errors import UsageError
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_MAX_HEAD_AGE = 600.0   # seconds: heads are signed when asked for, so a live one is fresh
-
-
-class UsageError(Exception):
-    """A bad argument found after parsing (exit status 2)."""
 
 
 def _receipt(text: str) -> tuple[int, bytes]:

@@ -1,4 +1,5 @@
-"""The in-memory model of a log that every check runs over, and the verifier's two error types.
+"""The in-memory model of a log that every check runs over, and the verifier's two error types
+(declared in errors.py, re-exported here).
 
 Why this module exists: the verifier reads a summit's log from two places -- the public REST
 gateway and the offline export bundle (docs/ledger.md, "REST" and "Export bundle") -- and both
@@ -21,40 +22,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+from .errors import RateLimitedError, SourceError, VerificationFailure
 
 __all__ = [
     "CheckpointRecord", "EntryProblem", "KeyLine", "LogModel", "ProofService",
     "SourceError", "VerificationFailure",
 ]
-
-
-class VerificationFailure(Exception):
-    """The first fact found wrong: ``index`` (entry index or None), ``check`` and ``reason``."""
-
-    def __init__(self, index: int | None, check: str, reason: str) -> None:
-        super().__init__(reason)
-        self.index = index
-        self.check = check
-        self.reason = reason
-
-    def describe(self) -> str:
-        """One line for people, e.g. ``entry 17: signature does not verify with key …``."""
-        where = "log" if self.index is None else f"entry {self.index}"
-        return f"{where}: {self.reason}"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"index": self.index, "check": self.check, "reason": self.reason}
-
-    def __repr__(self) -> str:
-        return f"VerificationFailure({self.index!r}, {self.check!r}, {self.reason!r})"
-
-
-class SourceError(Exception):
-    """The log could not be read (exit status 2); the message is one line for people."""
-
-
-class RateLimitedError(SourceError):
-    """The gateway kept rate limiting beyond the run's longest wait (``--max-wait``)."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from g1000_proofs.register import (
     committed_row_from_json,
     reached_rows,
 )
+from .errors import RevealProblem
 
 __all__ = ["REVEALED", "RevealProblem", "Reveals", "check_shape", "committed_row",
            "has_shape", "rederive"]
@@ -43,10 +44,6 @@ SHAPES: dict[tuple[str, int], frozenset[str]] = {
     (REVEALED, 1): frozenset(
         {"register_id", "draw_id", "chunk", "field", "feature", "openings"}),
 }
-
-
-class RevealProblem(Exception):
-    """A contract-2 fact is wrong; the message is the plain reason."""
 
 
 def has_shape(event_type: str, payload: Any) -> bool:

@@ -18,6 +18,7 @@ import pytest
 from flask import Flask
 from flask_smorest import Blueprint, abort
 
+from services.core import problem_types
 from services.core.errors import ConflictError, TransientError, UnavailableError
 from services.core.problem import PROBLEM_MEDIA_TYPE, ProblemApi, install_error_handlers
 
@@ -87,7 +88,7 @@ def _problem(response, status: int) -> dict:
     assert response.mimetype == PROBLEM_MEDIA_TYPE == "application/problem+json"
     body = response.get_json(force=True)
     assert body["status"] == status
-    assert body["type"] == "about:blank"
+    assert body["type"] == problem_types.for_status(status).uri  # a documented kind, not about:blank
     assert isinstance(body["title"], str) and body["title"]
     assert set(body) <= {"type", "title", "status", "detail", "request_id", "errors"}
     return body
