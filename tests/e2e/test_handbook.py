@@ -80,7 +80,7 @@ def test_handbook_runs_in_order_against_g1000_up(stack, tmp_path):
     verdict = re.fullmatch(r"OK: every check holds for tree size (\d+); every draw recomputes",
                            out.strip().splitlines()[-1])
     assert verdict, out[-3000:]
-    assert "  complete     the log holds every seq its producers' signed heads name" in out
+    assert "  complete     the latest checkpoint holds every seq its producers' signed heads name" in out
 
     # the shell's files are where the handbook said, the private ones private
     for private in ("letters.csv", "invitations.json", "codes.json"):

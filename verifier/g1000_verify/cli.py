@@ -118,8 +118,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--workers", type=_positive, default=None, metavar="N",
                         help="processes for signature verification (default: CPU count)")
     common.add_argument("--complete", action="store_true",
-                        help="fail (exit 1) unless the log holds every seq its producers' signed "
-                             "stream heads name, and every stream has a valid head")
+                        help="fail (exit 1) unless the log up to its latest checkpoint holds every seq "
+                             "its producers' signed stream heads name, and every stream has a valid head")
     # what a gateway source takes (log, and draw with --gateway)
     transport = argparse.ArgumentParser(add_help=False)
     transport.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",

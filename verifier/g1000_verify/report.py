@@ -71,7 +71,7 @@ def format_text(v: Verification) -> str:
     lines.append(f"  receipts     {counts['receipts']} verified")
     if v.completeness is not None:
         if v.completeness["complete"]:
-            lines.append("  complete     the log holds every seq its producers' signed heads name")
+            lines.append("  complete     the latest checkpoint holds every seq its producers' signed heads name")
         else:
             lines.append("  complete     NO: the log is behind its producers (see the notes)")
     for note in v.notes:
