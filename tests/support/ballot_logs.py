@@ -73,6 +73,8 @@ def ballot_uuid(i: int) -> str:
 
 def ref_roll(pseudonyms) -> tuple[int, str]:
     roll = sorted(set(pseudonyms))
+    if not roll:
+        return 0, hashlib.sha256(b"").hexdigest()   # RFC 9162: the empty tree's hash
     leaves = [hashlib.sha256(b"\x00" + f"g1000-roll-v1\n{p}".encode()).digest() for p in roll]
     return len(roll), ref_mth(leaves).hex()
 
