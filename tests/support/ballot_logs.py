@@ -9,8 +9,10 @@ X25519 / HKDF-SHA256 / ChaCha20-Poly1305) to the ballot's X25519 key.  The roll 
 nullifiers, the credentials and the sealing are computed here with ``hashlib``, ``rfc8785`` and
 ``cryptography`` directly, never with ``g1000_proofs``, so a log it builds verifying means the
 verifier agrees with docs/ballot.md, not merely with itself.  The published result is
-``g1000_proofs.tally.tally`` of the *plaintext* choices the builder sealed (the counting rules
-have their own tests in test_tally.py); the verifier recounts it from the sealed bytes.
+``g1000_proofs.tally.tally`` of the *plaintext* choices the builder sealed, as the service reads
+them back (JSON objects in canonical member order: a spoiled choice's reason can depend on which
+member is looked at first), with a vote that does not open spoiled as ``NotOpened`` (the counting
+rules have their own tests in test_tally.py); the verifier recounts it from the sealed bytes.
 
 ``find``, ``tamper`` and ``fails`` change one fact of a built log and assert where the verifier
 fails.
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -225,7 +228,7 @@ class BallotLog:
         b.credentials.append(c)
         if sealed is None:
             sealed = ref_seal(choice, b.sealing.public_key(), self.summit_id, b.ballot_id)
-            b.choices.append(choice)
+            b.choices.append(json.loads(rfc8785.dumps(choice)))  # as the service opens it
         else:
             b.choices.append(NotOpened(spoiled_as or NOT_OPENING))
         payload = {"ballot_id": b.ballot_id, "batch": ballot_uuid(1000 + len(b.choices) // 4),

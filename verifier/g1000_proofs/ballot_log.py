@@ -84,8 +84,11 @@ def ballot_spec(created: dict[str, Any]) -> BallotSpec:
     if not isinstance(method, dict):
         raise TallyError("the method must be an object with a kind")
     params = {k: v for k, v in method.items() if k != "kind"}
-    if method.get("kind") == "score" and "max" in params:
-        params["max_score"] = params.pop("max")
+    if method.get("kind") == "score":
+        if "max_score" in params:   # the count's own name, not the published one
+            raise TallyError("score takes no max_score (its bound is max)")
+        if "max" in params:
+            params["max_score"] = params.pop("max")
     options = [o.get("option_id") if isinstance(o, dict) else None
                for o in created.get("options") or []]
     return parse_spec({"method": method.get("kind"), "options": options, **params})
