@@ -18,6 +18,11 @@ but the Python standard library and ``cryptography``.  It implements:
                     non-reveal, the designated round and distribution (§5, §6);
 * ``replacements`` -- the current panel and the reserves a drop-out is replaced from;
 * ``distribution`` -- a committed distribution's ``panels_root`` and per-panel rules;
+* ``ballot``, ``blind_rsa``, ``sealing``, ``shamir``, ``tally`` -- the ballot's single rules: the
+                    roll, credentials (RFC 9474), sealed votes (RFC 9180), the trustees' key
+                    split, the count;
+* ``ballot_log`` -- a summit's ballot events folded in log order: the first rule they break,
+                    and the recount a published result must equal (docs/ballot.md);
 * ``errors``     -- the single exception hierarchy rooted at ``ProofError``.
 
 The package deliberately imports nothing here: import the submodule you need.

@@ -23,6 +23,8 @@ number of options they beat); options with equal standing share a rank, the next
 "1, 2, 2, 4", and ``tied`` lists every group of two or more. Within a rank the options appear in the
 spec's order, which carries no meaning. A choice that does not have its method's shape is a
 *spoiled* ballot: it is not counted, and the result counts spoiled ballots by reason, like paper.
+A sealed vote that does not open is passed to :func:`tally` as :class:`NotOpened` and spoiled with
+its reason, so nothing cast is ever dropped from the count (:mod:`g1000_proofs.ballot_log`).
 """
 
 from __future__ import annotations

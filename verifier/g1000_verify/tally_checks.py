@@ -81,14 +81,14 @@ class TallyVerification:
 # --- Payload shapes (docs/ballot.md "Events") ---------------------------------------------------
 
 
-class _Bad(Exception):
+class _BadPayload(Exception):
     """A payload member is malformed; the message says which and how."""
 
 
 def _pattern(pattern: re.Pattern, words: str):
     def check(value: Any, what: str) -> Any:
         if type(value) is not str or not pattern.fullmatch(value):
-            raise _Bad(f"{what} must be {words}")
+            raise _BadPayload(f"{what} must be {words}")
         return value
     return check
 
@@ -100,13 +100,13 @@ _time = _pattern(TIME, "a time written YYYY-MM-DDTHH:MM:SS.mmmZ")
 
 def _int(value: Any, what: str, minimum: int = 0) -> int:
     if type(value) is not int or value < minimum:
-        raise _Bad(f"{what} must be an integer of at least {minimum}")
+        raise _BadPayload(f"{what} must be an integer of at least {minimum}")
     return value
 
 
 def _object(value: Any, what: str, members: tuple[str, ...]) -> dict:
     if type(value) is not dict or value.keys() != set(members):
-        raise _Bad(f"{what} must be an object with exactly the members {', '.join(members)}")
+        raise _BadPayload(f"{what} must be an object with exactly the members {', '.join(members)}")
     return value
 
 
@@ -116,48 +116,48 @@ def _base64(value: Any, what: str) -> bytes:
             raise ValueError
         return strict_b64decode(value)
     except ValueError:
-        raise _Bad(f"{what} must be standard base64 with padding") from None
+        raise _BadPayload(f"{what} must be standard base64 with padding") from None
 
 
 def _pseudonym(value: Any, what: str) -> str:
     problem = opaque_id_problem(what, value)
     if problem is not None:
-        raise _Bad(problem)
+        raise _BadPayload(problem)
     return value
 
 
 def _texts(value: Any, what: str) -> None:
     """``[{language, sha256, length}]``: one entry per language, at least one."""
     if type(value) is not list or not value:
-        raise _Bad(f"{what} must be a non-empty list of {{language, sha256, length}}")
+        raise _BadPayload(f"{what} must be a non-empty list of {{language, sha256, length}}")
     for i, item in enumerate(value):
         _object(item, f"{what}[{i}]", ("language", "sha256", "length"))
         if item["language"] not in LANGUAGES:
-            raise _Bad(f"{what}[{i}].language must be one of {', '.join(LANGUAGES)}")
+            raise _BadPayload(f"{what}[{i}].language must be one of {', '.join(LANGUAGES)}")
         _hex(item["sha256"], f"{what}[{i}].sha256")
         _int(item["length"], f"{what}[{i}].length", 1)
     if len({item["language"] for item in value}) != len(value):
-        raise _Bad(f"{what} names a language twice")
+        raise _BadPayload(f"{what} names a language twice")
 
 
 def _options(value: Any, what: str) -> None:
     if type(value) is not list or not value:
-        raise _Bad(f"{what} must be a non-empty list of {{option_id, texts}}")
+        raise _BadPayload(f"{what} must be a non-empty list of {{option_id, texts}}")
     for i, item in enumerate(value):
         _object(item, f"{what}[{i}]", ("option_id", "texts"))
         _pattern(OPTION_ID, "1 to 40 of a-z, 0-9, _ and -")(item["option_id"], f"{what}[{i}].option_id")
         _texts(item["texts"], f"{what}[{i}].texts")
     ids = [item["option_id"] for item in value]
     if ids != sorted(set(ids)):
-        raise _Bad(f"{what} must be sorted by option_id, each id once")
+        raise _BadPayload(f"{what} must be sorted by option_id, each id once")
 
 
 def _method(value: Any, what: str) -> None:
     if type(value) is not dict or type(value.get("kind")) is not str:
-        raise _Bad(f"{what} must be an object with a kind")
+        raise _BadPayload(f"{what} must be an object with a kind")
     for name, item in value.items():
         if name != "kind" and type(item) is not int:
-            raise _Bad(f"{what}.{name} must be an integer")
+            raise _BadPayload(f"{what}.{name} must be an integer")
 
 
 def _sealing(value: Any, what: str) -> None:
@@ -166,9 +166,9 @@ def _sealing(value: Any, what: str) -> None:
     _int(value["k"], f"{what}.k", 1)
     _int(value["n"], f"{what}.n", 1)
     if value["n"] > MAX_SHARES:
-        raise _Bad(f"{what}.n must be at most {MAX_SHARES}")
+        raise _BadPayload(f"{what}.n must be at most {MAX_SHARES}")
     if type(value["share_hashes"]) is not list:
-        raise _Bad(f"{what}.share_hashes must be a list")
+        raise _BadPayload(f"{what}.share_hashes must be a list")
     for i, item in enumerate(value["share_hashes"]):
         _hex(item, f"{what}.share_hashes[{i}]")
 
@@ -188,17 +188,17 @@ def _credential(value: Any, what: str) -> None:
 
 def _bool(value: Any, what: str) -> None:
     if type(value) is not bool:
-        raise _Bad(f"{what} must be true or false")
+        raise _BadPayload(f"{what} must be true or false")
 
 
 def _result(value: Any, what: str) -> None:
     if type(value) is not dict:
-        raise _Bad(f"{what} must be an object")
+        raise _BadPayload(f"{what} must be an object")
 
 
 def _text(value: Any, what: str) -> None:
     if type(value) is not str or not value:
-        raise _Bad(f"{what} must be a non-empty string")
+        raise _BadPayload(f"{what} must be a non-empty string")
 
 
 # type -> {member: validator}; every payload also has "v": 1 and nothing else.
@@ -220,9 +220,9 @@ _SHAPES: dict[str, dict[str, Any]] = {
 def _check_shape(event_type: str, payload: Any) -> None:
     shape = _SHAPES[event_type]
     if type(payload) is not dict or payload.keys() != {"v", *shape}:
-        raise _Bad(f"a {event_type} payload has exactly the members {', '.join(['v', *shape])}")
+        raise _BadPayload(f"a {event_type} payload has exactly the members {', '.join(['v', *shape])}")
     if type(payload["v"]) is not int or payload["v"] != 1:
-        raise _Bad(f"unsupported {event_type} payload version {payload['v']!r}")
+        raise _BadPayload(f"unsupported {event_type} payload version {payload['v']!r}")
     for name, check in shape.items():
         check(payload[name], name)
 
@@ -304,7 +304,7 @@ def verify_tally(summit_id: str, events: Iterable[tuple[int, dict]],
                 continue
             try:
                 _check_shape(event_type, payload)
-            except _Bad as exc:
+            except _BadPayload as exc:
                 raise VerificationFailure(index, "ballot_event", f"{event_type}: {exc}") from None
             result.counts["ballot_events"] += 1
             try:
