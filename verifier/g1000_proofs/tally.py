@@ -23,8 +23,6 @@ number of options they beat); options with equal standing share a rank, the next
 "1, 2, 2, 4", and ``tied`` lists every group of two or more. Within a rank the options appear in the
 spec's order, which carries no meaning. A choice that does not have its method's shape is a
 *spoiled* ballot: it is not counted, and the result counts spoiled ballots by reason, like paper.
-A sealed vote that does not open is passed to :func:`tally` as :class:`NotOpened` and spoiled with
-its reason, so nothing cast is ever dropped from the count (:mod:`g1000_proofs.ballot_log`).
 """
 
 from __future__ import annotations
@@ -36,7 +34,7 @@ from typing import Any
 
 from .errors import TallyError
 
-__all__ = ["METHODS", "BallotSpec", "NotOpened", "parse_spec", "spoil_reason", "tally", "schulze"]
+__all__ = ["METHODS", "BallotSpec", "parse_spec", "spoil_reason", "tally", "schulze"]
 
 METHODS = ("approval", "cumulative", "score", "schulze")
 MAX_OPTIONS = 100
@@ -53,14 +51,6 @@ class BallotSpec:
     dots: int = 0
     max_per_option: int = 0
     max_score: int = 0
-
-
-@dataclass(frozen=True)
-class NotOpened:
-    """Stands in the choices for a sealed vote that did not open (or opened to no canonical JSON):
-    it is spoiled with ``reason``, never dropped (docs/ballot.md)."""
-
-    reason: str
 
 
 def _whole(value: Any, what: str, low: int, high: int | None = None) -> int:
@@ -125,8 +115,6 @@ def _distinct_options(value: Any, spec: BallotSpec, key: str) -> list[str] | str
 
 def spoil_reason(spec: BallotSpec, choice: Any) -> str | None:
     """Why an opened choice is spoiled, or None when it counts. The reasons are the published ones."""
-    if isinstance(choice, NotOpened):
-        return choice.reason
     if spec.method in ("approval", "schulze"):
         chosen = _distinct_options(choice, spec, "approve" if spec.method == "approval" else "ranking")
         if isinstance(chosen, str):
