@@ -11,7 +11,7 @@ nullifiers, the credentials and the sealing are computed here with ``hashlib``, 
 verifier agrees with docs/ballot.md, not merely with itself.  The published result is
 ``g1000_proofs.tally.tally`` of the *plaintext* choices the builder sealed, as the service reads
 them back (JSON objects in canonical member order: a spoiled choice's reason can depend on which
-member is looked at first), with a vote that does not open spoiled as ``NotOpened`` (the counting
+member is looked at first), with a vote that does not open spoiled as ``Unopened`` (the counting
 rules have their own tests in test_tally.py); the verifier recounts it from the sealed bytes.
 
 ``find``, ``tamper`` and ``fails`` change one fact of a built log and assert where the verifier
@@ -32,7 +32,7 @@ import rfc8785
 from cryptography.hazmat.primitives import hashes, hpke, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa, x25519
 
-from g1000_proofs.tally import NotOpened, parse_spec, tally
+from g1000_proofs.tally import Unopened, parse_spec, tally
 from g1000_verify.tally_checks import verify_tally
 
 from tests.support.log_builder import LEDGER, SUMMIT_ID, ServiceKey, genesis, make_event
@@ -49,7 +49,6 @@ PSS = padding.PSS(mgf=padding.MGF1(hashes.SHA384()), salt_length=48)
 
 # What a vote that does not open is spoiled as (the reason g1000_proofs.sealing gives).
 NOT_OPENING = "the sealed vote does not open with this ballot's key"
-WRONG_LENGTH = "a sealed vote has the wrong length"
 
 METHODS = {
     "approval": {"kind": "approval", "min": 1, "max": 2},
@@ -114,7 +113,7 @@ class Ballot:
     sealing: x25519.X25519PrivateKey
     roll: list[str] = field(default_factory=list)
     issued: list[str] = field(default_factory=list)
-    choices: list[Any] = field(default_factory=list)   # what each cast holds (NotOpened: garbage)
+    choices: list[Any] = field(default_factory=list)   # what each cast holds (Unopened: garbage)
     credentials: list[dict] = field(default_factory=list)
 
     @property
@@ -193,7 +192,7 @@ class BallotLog:
                   for x in range(1, n + 1)]
         self.add("ballot.ballot.created", {
             "ballot_id": ballot_id,
-            "title": [text_ref("Wat doen we met het plein?"), text_ref("The square?", "en")],
+            "title": [text_ref("The square?", "en"), text_ref("Wat doen we met het plein?")],
             "method": b.method,
             "options": [{"option_id": o, "texts": [text_ref(f"Optie {o}")]} for o in b.options],
             "opens_at": at(b.opens_at), "closes_at": at(b.closes_at),
@@ -230,7 +229,7 @@ class BallotLog:
             sealed = ref_seal(choice, b.sealing.public_key(), self.summit_id, b.ballot_id)
             b.choices.append(json.loads(rfc8785.dumps(choice)))  # as the service opens it
         else:
-            b.choices.append(NotOpened(spoiled_as or NOT_OPENING))
+            b.choices.append(Unopened(spoiled_as or NOT_OPENING))
         payload = {"ballot_id": b.ballot_id, "batch": ballot_uuid(1000 + len(b.choices) // 4),
                    "nullifier": ref_nullifier(bytes.fromhex(c["prefix"]), bytes.fromhex(c["token"])),
                    "credential": c, "sealed": b64(sealed)} | overrides

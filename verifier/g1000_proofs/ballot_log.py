@@ -6,11 +6,9 @@ them back from the log; the rules that tie the events of one ballot together (do
 :mod:`g1000_proofs.ballot` (roll, credential, nullifier, window), :mod:`g1000_proofs.sealing`
 (HPKE, RFC 9180) and :mod:`g1000_proofs.tally` (the count).
 
-- :func:`ballot_spec` turns a ``ballot.ballot.created`` payload's ``method`` and ``options`` into
-  the :class:`~g1000_proofs.tally.BallotSpec` the count uses.
-- :func:`recount` opens every sealed vote with the revealed key and counts them in log order; a
-  vote that does not open is spoiled with the reason (:class:`~g1000_proofs.tally.NotOpened`),
-  never dropped. The service publishes exactly this; the verifier compares against it.
+- the count's spec and the recount are :mod:`g1000_proofs.ballot_count`'s (``spec_of``,
+  ``recount``: every sealed vote opened with the revealed key in log order and counted, one that
+  does not open spoiled with its reason); here the published tally is compared with it.
 - :class:`SummitBallots` with :func:`apply` folds the ``ballot`` stream of one summit, event by
   event, in log order, and raises :class:`BallotLogError` at the first rule broken;
   :func:`first_broken` runs it over a sequence and returns the state and that error.
@@ -34,13 +32,13 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from . import ballot, jcs, sealing
+from . import ballot, ballot_count, jcs, sealing
 from .errors import BallotLogError, BallotRuleError, SealingError, TallyError
-from .tally import BallotSpec, NotOpened, parse_spec, tally
+from .tally import BallotSpec
 
 __all__ = ["ARRIVED", "BALLOT_TYPES", "CAST", "CLOSED", "CREATED", "ISSUED", "OPENED", "PUBLISHED",
            "REVEALED", "RULES", "BallotLogError", "BallotState", "SummitBallots", "apply",
-           "ballot_spec", "first_broken", "open_choice", "recount"]
+           "first_broken"]
 
 ARRIVED = "ballot.participant.arrived"
 CREATED = "ballot.ballot.created"
@@ -61,6 +59,7 @@ RULES = (
     "credential_key",  # the opened credential key is not RSA >= 2048 bits in base64 DER SPKI
     "issuance",        # a credential issued to someone not on the roll, twice, or outside the opening
     "credential",      # a cast's credential does not verify under the ballot's key
+    "sealed",          # a cast's sealed vote is not base64 (a shape the schemas refuse first)
     "nullifier",       # a cast's nullifier is not its credential's, or is used a second time
     "counts",          # more casts than credentials issued
     "window",          # a cast's time outside [opened, closes_at) (an early closing ends it sooner)
@@ -70,53 +69,6 @@ RULES = (
 )
 
 STATES = ("created", "open", "closed", "revealed", "tallied")
-
-
-def ballot_spec(created: dict[str, Any]) -> BallotSpec:
-    """The counting spec of a ``ballot.ballot.created`` payload (docs/ballot.md).
-
-    ``method`` is ``{"kind": ..., <the method's parameters>}``; the spec is
-    :func:`~g1000_proofs.tally.parse_spec` of ``{"method": kind, "options": the option ids in
-    their (sorted) order, ...}``, where score's ``max`` is the spec's ``max_score``.
-    Raises :class:`~g1000_proofs.errors.TallyError` when the method is not one the count knows.
-    """
-    method = created.get("method")
-    if not isinstance(method, dict):
-        raise TallyError("the method must be an object with a kind")
-    params = {k: v for k, v in method.items() if k != "kind"}
-    if method.get("kind") == "score":
-        if "max_score" in params:   # the count's own name, not the published one
-            raise TallyError("score takes no max_score (its bound is max)")
-        if "max" in params:
-            params["max_score"] = params.pop("max")
-    options = [o.get("option_id") if isinstance(o, dict) else None
-               for o in created.get("options") or []]
-    return parse_spec({"method": method.get("kind"), "options": options, **params})
-
-
-NOT_BASE64 = "the sealed vote is not base64"
-
-
-def open_choice(sealed: bytes | str, private_key_hex: str, summit_id: str, ballot_id: str) -> Any:
-    """The choice a sealed vote (bytes, or the cast's base64 text) opens to, or a
-    :class:`~g1000_proofs.tally.NotOpened` saying why it does not open."""
-    if isinstance(sealed, str):
-        try:
-            sealed = base64.b64decode(sealed, validate=True)
-        except (ValueError, binascii.Error):
-            return NotOpened(NOT_BASE64)
-    try:
-        return sealing.open_vote(sealed, private_key_hex, summit_id, ballot_id)
-    except SealingError as exc:
-        return NotOpened(str(exc))
-
-
-def recount(spec: BallotSpec, sealed_votes: Iterable[bytes | str], private_key_hex: str,
-            summit_id: str, ballot_id: str) -> dict[str, Any]:
-    """Open every sealed vote (in log order) with the revealed key and count them; what the
-    ``ballot.tally.published`` result must be exactly. A vote that does not open is spoiled with
-    its reason (the :class:`~g1000_proofs.errors.SealingError` message), never dropped."""
-    return tally(spec, [open_choice(s, private_key_hex, summit_id, ballot_id) for s in sealed_votes])
 
 
 @dataclass
@@ -135,7 +87,7 @@ class BallotState:
     key: rsa.RSAPublicKey | None = None
     issued: dict[str, int] = field(default_factory=dict)       # pseudonym -> position
     nullifiers: dict[str, int] = field(default_factory=dict)   # nullifier -> position
-    casts: list[tuple[int, str, str]] = field(default_factory=list)  # (position, time, sealed b64)
+    casts: list[tuple[int, str, bytes]] = field(default_factory=list)  # (position, time, sealed)
     closed_at: int | None = None
     ends: str | None = None                  # the effective end of the window, once closed
     early: bool = False
@@ -186,11 +138,11 @@ def _on_created(summit: SummitBallots, position: int, payload: dict, at: str) ->
     if ballot_id in summit.ballots:
         raise BallotLogError("ballot_order", f"ballot {ballot_id} is created a second time (first "
                              f"at {summit.ballots[ballot_id].created_at})")
+    ids = [o["option_id"] for o in payload["options"]]
     try:
-        spec = ballot_spec(payload)
+        spec = ballot_count.spec_of(payload["method"], ids)
     except TallyError as exc:
         raise BallotLogError("ballot", f"ballot {ballot_id} cannot be counted: {exc}") from None
-    ids = [o["option_id"] for o in payload["options"]]
     if ids != sorted(ids):
         raise BallotLogError("ballot", f"the options of ballot {ballot_id} are not sorted by id")
     if not payload["opens_at"] < payload["closes_at"]:
@@ -250,6 +202,13 @@ def _on_issued(summit: SummitBallots, position: int, payload: dict, at: str) -> 
     b.issued[pseudonym] = position
 
 
+def _sealed(payload: dict) -> bytes:
+    try:
+        return base64.b64decode(payload["sealed"], validate=True)
+    except (ValueError, TypeError, binascii.Error):
+        raise BallotLogError("sealed", "the sealed vote is not base64") from None
+
+
 def _credential(payload: dict) -> ballot.Credential:
     c = payload["credential"]
     try:
@@ -288,7 +247,7 @@ def _on_cast(summit: SummitBallots, position: int, payload: dict, at: str) -> No
         raise BallotLogError("window", f"a vote for ballot {b.ballot_id} is cast at {at}, outside "
                              f"its window [{b.opened_time}, {b.closes_at})")
     b.nullifiers[computed] = position
-    b.casts.append((position, at, payload["sealed"]))
+    b.casts.append((position, at, _sealed(payload)))
 
 
 def _on_closed(summit: SummitBallots, position: int, payload: dict, at: str) -> None:
@@ -355,11 +314,11 @@ def _on_published(summit: SummitBallots, position: int, payload: dict, at: str) 
     if b.tallied_at is not None:
         raise BallotLogError("ballot_order", f"a tally of ballot {b.ballot_id} is published a "
                              f"second time (first at {b.tallied_at})")
-    if payload["counted"] != len(b.casts):
+    counted, recounted = ballot_count.recount(b.spec, [sealed for _, _, sealed in b.casts],
+                                              b.private_key, summit.summit_id, b.ballot_id)
+    if payload["counted"] != counted:
         raise BallotLogError("tally", f"the tally of ballot {b.ballot_id} says {payload['counted']} "
-                             f"votes were opened; the log holds {len(b.casts)} casts")
-    recounted = recount(b.spec, (sealed for _, _, sealed in b.casts), b.private_key,
-                        summit.summit_id, b.ballot_id)
+                             f"votes were opened; the log holds {counted} casts")
     if _canonical(payload["result"]) != jcs.dumps(recounted):
         raise BallotLogError("tally", f"the published result of ballot {b.ballot_id} is not its "
                              f"recount: {_difference(payload['result'], recounted)}")

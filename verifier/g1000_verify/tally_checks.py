@@ -36,7 +36,7 @@ from typing import Any
 from g1000_proofs import ballot_log
 from g1000_proofs.errors import BallotLogError
 from g1000_proofs.note_keys import strict_b64decode
-from g1000_proofs.vocabulary import opaque_id_problem
+from g1000_proofs.sealing import MAX_SEALED
 
 from .model import VerificationFailure
 
@@ -51,6 +51,7 @@ HEX64 = re.compile(r"[0-9a-f]{64}")
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z")
 OPTION_ID = re.compile(r"[a-z0-9_-]{1,40}")
+PSEUDONYM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")   # as the lottery's (docs/lottery.md)
 LANGUAGES = ("nl", "en", "fr")
 MAX_SHARES = 255
 
@@ -110,24 +111,27 @@ def _object(value: Any, what: str, members: tuple[str, ...]) -> dict:
     return value
 
 
-def _base64(value: Any, what: str) -> bytes:
-    try:
-        if type(value) is not str or not value:
-            raise ValueError
-        return strict_b64decode(value)
-    except ValueError:
-        raise _BadPayload(f"{what} must be standard base64 with padding") from None
+def _base64(low: int, high: int):
+    """Standard base64 with padding (RFC 4648 §4) of ``low``..``high`` bytes."""
+    def check(value: Any, what: str) -> bytes:
+        try:
+            if type(value) is not str or not value:
+                raise ValueError
+            data = strict_b64decode(value)
+        except ValueError:
+            raise _BadPayload(f"{what} must be standard base64 with padding") from None
+        if not low <= len(data) <= high:
+            raise _BadPayload(f"{what} must be base64 of {low} to {high} bytes")
+        return data
+    return check
 
 
-def _pseudonym(value: Any, what: str) -> str:
-    problem = opaque_id_problem(what, value)
-    if problem is not None:
-        raise _BadPayload(problem)
-    return value
+_pseudonym = _pattern(PSEUDONYM, "a pseudonym: 1 to 64 of A-Z, a-z, 0-9, '.', '_', ':' and '-', "
+                                 "starting with a letter or digit")
 
 
 def _texts(value: Any, what: str) -> None:
-    """``[{language, sha256, length}]``: one entry per language, at least one."""
+    """``[{language, sha256, length}]``: one entry per language, sorted, at least one."""
     if type(value) is not list or not value:
         raise _BadPayload(f"{what} must be a non-empty list of {{language, sha256, length}}")
     for i, item in enumerate(value):
@@ -135,9 +139,10 @@ def _texts(value: Any, what: str) -> None:
         if item["language"] not in LANGUAGES:
             raise _BadPayload(f"{what}[{i}].language must be one of {', '.join(LANGUAGES)}")
         _hex(item["sha256"], f"{what}[{i}].sha256")
-        _int(item["length"], f"{what}[{i}].length", 1)
-    if len({item["language"] for item in value}) != len(value):
-        raise _BadPayload(f"{what} names a language twice")
+        _int(item["length"], f"{what}[{i}].length")
+    languages = [item["language"] for item in value]
+    if languages != sorted(set(languages)):
+        raise _BadPayload(f"{what} must be sorted by language, each language once")
 
 
 def _options(value: Any, what: str) -> None:
@@ -183,7 +188,7 @@ def _credential(value: Any, what: str) -> None:
     _object(value, what, ("token", "prefix", "signature"))
     _hex(value["token"], f"{what}.token")
     _hex(value["prefix"], f"{what}.prefix")
-    _base64(value["signature"], f"{what}.signature")
+    _base64(256, 1024)(value["signature"], f"{what}.signature")
 
 
 def _bool(value: Any, what: str) -> None:
@@ -192,8 +197,8 @@ def _bool(value: Any, what: str) -> None:
 
 
 def _result(value: Any, what: str) -> None:
-    if type(value) is not dict:
-        raise _BadPayload(f"{what} must be an object")
+    if type(value) is not dict or type(value.get("method")) is not str:
+        raise _BadPayload(f"{what} must be the object g1000_proofs.tally.tally returns")
 
 
 def _text(value: Any, what: str) -> None:
@@ -210,7 +215,7 @@ _SHAPES: dict[str, dict[str, Any]] = {
     ballot_log.OPENED: {"ballot_id": _uuid, "roll": _roll, "credential_key": _text},
     ballot_log.ISSUED: {"ballot_id": _uuid, "pseudonym": _pseudonym},
     ballot_log.CAST: {"ballot_id": _uuid, "batch": _uuid, "nullifier": _hex,
-                      "credential": _credential, "sealed": _base64},
+                      "credential": _credential, "sealed": _base64(49, MAX_SEALED)},
     ballot_log.CLOSED: {"ballot_id": _uuid, "closed_at": _time, "early": _bool},
     ballot_log.REVEALED: {"ballot_id": _uuid, "private_key": _hex},
     ballot_log.PUBLISHED: {"ballot_id": _uuid, "counted": _int, "result": _result},

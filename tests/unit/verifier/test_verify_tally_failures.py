@@ -295,7 +295,7 @@ def test_a_tally_published_twice_fails():
 def test_a_name_as_pseudonym_is_refused_by_the_shape_check():
     log = BallotLog()
     bad = log.arrive("Jan de Vries")
-    fails(log, bad, "ballot_event", "ballot.participant.arrived: pseudonym must be an opaque id")
+    fails(log, bad, "ballot_event", "ballot.participant.arrived: pseudonym must be a pseudonym")
 
 
 def test_a_sealed_vote_that_is_not_base64_is_refused_by_the_shape_check():
