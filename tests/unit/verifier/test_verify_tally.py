@@ -27,7 +27,7 @@ from tests.support.ballot_logs import (
 )
 from tests.support.fake_ledger import FakeLedger, serve  # noqa: F401  (serve is a fixture)
 from tests.support.log_builder import LOG_VKEY, SUMMIT_ID, build_log, make_event
-from tests.support.lottery_logs import run
+from tests.support.lottery_logs import at, run
 
 
 KEYS = {"approval": "approve", "cumulative": "dots", "score": "scores", "schulze": "ranking"}
@@ -191,6 +191,20 @@ def test_cli_tally_failure_names_the_index_and_reason(capsys, tmp_path):
     assert code == 1 and doc["ok"] is False
     assert doc["failure"]["index"] == log.index(position) and doc["failure"]["check"] == "tally"
     assert doc["tally"]["checked"]["casts"] == 6
+
+
+def test_cli_tally_names_the_cast_an_early_closing_puts_outside_the_window(capsys, tmp_path):
+    """The failure is found at the closing but is the cast's: its index is the one reported."""
+    log, b = honest_ballot("score", spoiled=False)
+    cast = next(i for i, (t, _, _) in enumerate(log.items) if t == "ballot.vote.cast")
+    closed = next(i for i, (t, _, _) in enumerate(log.items) if t == "ballot.ballot.closed")
+    type_, payload, t = log.items[closed]
+    log.items[closed] = (type_, {**payload, "early": True, "closed_at": at(log.items[cast][2])}, t)
+    path = build_log(log.events()).write(tmp_path / "b")
+    code, out, _ = run(capsys, "tally", str(path), "--json", "--log-key", LOG_VKEY)
+    failure = json.loads(out)["failure"]
+    assert code == 1 and (failure["check"], failure["index"]) == ("window", log.index(cast))
+    assert "at or after its early closing" in failure["reason"]
 
 
 def test_cli_tally_runs_the_log_checks_first(capsys, tmp_path, honest):
