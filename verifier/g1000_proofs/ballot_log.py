@@ -3,8 +3,9 @@
 Why this module exists: the ballot service appends these events and ``g1000-verify tally`` reads
 them back from the log; the rules that tie the events of one ballot together (docs/ballot.md,
 "Rules") must be the same for both, so they are written once, here, on top of the single rules of
-:mod:`g1000_proofs.ballot` (roll, credential, nullifier, window), :mod:`g1000_proofs.sealing`
-(HPKE, RFC 9180) and :mod:`g1000_proofs.tally` (the count).
+:mod:`g1000_proofs.ballot` (roll, credential, nullifier, window; RFC 9474 credentials),
+:mod:`g1000_proofs.sealing` (HPKE, RFC 9180), :mod:`g1000_proofs.ballot_count` and
+:mod:`g1000_proofs.tally` (the count).
 
 - the count's spec and the recount are :mod:`g1000_proofs.ballot_count`'s (``spec_of``,
   ``recount``: every sealed vote opened with the revealed key in log order and counted, one that
@@ -37,7 +38,7 @@ from .errors import BallotLogError, BallotRuleError, SealingError, TallyError
 from .tally import BallotSpec
 
 __all__ = ["ARRIVED", "BALLOT_TYPES", "CAST", "CLOSED", "CREATED", "ISSUED", "OPENED", "PUBLISHED",
-           "REVEALED", "RULES", "BallotLogError", "BallotState", "SummitBallots", "apply",
+           "REVEALED", "RULES", "STATES", "BallotLogError", "BallotState", "SummitBallots", "apply",
            "first_broken"]
 
 ARRIVED = "ballot.participant.arrived"

@@ -23,10 +23,12 @@ from tests.support.ballot_logs import (
     NOT_OPENING,
     BallotLog,
     find,
+    honest_ballot,
     pseudonym,
     ref_seal,
     tamper,
 )
+from tests.support.lottery_logs import at
 
 OPTION_POOL = ["a", "b", "c-1", "d_2", "zz"]
 OTHER_BALLOT = "b0a11070-0000-4000-8000-0000000000ee"
@@ -187,8 +189,7 @@ def test_first_broken_names_the_position_and_rule():
     log.arrive(pseudonym(0))
     b = log.create("approval")
     log.open(b)
-    events = [(i, t, p, f"2027-03-14T09:{(ms // 60000) % 60:02d}:{(ms // 1000) % 60:02d}."
-               f"{ms % 1000:03d}Z") for i, (t, p, ms) in enumerate(log.items)]
+    events = [(i, t, p, at(ms)) for i, (t, p, ms) in enumerate(log.items)]
     summit, broken = ballot_log.first_broken(log.summit_id, events)
     assert broken is None and summit.ballots[b.ballot_id].state == "open"
     stray = (len(events), ballot_log.ISSUED, {"v": 1, "ballot_id": b.ballot_id,
@@ -196,3 +197,13 @@ def test_first_broken_names_the_position_and_rule():
     _, broken = ballot_log.first_broken(log.summit_id, [*events, stray])
     position, error = broken
     assert position == len(events) and error.rule == "issuance"
+
+
+def test_first_broken_names_the_cast_an_early_closing_puts_outside_the_window():
+    log, b = honest_ballot("approval", spoiled=False)
+    closed = find(log, ballot_log.CLOSED)
+    last_cast = closed - 1
+    tamper(log, closed, early=True, closed_at=at(log.items[last_cast][2]))
+    events = [(i, t, p, at(ms)) for i, (t, p, ms) in enumerate(log.items)]
+    _, (position, error) = ballot_log.first_broken(log.summit_id, events)
+    assert (position, error.rule, error.position) == (last_cast, "window", last_cast)
