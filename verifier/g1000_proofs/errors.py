@@ -43,6 +43,7 @@ Hierarchy::
     +-- SealingError               a sealed vote or sealing key that does not open (RFC 9180)
     +-- ShareError                 trustees' key shares that do not rebuild a key (Shamir)
     +-- BallotRuleError            a roll, credential or vote time outside the ballot's rules
+    +-- BallotLogError             a ballot's events break one of docs/ballot.md's rules (ballot_log)
 
 Every error of the package is declared here, and only here (tests/unit/test_error_roots.py);
 the modules that raise them import them from here and so still export them under their names.
@@ -319,3 +320,18 @@ class ShareError(ProofError):
 
 class BallotRuleError(ProofError):
     """A roll, credential key, credential or time that the ballot's rules do not accept."""
+
+
+class BallotLogError(ProofError):
+    """A ballot's sequence of events breaks a rule of docs/ballot.md.
+
+    ``rule`` names the rule (one of ``g1000_proofs.ballot_log.RULES``), ``reason`` says in plain
+    words what is wrong, and ``position`` is where the broken fact is when it is not the event
+    being applied (an earlier cast that an early closing puts outside the window), else None.
+    """
+
+    def __init__(self, rule: str, reason: str, position: int | None = None) -> None:
+        super().__init__(reason)
+        self.rule = rule
+        self.reason = reason
+        self.position = position
