@@ -1,34 +1,25 @@
 """The gateway benchmark: what a request pays for going through the gateway instead of straight to
 the service that answers it, and how many public reads per second the stack serves through it.
 
-Every client request of a G1000 day passes the gateway (gateway/app.py): the access matrix, the
-bearer token and its record, a rate-limit count in its own database, an Idempotency-Key claim, and
-a second HTTP hop. The issue asks for that overhead against calling the service directly, in the
-same run, as a ratio, and for requests/s of a public read on this machine.
+Every client request passes the gateway (gateway/app.py): access matrix, bearer token and its
+record, a rate-limit count in its database, an Idempotency-Key claim, a second HTTP hop. The issue
+asks for that overhead against calling the service directly, in the same run, and for requests/s.
+The stack is the one `g1000 up` runs (the services and the gateway under gunicorn, its command line
+and environment) in a sandbox, with the rate limits at their maximum so the limiter counts every
+request but refuses none. Untimed set-up: a summit whose log holds `log_entries` events under a
+checkpoint (carried by `g1000 worker` processes, stopped before anything is timed), the agenda told
+of the summit (its `ledger.summit.created` applied in process), an organiser token on the gateway's
+record (as `g1000 admin` issues it).
 
-The stack is the one `g1000 up` runs, in a sandbox of its own: the four services and the gateway
-each under gunicorn with g1000/stack.py's command line and environment. The rate limits are raised
-to their maximum (1,000,000 per minute), so the limiter counts every request (its statement is
-part of the overhead) but never refuses one. Untimed set-up: the summit is chartered, `log_entries`
-agenda events are carried into its log by `g1000 worker` processes until a checkpoint covers them
-(log reads then prove against a realistic log), and the workers are stopped, so nothing runs in the
-background while requests are timed. The agenda learns of the summit by applying the ledger's
-`ledger.summit.created` event in process, as its consume worker would; the organiser token is issued
-on the gateway's record (as `g1000 admin` does), so it passes the revocation check.
-
-1. Latency: one client thread, one keep-alive connection to each path, requests alternating direct
-   / gateway with the order swapped every pair (so noise and caches hit both alike), `requests`
-   timed of each kind after `warmup`: a public read, an inclusion proof, an organiser's write, the
-   same with an Idempotency-Key, and `/healthz` (no forwarding, no database: the floor of a request).
-2. Throughput: the public read from `concurrency` client threads, each on its own keep-alive
-   connection from its own loopback address (as distinct citizens, one rate-limit counter each),
-   for `throughput_seconds`, direct and through the gateway, `throughput_repeat` times in ABBA
-   order; at the highest concurrency also with every client on one address (one hot counter row).
-   The client (`http.client`, the thinnest in the standard library) shares the cores with the servers.
-3. CPU: user + system time of each gunicorn tree, PostgreSQL, the client and the machine around
-   every measurement (bench/cpu.py); the gateway's own steps timed alone in this process; and a
-   cProfile, on the thread's CPU clock, of the gateway app in this process (Flask's test client)
-   forwarding to the services under gunicorn.
+1. Latency: one client, one keep-alive connection per path, requests alternating direct / gateway
+   with the order swapped every pair, so noise and caches hit both alike.
+2. Throughput: the public read from `concurrency` client threads, each from its own loopback
+   address (one rate-limit counter each, as distinct citizens), in ABBA order; at the highest
+   concurrency also all on one address (one hot counter row). The client is `http.client`, the
+   thinnest in the standard library, sharing the cores with the servers.
+3. CPU: each gunicorn tree, PostgreSQL, the client and the machine (bench/cpu.py); the gateway's own
+   steps timed alone in this process; a cProfile of the gateway app in this process on the thread's
+   CPU clock.
 """
 
 from __future__ import annotations
@@ -55,9 +46,9 @@ from services.core.vouch import HEADER as VOUCH_HEADER
 from services.core.vouch import sign_vouch
 
 from .cpu import CpuUse, snapshot
-from .infra import (CHARTER, BenchError, LogWatch, Sandbox, Servers, Web, drop_databases, ensure_alive, log_workers,
-                    part_timer, sandbox, say, start_web, wait_ready)
-from .ledger import append_all
+from .infra import (CHARTER, BenchError, LogWatch, Sandbox, Servers, Web, drop_databases, ensure_alive, part_timer,
+                    sandbox, say, start_web, wait_ready)
+from .ledger import LedgerParams, measure_ingest
 from .profiling import ProfileResult, summarise
 from .stats import Latencies
 
@@ -102,32 +93,12 @@ KINDS = (
 KIND = {kind.key: kind for kind in KINDS}
 
 
-@dataclass(frozen=True)
-class Usage:
-    """CPU over one measurement (bench/cpu.py), with each gunicorn tree as a named tree."""
-
-    cpu: CpuUse
-    webs: dict[str, float]  # gunicorn tree (master + workers) -> CPU seconds
-
-    @property
-    def seconds(self) -> float:
-        return self.cpu.seconds
-
-    def per_request(self, requests_done: int) -> dict[str, float]:
-        """CPU seconds per request: the client (this process), each web tree, PostgreSQL, and the
-        rest of our processes (idle workers, the broker)."""
-        rest = self.cpu.groups["workers"] - sum(self.webs.values()) + self.cpu.groups["broker"]
-        out = {"client": self.cpu.groups["harness"], **self.webs, "postgres": self.cpu.groups["postgres"],
-               "rest": max(0.0, rest)}
-        return {name: value / requests_done for name, value in out.items()}
-
-
 @dataclass
 class Pair:
     kind: Kind
     direct: Latencies
     gateway: Latencies
-    usage: Usage  # over the timed requests of both paths
+    usage: CpuUse  # over the timed requests of both paths, with each gunicorn tree
 
 
 @dataclass
@@ -138,7 +109,7 @@ class ThroughputRun:
     errors: int
     seconds: float  # the window
     latency: Latencies
-    usage: Usage
+    usage: CpuUse
     buckets: int | None = None  # rate-limit counters seen by the gateway afterwards (gateway runs)
 
     @property
@@ -151,7 +122,6 @@ class GatewayResult:
     params: GatewayParams
     log_size: int = 0
     checkpoint_size: int = 0
-    served: dict[str, str] = field(default_factory=dict)
     web_settings: str = ""
     pairs: list[Pair] = field(default_factory=list)
     throughput: list[ThroughputRun] = field(default_factory=list)
@@ -212,23 +182,16 @@ class Client:
 
 @dataclass
 class Deployment:
-    """The gunicorn processes of one run; `served` says how each upstream is served (for the report)."""
+    """The gunicorn processes of one run, by name."""
 
     webs: dict[str, Web] = field(default_factory=dict)
-    served: dict[str, str] = field(default_factory=dict)
-    upstreams: dict[str, str] = field(default_factory=dict)  # what the gateway forwards to
 
     def url(self, name: str) -> str:
         return self.webs[name].base
 
-    def usage(self) -> tuple:
-        """A CPU reading to subtract from a later one (`Deployment.since`)."""
+    def cpu(self):
+        """A CPU reading with each gunicorn tree (master + workers) named, to subtract later."""
         return snapshot({name: web.child.process.pid for name, web in self.webs.items()})
-
-    @staticmethod
-    def since(now, before) -> Usage:
-        use = now.since(before)
-        return Usage(use, use.trees)
 
     def ensure_alive(self) -> None:
         for web in self.webs.values():
@@ -243,27 +206,16 @@ def stack_env(box: Sandbox) -> dict[str, str]:
 
 @contextlib.contextmanager
 def deployed(box: Sandbox, env: dict[str, str], stack: Stack) -> Iterator[Deployment]:
-    """The four services and the gateway under gunicorn. A service that does not come up (one under
-    construction) is replaced by the ledger's URL for the gateway's readiness check only, and the
-    report says so. Every process is stopped by pid when the block ends."""
+    """The four services, then the gateway pointing at them, under gunicorn; stopped by pid."""
     dep = Deployment()
     try:
         for name in SERVICES:
             dep.webs[name] = start_web(stack, name, f"{SERVICE_MODULES[name]}:create_app()", env)
         for name in SERVICES:
-            try:
-                wait_ready(dep.webs[name])
-                dep.served[name] = "gunicorn (as `g1000 up`)"
-            except BenchError as e:
-                if name in ("ledger", "agenda"):
-                    raise
-                stop_process(dep.webs.pop(name).child.process, signal.SIGTERM, timeout=15)
-                dep.served[name] = f"not served (would not start: {str(e)[:160]}); its URL points at the ledger"
-                say("gateway", f"{name} would not start under gunicorn; the gateway's {name} URL points at the ledger")
-        dep.upstreams = {n: dep.webs.get(n, dep.webs["ledger"]).base for n in SERVICES}
+            wait_ready(dep.webs[name])
         metrics_dir = box.data_dir / "metrics" / "gateway"  # prometheus-client multiprocess mode
         metrics_dir.mkdir(parents=True, exist_ok=True)
-        gw_env = {**env, **{f"G1000_{n.upper()}_URL": url for n, url in dep.upstreams.items()},
+        gw_env = {**env, **{f"G1000_{n.upper()}_URL": dep.url(n) for n in SERVICES},
                   "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir.resolve())}
         dep.webs["gateway"] = start_web(stack, "gateway", "gateway.app:create_app()", gw_env)
         wait_ready(dep.webs["gateway"])
@@ -274,21 +226,17 @@ def deployed(box: Sandbox, env: dict[str, str], stack: Stack) -> Iterator[Deploy
 
 
 def fill_log(box: Sandbox, summit_id: str, p: GatewayParams) -> tuple[int, int]:
-    """Carry `log_entries` agenda events into the log until a checkpoint covers all of it, then
-    stop the workers; returns (log size, checkpoint size). Then tell the agenda of the summit."""
+    """Carry `log_entries` agenda events into the log as the ledger benchmark's ingest does, until a
+    checkpoint covers them (workers stopped after); then tell the agenda of the summit, as its
+    consume worker would. Returns the log's size and the checkpoint's."""
+    ingest = measure_ingest(box, summit_id, LedgerParams(entries=p.log_entries, batch=p.log_batch))
     with LogWatch(box, summit_id) as watch:
-        size = watch.size() + p.log_entries
-        with log_workers(box) as alive:
-            append_all(box, summit_id, p.log_entries, p.log_batch, every=alive)
-            watch.wait_for_size(size, alive)
-            watch.check_nothing_quarantined()
-            watch.wait_for_checkpoint(size, alive)
-        checkpoint = watch.checkpoint()
+        size, checkpoint = watch.size(), watch.checkpoint()
     with box.runtime("ledger").db.transaction() as conn:
         rows = conn.execute("SELECT seq, body FROM events WHERE summit_id = %s AND type = 'ledger.summit.created'",
                             (summit_id,)).fetchall()
-    if not rows:
-        raise BenchError("the ledger has no ledger.summit.created event for the summit")
+    if not rows or size != ingest.genesis + p.log_entries:
+        raise BenchError(f"the log holds {size} entries, or the ledger has no ledger.summit.created event")
     box.runtime("agenda").consumer().process([(f"bench:{seq}", bytes(body)) for seq, body in rows])
     return size, checkpoint
 
@@ -341,11 +289,11 @@ def measure_pair(dep: Deployment, make: Requests, kind: Kind, p: GatewayParams) 
             for client in clients:
                 one(client, kind, *make(kind, -1 - i))
         dep.ensure_alive()
-        before = dep.usage()
+        before = dep.cpu()
         for i in range(p.requests):
             for which in ((0, 1) if i % 2 == 0 else (1, 0)):
                 times[which].append(one(clients[which], kind, *make(kind, i)))
-        usage = Deployment.since(dep.usage(), before)
+        usage = dep.cpu().since(before)
     finally:
         for client in clients:
             client.close()
@@ -387,9 +335,9 @@ def measure_throughput(dep: Deployment, summit_id: str, target: str, concurrency
         thread.start()
     try:
         time.sleep(p.throughput_warmup)
-        opened, before = time.perf_counter(), dep.usage()
+        opened, before = time.perf_counter(), dep.cpu()
         time.sleep(p.throughput_seconds)
-        closed, after = time.perf_counter(), dep.usage()
+        closed, after = time.perf_counter(), dep.cpu()
     finally:
         stop.set()
         for thread in threads:
@@ -405,7 +353,7 @@ def measure_throughput(dep: Deployment, summit_id: str, target: str, concurrency
         with gateway_db.transaction() as conn:
             buckets = conn.execute("SELECT count(*) FROM rate_counters WHERE bucket LIKE 'addr:%'").fetchone()[0]
     return ThroughputRun(target, concurrency, len(inside), sum(errors), closed - opened, Latencies(target, inside),
-                         Deployment.since(after, before), buckets)
+                         after.since(before), buckets)
 
 
 def throughput_plan(p: GatewayParams) -> list[tuple[int, str]]:
@@ -497,7 +445,8 @@ def profile_gateway(env: dict[str, str], dep: Deployment, gateway_db, make: Requ
     the shares are of the gateway's CPU, the resource that limits its requests/s."""
     from gateway.app import create_app
 
-    client = create_app(dict(dep.upstreams), env=env, database=gateway_db).test_client()
+    upstreams = {name: dep.url(name) for name in SERVICES}
+    client = create_app(upstreams, env=env, database=gateway_db).test_client()
 
     def send(i: int) -> None:
         path, body, headers = make(kind, i)
@@ -545,7 +494,7 @@ def run_gateway(servers: Servers, root: Path, p: GatewayParams) -> GatewayResult
             say("gateway", "starting ledger, lottery, agenda, ballot and the gateway under gunicorn")
             dep = started.enter_context(deployed(box, env, stack))
         args = dep.webs["gateway"].child.args
-        result.served, result.web_settings = dict(dep.served), " ".join(args[args.index("--workers"):-1])
+        result.web_settings = " ".join(args[args.index("--workers"):-1])
         make = Requests(summit_id, issued.token, result.checkpoint_size, p.seed, credentials.signer,
                         issued.claims.token_id)
         for kind in KINDS:

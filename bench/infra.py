@@ -1,21 +1,16 @@
-"""The servers a benchmark runs against, a fresh sandbox (databases, topics, keys) per run, and
-the moving parts it starts and watches: `g1000 worker` processes, web apps under gunicorn, a
-consumer thread with per-batch timing, and a watcher of one summit's transparency log.
+"""The servers a benchmark runs against, a fresh sandbox (databases, topics, keys) per measurement,
+and the parts it starts and watches: `g1000 worker` processes, apps under gunicorn, a consumer
+thread with per-batch timing, and a watcher of one summit's transparency log.
 
-By default the harness starts its own embedded PostgreSQL in the durable configuration users run
-(fsync and synchronous commit on) and the bundled Kafka-protocol broker, on free loopback ports;
-`G1000_DATABASE_URL` and `G1000_KAFKA_BOOTSTRAP` point it at external servers instead. Every
-measurement gets its own databases, topic prefix, signing keys and organiser credential, so no run
-sees another's rows or messages. Processes and web apps are started the way `g1000 up` starts them
-(g1000/stack.py `Child`, `spawn_web`, `child_env`) and stopped by pid when their block ends,
-whatever happens; a sandbox drops its databases when it closes (topics on an external broker,
-prefixed `b<random>.`, are left behind).
+Servers are embedded (PostgreSQL with fsync and synchronous commit on, as users run it, and the
+bundled broker) unless `G1000_DATABASE_URL` / `G1000_KAFKA_BOOTSTRAP` name external ones. No
+measurement sees another's rows or messages. Children start as `g1000 up` starts them (g1000/stack.py
+`Child`, `spawn_web`, `child_env`) and are stopped by pid when their block ends, whatever happens.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import signal
@@ -25,6 +20,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
@@ -41,17 +37,15 @@ from services.core.config import SERVICES, load_config
 from services.core.events import NewEvent
 from services.core.runtime import Runtime, bootstrap, prepare_broker
 from services.core.signing import load_or_create_signer
-from services.core.tokens import issue, new_claims
-from services.core.vouch import HEADER as VOUCH_HEADER
-from services.core.vouch import sign_vouch
+from services.ledger.summits import open_summit
 
 from .machine import filesystem_of, tansu_version
 
 STALL_SECONDS = 120.0  # no growth of the log for this long: the run has failed
-CHARTER = {"theme": "Samen leven in de wijk", "municipality": "Benchmarkstad", "date": "2027-03-14",
+CHARTER = {"theme": "Samen leven in de wijk", "municipality": "Benchmarkstad",
            "seats": {"citizens": 800, "employers": 70, "government": 70, "free_thinkers": 60},
-           "register": {"features": {"age_band": ["16-29", "30-44", "45-64", "65+"],
-                                     "neighbourhood": ["centrum", "noord", "oost", "zuid", "west"]}}}
+           "features": {"age_band": ["16-29", "30-44", "45-64", "65+"],
+                        "neighbourhood": ["centrum", "noord", "oost", "zuid", "west"]}}
 
 
 class BenchError(RuntimeError):
@@ -152,11 +146,8 @@ class Sandbox:
         (self.data_dir / "keys").mkdir()
         # the secrets `g1000 up` keeps: the gateway's token key (services read its public half)
         # and the internal token of the services' internal endpoints
-        self.token_signer = load_or_create_signer(self.data_dir / "secrets" / "tokens.key")
+        load_or_create_signer(self.data_dir / "secrets" / "tokens.key")
         Stack(self.data_dir, env={}).secret("internal.token")
-        self.organiser_claims = new_claims(role="organiser", tenant=CHARTER["municipality"], subject="bench",
-                                           now=int(time.time()), ttl_seconds=24 * 3600)
-        self.organiser_token = issue(self.token_signer, self.organiser_claims)
 
     @property
     def env(self) -> dict[str, str]:
@@ -189,24 +180,11 @@ class Sandbox:
         return self._runtimes[service]
 
     def open_summit(self) -> str:
-        """Charter a summit through the ledger's REST API, vouched for as the gateway would; returns
-        its id. The agenda is bootstrapped first, so the charter registers its key."""
-        from services.ledger.app import create_app
-
+        """Charter a summit with the ledger's own `open_summit`; returns its id. The agenda is
+        bootstrapped first, so the charter registers its key and the ledger accepts its events."""
         self.runtime("agenda")
-        app = create_app(load_config("ledger", self.env))
-        body = json.dumps(CHARTER).encode()
-        vouch = sign_vouch(self.token_signer, method="POST", target="/v1/summits", body=body,
-                           token_id=self.organiser_claims.token_id, now=time.time())
-        headers = {"Authorization": f"Bearer {self.organiser_token}", VOUCH_HEADER: vouch}
-        try:
-            response = app.test_client().post("/v1/summits", data=body, content_type="application/json",
-                                              headers=headers)
-        finally:
-            app.extensions["g1000_runtime"].db.close()
-        if response.status_code != 201:
-            raise BenchError(f"the ledger refused the summit: {response.status_code} {response.get_data(True)}")
-        return response.get_json()["summit_id"]
+        return open_summit(self.runtime("ledger"), theme=CHARTER["theme"], municipality=CHARTER["municipality"],
+                           day=date(2027, 3, 14), seats=CHARTER["seats"], features=CHARTER["features"])
 
     def close(self) -> None:
         for rt in self._runtimes.values():

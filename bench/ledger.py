@@ -1,27 +1,21 @@
 """The transparency-log benchmark: one summit's log of N entries (default 1,000,000), built end
-to end, then asked for proofs over HTTP and exported for the auditor's verifier.
+to end, asked for proofs (RFC 9162 §2.1 inclusion and consistency) over HTTP and exported for the
+auditor's verifier: is a whole day's log cheap to append to, to prove against and to audit?
 
-The ledger promises that a summit's whole day fits in one log that stays cheap to append to, to
-prove against (RFC 9162 §2.1 inclusion and consistency proofs) and to audit. Those are numbers on a
-log of realistic size, not on the pipeline benchmark's 20,000 events:
-
-1. Ingest: the agenda's EventStore appends N events in transactions of `batch` while the relay and
-   the ledger's consumer run as `g1000 worker` processes with `g1000 up`'s settings; the clock runs
-   from the first append after a warm-up event until the log holds all, and the log's size is
-   sampled every second (does the rate fall as the log grows?). On fresh sandboxes: each stage
-   alone (append, relay, the consumer over a pre-filled topic, timed per batch) with its CPU and
-   WAL, and a cProfile of the consumer.
+1. Ingest: the agenda's EventStore appends N events while the relay and the ledger's consumer run
+   as `g1000 worker` processes with `g1000 up`'s settings; timed from the first append after a
+   warm-up event until the log holds all, its size sampled every second. On fresh sandboxes each
+   stage alone (append, relay, the consumer over a pre-filled topic) with its CPU and WAL, and a
+   cProfile of the consumer.
 2. Proofs: the ledger under gunicorn as `g1000 up` starts it, one keep-alive client asking for
-   random inclusion proofs (tree_size = the checkpoint) and consistency proofs; the same proofs in
-   process (the view's reads through the public `node_reader`, and the proof math) show the HTTP
-   share. Every HTTP proof must equal the in-process one, and a sample is verified with
-   g1000_proofs.merkle against the signed checkpoint root.
-3. Verifier: the log is exported through `/v1/logs/{id}/export` and `g1000-verify bundle FILE
-   --json` runs as a subprocess (default workers, then `--workers 1`), compared with the 2-process
-   Ed25519 ceiling measured just before and just after; a cProfile of it on a slice of the bundle.
+   random proofs; the same proofs in process (the public `node_reader` and the proof math) show the
+   HTTP share. Every HTTP proof must equal the in-process one; a sample is verified with
+   g1000_proofs.merkle against the signed checkpoint.
+3. Verifier: the export of `/v1/logs/{id}/export` checked by `g1000-verify bundle` (default workers,
+   then `--workers 1`) against the 2-process Ed25519 ceiling measured just before and after, and a
+   cProfile of it on a slice of the bundle.
 
-Everything started here is stopped by pid in `finally`; sandboxes drop their databases and the
-bundle files are deleted as soon as they are not needed (a 1M log is a few GB).
+Everything started here is stopped by pid; the bundle files go as soon as they are not needed.
 """
 
 from __future__ import annotations
@@ -254,11 +248,10 @@ def milestones(points: list[GrowthPoint], final: GrowthPoint, total: int, parts:
 
 
 def relation_sizes(box: Sandbox) -> dict[str, int]:
-    query = "SELECT pg_total_relation_size(%s::regclass)"
+    size, tables = "SELECT pg_total_relation_size(%s::regclass)", ("log_entries", "log_nodes", "processed_events")
     with box.runtime("ledger").db.transaction() as conn:
-        sizes = {"ledger database": conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]}
-        for table in ("log_entries", "log_nodes", "processed_events", "log_checkpoints"):
-            sizes[f"ledger {table} (with indexes)"] = conn.execute(query, (table,)).fetchone()[0]
+        sizes = {f"ledger {t} (with indexes)": conn.execute(size, (t,)).fetchone()[0] for t in tables}
+        sizes["ledger database"] = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
     with box.runtime("agenda").db.transaction() as conn:
         sizes["agenda database (event store + outbox)"] = conn.execute(
             "SELECT pg_database_size(current_database())").fetchone()[0]

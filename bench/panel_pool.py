@@ -1,33 +1,23 @@
 """Generated respondent pools for the panel-selection benchmark, skewed the way real ones are.
 
-Why generated: real registration data is personal and cannot be committed, yet the benchmark must
-be repeatable by anyone. Why skewed: a fair-selection algorithm is only tested when the pool does
-not look like the population. In real invitation rounds older, highly educated, politically
-interested people from a few well-off neighbourhoods answer far more often than the young, the
-less educated and the uninterested; the quotas, set from the *population*, then force the panel to
-take almost every scarce respondent and only a few of the over-represented ones. That tension is
-what decides selection probabilities and solver effort, so a uniform pool would flatter everyone.
+Generated, because registration data is personal and cannot be committed, yet anyone must be able
+to repeat the benchmark. Skewed, because a fair-selection algorithm is only tested when the pool
+does not look like the population: older, highly educated, politically interested people from
+well-off neighbourhoods answer invitations far more often, and quotas set from the *population*
+then force the panel to take almost every scarce respondent (that tension decides the selection
+probabilities and the solver's effort; a uniform pool would flatter everyone).
 
-The model (all shares below are of the population, not of the pool):
-- six features: gender (3 values), age band (6), education (3), neighbourhood (8), interest in
-  politics (3), migration background (2); education and migration background depend on the
-  neighbourhood (its affluence), interest depends on education, as in real registers;
-- each feature value has a response propensity; a resident answers with probability proportional
-  to the product of their propensities (rejection sampling from the population model);
-- one respondent per household, because the invitation draw takes one row per household
-  (docs/architecture.md §6); a small share (default 2 %) registers from the household of an earlier
-  respondent in the same neighbourhood anyway, so the household rule still has work to do;
-- quotas from the exact population marginals of the model: target = share × panel size, allowed
-  band = target ± max(1, tolerance × target) seats (default tolerance 10 %), rounded outward.
-
-Feasibility is established, not hoped for: a deterministic local search finds one panel that meets
-every quota and the household rule (the *witness*, kept with the pool so anyone can check it with
-`g1000_proofs.draw.check_quotas`). Should the search not find one, the bounds of the quotas still
-violated are widened by one seat and the search goes on; every widening is recorded in the pool.
-
-Everything is driven by `random.Random` seeded with a string naming the size, so a pool is the same
-on every machine and Python version that keeps `random`'s documented seeding (str seeds are
-hashed with SHA-512, independent of PYTHONHASHSEED). Standard library only, plus the draw's `Row`.
+The model: six features (gender, age band, education, neighbourhood, interest in politics,
+migration background; education and migration depend on the neighbourhood's affluence, interest
+on education); a resident answers with probability proportional to the product of the values'
+propensities (rejection sampling); one respondent per household (the invitation draw takes one row
+per household, docs/architecture.md §6) except a small share registering from an earlier
+respondent's home; quotas from the exact population marginals, target ± max(1, 10 % of target)
+seats, rounded outward. Feasibility is established: a local search finds one panel meeting every
+quota and the household rule (the *witness*, checkable with `g1000_proofs.draw.check_quotas`),
+widening still-violated bounds by one seat if it must (recorded in the pool). `random.Random` is
+seeded with a string naming the size (str seeds are hashed with SHA-512), so a pool is the same on
+every machine.
 """
 
 from __future__ import annotations
@@ -214,14 +204,10 @@ def make_pool(size: int, panel_size: int, *, seed: str | None = None, tolerance:
 
 def feasible_panel(people: tuple[Row, ...], panel_size: int, quotas: dict[str, dict[str, tuple[int, int]]],
                    rng: random.Random, steps: int = 20_000) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """One panel meeting `quotas` (widened in place where necessary) and one-per-household.
-
-    Local search on the total quota violation: start from `panel_size` people of distinct
-    households, then repeatedly take a violated quota and try a few swaps (a member out, a
-    respondent in) that move it towards its band, keeping the best swap unless it makes things
-    worse. After `steps` fruitless swaps the still-violated bounds are widened by one seat.
-    Returns the panel's pseudonyms (sorted) and the widenings as sentences.
-    """
+    """One panel meeting `quotas` (widened in place where necessary) and one-per-household, by
+    local search on the total quota violation: swaps (a member out, a respondent in) that move a
+    violated quota towards its band; after `steps` fruitless swaps the violated bounds widen by one.
+    Returns the panel's pseudonyms (sorted) and the widenings as sentences."""
     households = {row.household for row in people}
     if len(households) < panel_size:
         raise ValueError(f"{len(households)} households cannot fill a panel of {panel_size}")

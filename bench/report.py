@@ -356,9 +356,8 @@ def gateway_section(res: GatewayResult, machine: dict[str, str]) -> str:
         " threshold.",
         machine_table(machine),
         bullets("Parameters:", [
-            f"stack: the four services and the gateway, each `gunicorn {res.web_settings}`; "
-            + "; ".join(f"{name}: {how}" for name, how in res.served.items())
-            + "; rate limits 1,000,000 per minute (count, never refuse);",
+            f"stack: the four services and the gateway, each `gunicorn {res.web_settings}`; rate limits"
+            " 1,000,000 per minute (count, never refuse);",
             f"log: {p.log_entries:,} agenda events appended in batches of {p.log_batch:,} (log size {res.log_size:,},"
             f" checkpoint {res.checkpoint_size:,}); no relay or consumer runs while requests are timed;",
             f"latency: one client thread, {p.warmup:,} untimed then {p.requests:,} timed requests of each kind on each"
@@ -393,7 +392,7 @@ def latency_table(res: GatewayResult) -> str:
     rows = []
     for pair in res.pairs:
         d, g, kind = pair.direct, pair.gateway, pair.kind
-        cpu = ms(1000 * pair.usage.webs.get("gateway", 0.0) / len(g.millis))
+        cpu = ms(1000 * pair.usage.trees.get("gateway", 0.0) / len(g.millis))
         if kind.forwarded:
             rows.append((f"{kind.label}: direct to the {kind.service}", f"{len(d.millis):,}", *quantiles(d), *[""] * 5))
             rows.append(("through the gateway", f"{len(g.millis):,}", *quantiles(g), f"**{signed(g.p(50) - d.p(50))}**",
@@ -423,16 +422,18 @@ def groups(res: GatewayResult) -> list[tuple[int, str, list[ThroughputRun]]]:
 
 
 def pooled(runs: list[ThroughputRun]) -> tuple[dict[str, float], str]:
-    """CPU seconds per request by process over all runs, and the cores busy: ours + other tenants'
-    (+ steal when the hypervisor took any) over the runs' windows."""
-    total, seconds = sum(r.requests for r in runs), sum(r.usage.seconds for r in runs)
-    per: dict[str, float] = {}
-    for r in runs:
-        for name, value in r.usage.per_request(total).items():
-            per[name] = per.get(name, 0.0) + value
-    ours = sum(r.usage.cpu.ours for r in runs) / seconds
-    other = sum(r.usage.cpu.other_cores * r.usage.seconds for r in runs) / seconds
-    steal = sum(r.usage.cpu.steal for r in runs) / seconds
+    """CPU seconds per request over all runs: the client (this process), each gunicorn tree,
+    PostgreSQL and the rest of ours (idle workers, the broker); and the cores busy: ours + other
+    tenants' (+ steal when the hypervisor took any) over the runs' windows."""
+    total, seconds, per = sum(r.requests for r in runs), sum(r.usage.seconds for r in runs), {}
+    for use in (r.usage for r in runs):
+        rest = use.groups["workers"] - sum(use.trees.values()) + use.groups["broker"]
+        for name, value in {"client": use.groups["harness"], **use.trees, "postgres": use.groups["postgres"],
+                            "rest": max(0.0, rest)}.items():
+            per[name] = per.get(name, 0.0) + value / total
+    ours = sum(r.usage.ours for r in runs) / seconds
+    other = sum(r.usage.other_cores * r.usage.seconds for r in runs) / seconds
+    steal = sum(r.usage.steal for r in runs) / seconds
     return per, f"{ours:.2f} + {other:.2f}" + (f" (steal {steal:.2f})" if steal >= 0.005 else "")
 
 

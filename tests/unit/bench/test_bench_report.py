@@ -16,7 +16,7 @@ import pytest
 
 from bench.ceiling import FULL_1, RAW_1, RAW_2, CeilingResult
 from bench.cpu import CpuUse
-from bench.gateway import KIND, GatewayParams, GatewayResult, Pair, ThroughputRun, Usage
+from bench.gateway import KIND, GatewayParams, GatewayResult, Pair, ThroughputRun
 from bench.ledger import (CapacityResult, GrowthPoint, IngestResult, LedgerParams, LedgerResult, ProofResult,
                           VerifierResult, VerifierRun)
 from bench.panel import Fairness, OursResult, PanelParams, ReferenceResult, SizeResult
@@ -184,8 +184,8 @@ def test_ledger_section_has_its_tables_with_goals_and_the_ratio_to_the_2_process
     assert "### Durations" in text and "Bottlenecks" not in text and "Caveats" not in text
 
 
-def usage(seconds: float = 10.0) -> Usage:
-    return Usage(cpu=cpu(seconds), webs={"gateway": 2.0, "ledger": 3.0})
+def usage(seconds: float = 10.0) -> CpuUse:
+    return replace(cpu(seconds), trees={"gateway": 2.0, "ledger": 3.0})  # the gunicorn trees
 
 
 def gateway_result() -> GatewayResult:
@@ -195,7 +195,7 @@ def gateway_result() -> GatewayResult:
     runs = [ThroughputRun(target=t, concurrency=8, requests=n, errors=0, seconds=10.0,
                           latency=Latencies(t, [5.0] * 4), usage=usage(), buckets=9 if t != "direct" else None)
             for t, n in (("direct", 10_000), ("gateway", 3_000))]
-    return GatewayResult(params=p, log_size=10_003, checkpoint_size=10_003, served={"ledger": "gunicorn"},
+    return GatewayResult(params=p, log_size=10_003, checkpoint_size=10_003,
                          web_settings="-w 2", pairs=pairs, throughput=runs,
                          steps={"limiter": Latencies("rate limit", [0.5] * 4)},
                          profiles=[replace(profile(), cpu_clock=True)],  # the gateway's, on the thread's CPU clock
