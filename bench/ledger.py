@@ -61,7 +61,6 @@ WARMUP_REQUESTS = 100  # untimed requests of each kind before the timed ones
 BYTES_PER_ENTRY = 10_000  # generous disk estimate per log entry (both databases, WAL, bundle)
 # the settings an in-process consumer's background loops read from the environment, as `g1000 up` sets them
 STACK_SETTINGS = ("G1000_MAX_POLL_INTERVAL_MS", "G1000_CHECKPOINT_SECONDS", "PYTHONUNBUFFERED")
-STAGES = ("append", "relay", "consume")
 VERIFIER_CATEGORIES = (
     ("Ed25519 verify (cryptography)", ("ed25519",)),
     ("RFC 8785 canonical JSON (g1000_proofs/jcs.py)", ("g1000_proofs/jcs.py",)),

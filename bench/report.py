@@ -158,7 +158,8 @@ def pipeline_section(res: PipelineResult, ceiling: CeilingResult, profiles: list
         f"**Ratio:** the end-to-end pipeline ({per_transaction(p.batch)}) runs at **{fmt(e2e)} events/s ="
         f" {e2e / ceil:.3f} × the 1-core Ed25519 verify ceiling** of {fmt(ceil)} verifies/s measured in this"
         f" run ({100 * e2e / ceil:.0f} %).",
-        table(("quantity", "median", "min", "max"), [(label, *spread(v, cell(label))) for label, v in res.shape.items()],
+        table(("quantity", "median", "min", "max"),
+              [(label, *spread(v, cell(label))) for label, v in res.shape.items()],
               "How the work was batched: relay publishes and consumer transactions counted by the distinct"
               " transaction timestamps their rows carry; the busy share from timing every `process` call."),
         *map(profile_text, profiles),
@@ -174,7 +175,8 @@ def ceiling_section(ceiling: CeilingResult, machine: dict[str, str]) -> str:
         f" {ceiling.repeat} repetitions** of {ceiling.seconds:g} s each; the 2-process rate is the sum of two"
         " processes verifying at once; `verify_event` is the consumer's full check.",
         machine_table(machine),
-        table(("rate (per second)", "median", "min", "max"), [(label, *spread(r)) for label, r in ceiling.rates.items()]),
+        table(("rate (per second)", "median", "min", "max"),
+              [(label, *spread(r)) for label, r in ceiling.rates.items()]),
     ])
 
 
@@ -255,7 +257,8 @@ def ingest_table(res: LedgerResult) -> str:
     for stage, label, value in (
             ("consume", f"**ledger consumer alone** over a pre-filled topic ({cap.events:,} events; its own"
                         " ingest capacity)", cap.rate),
-            ("append", f"append alone (agenda `EventStore.append`, {res.params.batch} per transaction)", cap.append_rate),
+            ("append", f"append alone (agenda `EventStore.append`, {res.params.batch} per transaction)",
+             cap.append_rate),
             ("relay", "relay alone (outbox → broker, acks=all)", cap.relay_rate)):
         use, events = cap.cpu[stage]
         goal = ("(bounds the line above)", f"{verdict(value >= GOAL_INGEST)} as capacity") if stage == "consume" \
@@ -263,7 +266,8 @@ def ingest_table(res: LedgerResult) -> str:
         rows.append((label, f"**{fmt(value)}**", cpu_cell(use, events), cores(use),
                      f"{cap.wal_per_event[stage] / 1024:.1f} KiB", *goal))
     rows.append(("CPU budget: the three stages' CPU per event, summed",
-                 f"at most **{fmt(bound)}** on {CORES} cores with perfect overlap", f"{1000 * per_event:.2f} ms", "", "",
+                 f"at most **{fmt(bound)}** on {CORES} cores with perfect overlap", f"{1000 * per_event:.2f} ms",
+                 "", "",
                  f"≤ {1000 * CORES / GOAL_INGEST:.2f} ms per event would be needed for 5,000/s",
                  verdict(bound >= GOAL_INGEST)))
     return table(("measure", "events/s", "CPU per event (ms: total, by process)", "cores busy: ours + other",
@@ -275,7 +279,8 @@ def growth_table(res: LedgerResult) -> str:
     for prev, pt in zip(ing.growth, ing.growth[1:]):
         span, logged = pt.seconds - prev.seconds, pt.log_events - prev.log_events
         appending = "yes" if pt.appended < ing.events else "no" if prev.appended >= ing.events else "until here"
-        rows.append((f"{pt.log_events:,}", f"{pt.seconds:.0f}", f"{pt.appended:,}", appending, f"**{fmt(logged / span)}**",
+        rows.append((f"{pt.log_events:,}", f"{pt.seconds:.0f}", f"{pt.appended:,}", appending,
+                     f"**{fmt(logged / span)}**",
                      fmt((pt.appended - prev.appended) / span),
                      f"{(pt.wal_bytes - prev.wal_bytes) / max(1, logged) / 1024:.1f}"))
     return table(("agenda events in the log", "seconds", "events appended by then", "appender running",
@@ -332,7 +337,8 @@ def verifier_tables(res: LedgerResult) -> str:
         ("**fastest run ÷ fastest ceiling sample** (like for like: noise only slows a sample down)",
          f"**{r['best']:.3f}**", "≥ 0.75", verdict(r["best"] >= GOAL_VERIFIER_RATIO)),
         (f"cap on this machine: {CORES} cores ÷ the verifier's CPU time per entry, ÷ fastest ceiling sample"
-         " (independent of when the noise struck)", f"{r['cap']:.3f}", "≥ 0.75", verdict(r["cap"] >= GOAL_VERIFIER_RATIO)),
+         " (independent of when the noise struck)", f"{r['cap']:.3f}", "≥ 0.75",
+         verdict(r["cap"] >= GOAL_VERIFIER_RATIO)),
         (f"median run ÷ median ceiling sample (for reference: other tenants used {others} cores during the ceiling"
          f" measurements, {', '.join(f'{run.other_cores:.2f}' for run in ver.runs)} during the verifier runs)",
          f"{r['median']:.3f}", "", ""),
@@ -373,7 +379,8 @@ def gateway_section(res: GatewayResult, machine: dict[str, str]) -> str:
         throughput_table(res),
         "Latency percentiles here are over every request completed in the windows of that row, measured by the"
         " client, so they include waiting for a turn on a busy machine."
-        + (f" The gateway held {max(buckets)} address counters at the end (one per client address)." if buckets else ""),
+        + (f" The gateway held {max(buckets)} address counters at the end (one per client address)."
+           if buckets else ""),
         "### 3. CPU: where a request's cost goes",
         cpu_table(res),
     ]
@@ -444,7 +451,8 @@ def throughput_table(res: GatewayResult) -> str:
         rate = statistics.median(r.rate for r in runs)
         lat = Latencies(target, [m for r in runs for m in r.latency.millis])
         ratio = f"**{rate / statistics.median(direct):.2f}**" if direct and target != "direct" else ""
-        rows.append((c, TARGETS[target], f"**{fmt(rate)}**", fmt(min(r.rate for r in runs)), fmt(max(r.rate for r in runs)),
+        rows.append((c, TARGETS[target], f"**{fmt(rate)}**", fmt(min(r.rate for r in runs)),
+                     fmt(max(r.rate for r in runs)),
                      ratio, ms(lat.p(50)), ms(lat.p(99)), pooled(runs)[1], sum(r.errors for r in runs)))
     return table(("client threads", "path", "requests/s (median)", "min", "max", "÷ direct", "p50 ms", "p99 ms",
                   "cores busy: ours + other", "non-200"), rows)
@@ -512,7 +520,8 @@ def time_row(r: SizeResult) -> tuple:
 
 def fairness_rows(r: SizeResult) -> list[tuple]:
     ref = r.reference if r.reference is not None and r.reference.fairness is not None else None
-    entries = [] if isinstance(r.ours, Exception) else [("ours", r.ours.fairness, prob(r.ours.lp_minimum), r.ours.panels)]
+    entries = [] if isinstance(r.ours, Exception) else \
+        [("ours", r.ours.fairness, prob(r.ours.lp_minimum), r.ours.panels)]
     if ref:
         entries.append((f"reference ({ref.meta.get('algorithm_ran', '?')})", ref.fairness, "–", ref.panels))
     rows = []

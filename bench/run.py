@@ -36,7 +36,8 @@ from .panel import PanelParams, run_panel
 from .panel import machine as panel_machine
 from .pipeline import PipelineParams, e2e_label, run_pipeline
 from .profiling import profile_stages
-from .report import ceiling_section, gateway_section, ledger_section, panel_section, pipeline_section, secs, write_sections
+from .report import (ceiling_section, gateway_section, ledger_section, panel_section, pipeline_section, secs,
+                     write_sections)
 from .stats import fmt
 
 
@@ -110,7 +111,8 @@ def pipeline_run(args: argparse.Namespace, root: Path, measured: dict[str, str])
     write_sections(args.out, {"pipeline": pipeline_section(pipeline, ceiling, profiles, machine),
                               "ed25519-ceiling": ceiling_section(ceiling, machine)})
     e2e, ceil = pipeline.rates[e2e_label(params.batch)].median, ceiling.rates[RAW_1].median
-    return f"pipeline: end-to-end {fmt(e2e)} events/s (median), 1-core Ed25519 verify {fmt(ceil)}/s, ratio {e2e / ceil:.3f}"
+    return (f"pipeline: end-to-end {fmt(e2e)} events/s (median), 1-core Ed25519 verify {fmt(ceil)}/s,"
+            f" ratio {e2e / ceil:.3f}")
 
 
 def ledger_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) -> str:
@@ -134,8 +136,8 @@ def gateway_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) 
 
 def panel_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) -> str:
     """Ours and the reference per pool; the section is rewritten after every pool."""
-    params = PanelParams(sizes=args.panel_sizes, repeat=args.panel_repeat, reference_timeout=args.panel_reference_timeout,
-                         reference_sizes=args.panel_reference_sizes)
+    params = PanelParams(sizes=args.panel_sizes, repeat=args.panel_repeat,
+                         reference_timeout=args.panel_reference_timeout, reference_sizes=args.panel_reference_sizes)
     (root / "panel").mkdir()
     started, load_start = datetime.now(timezone.utc), load_average()
 
