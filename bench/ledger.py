@@ -32,7 +32,8 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import Callable, Iterator
 from unittest import mock
@@ -502,49 +503,34 @@ def run_verifier(bundle: Path, vkey: str, workers: int | None, scratch: Path) ->
                        main_cpu, stderr.strip()[-500:], snapshot().since(cpu).other_cores)
 
 
-def slice_bundle(bundle: Path, dest: Path, wanted: int) -> int:
-    """A valid smaller bundle (the first S entries, S = the largest checkpoint size <= `wanted`),
-    for profiling the verifier in process; returns S."""
-    entry_lines, tail = [], []
-    with open(bundle, "rb") as src:
-        header = json.loads(src.readline())
-        for raw in src:
-            if not raw.startswith(b'{"kind":"entry"'):
-                tail.append(json.loads(raw))
-            elif len(entry_lines) < wanted:
-                entry_lines.append(raw)
-    sizes = [t["tree_size"] for t in tail if t.get("kind") == "checkpoint" and t["tree_size"] <= len(entry_lines)]
-    if not sizes:
-        raise BenchError(f"the bundle has no checkpoint at or below {wanted} entries")
-    header["tree_size"] = size = max(sizes)
-    kept = [t for t in tail if (t.get("kind") == "checkpoint" and t["tree_size"] <= size)
-            or (t.get("kind") == "key" and t["index"] < size)]
-    with open(dest, "wb") as out:
-        out.write(json.dumps(header, separators=(",", ":")).encode() + b"\n")
-        out.writelines(entry_lines[:size])
-        for item in kept:
-            out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode() + b"\n")
-    return size
-
-
-def profile_verifier(slice_path: Path, size: int, vkey: str) -> ProfileResult:
+def profile_verifier(bundle: Path, wanted: int, vkey: str) -> ProfileResult:
+    """cProfile of the verifier's `run_checks` (--workers 1) on a valid smaller log: the bundle's
+    first S entries, S the largest checkpoint size <= `wanted`, with the checkpoints and key lines
+    up to S (the whole bundle would take the profiler too long)."""
     from g1000_proofs.note import parse_verifier_key
     from g1000_verify.checks import Options, run_checks
     from g1000_verify.sources import open_bundle
 
+    model = open_bundle(str(bundle))
+    size = max((c.tree_size for c in model.checkpoints if isinstance(c.tree_size, int) and c.tree_size <= wanted),
+               default=0)
+    if not size:
+        raise BenchError(f"the bundle has no checkpoint at or below {wanted} entries")
+    entries = model.entries
+    model = replace(model, tree_size=size, checkpoints=[c for c in model.checkpoints if c.tree_size <= size],
+                    key_lines=[k for k in model.key_lines if k.index < size], entries=lambda: islice(entries(), size))
     profiler = cProfile.Profile()
     began = time.perf_counter()
-    result = profiler.runcall(run_checks, open_bundle(str(slice_path)), Options(log_key=parse_verifier_key(vkey),
-                                                                                 workers=1))
+    result = profiler.runcall(run_checks, model, Options(log_key=parse_verifier_key(vkey), workers=1))
     seconds = time.perf_counter() - began
     if not result.ok:
         raise BenchError(f"the verifier failed on the bundle slice: {result.failure.describe()}")
-    return summarise("verifier (`run_checks` on a bundle slice, --workers 1)", profiler, size, rate(size, seconds),
-                     categories=VERIFIER_CATEGORIES)
+    return summarise(f"verifier (`run_checks` on the first {size:,} entries, --workers 1)", profiler, size,
+                     rate(size, seconds), categories=VERIFIER_CATEGORIES)
 
 
-def measure_verifier(bundle: Path, entries: int, vkey: str, export_seconds: float, p: LedgerParams,
-                     slice_path: Path) -> VerifierResult:
+def measure_verifier(bundle: Path, entries: int, vkey: str, export_seconds: float, p: LedgerParams
+                     ) -> VerifierResult:
     """The Ed25519 ceiling before and after the verifier runs (pooled: the machine's other load
     comes and goes), the default-workers runs, one `--workers 1` run, then the profile."""
     waited = wait_until_quiet()
@@ -568,9 +554,8 @@ def measure_verifier(bundle: Path, entries: int, vkey: str, export_seconds: floa
                            {k: Samples(v.samples + second.rates[k].samples) for k, v in first.rates.items()})
     profile = None
     if p.verifier_profile_entries:
-        size = slice_bundle(bundle, slice_path, p.verifier_profile_entries)
-        say("ledger", f"profiled verifier on the first {size:,} entries")
-        profile = profile_verifier(slice_path, size, vkey)
+        say("ledger", f"profiled verifier on at most {p.verifier_profile_entries:,} entries")
+        profile = profile_verifier(bundle, p.verifier_profile_entries, vkey)
     return VerifierResult(export_seconds, bundle.stat().st_size, entries, pooled, runs, waited, others, profile)
 
 
@@ -591,7 +576,7 @@ def run_ledger(servers: Servers, root: Path, p: LedgerParams) -> LedgerResult:
         with part("profiled consumer run"):
             say("ledger", f"profiled consumer run, {p.profile_events:,} events")
             result.capacity.profile = profile_consumer(servers, root, p)
-    bundle, slice_path = root / "ledger-bundle.jsonl", root / "ledger-bundle-slice.jsonl"
+    bundle = root / "ledger-bundle.jsonl"
     try:
         with sandbox(servers, root) as box:
             with part("charter + ingest end to end"):
@@ -605,9 +590,7 @@ def run_ledger(servers: Servers, root: Path, p: LedgerParams) -> LedgerResult:
                     say("ledger", "export")
                     export_seconds = export_bundle(base, summit_id, bundle)
         with part("verifier (ceiling, 2 runs, profile)"):
-            result.verifier = measure_verifier(bundle, result.ingest.genesis + p.entries, vkey, export_seconds, p,
-                                               slice_path)
+            result.verifier = measure_verifier(bundle, result.ingest.genesis + p.entries, vkey, export_seconds, p)
     finally:
         bundle.unlink(missing_ok=True)
-        slice_path.unlink(missing_ok=True)
     return result
