@@ -59,6 +59,7 @@ class PanelParams:
     repeat: int = 3
     reference_timeout: float = 3600.0
     reference_sizes: tuple[tuple[int, int], ...] | None = None  # pools the reference runs on (None: all)
+    reference_backend: str = "mip"  # the reference's solver (bench/panel_reference.py BACKENDS)
 
 
 @dataclass(frozen=True)
@@ -199,7 +200,7 @@ def run_ours(pool: PanelPool, repeat: int) -> OursResult:
                       Fairness.of([float(p) for p in probabilities.values()] or [0.0]), problems)
 
 
-def run_reference(pool: PanelPool, work: Path, timeout: float) -> ReferenceResult:
+def run_reference(pool: PanelPool, work: Path, timeout: float, backend: str) -> ReferenceResult:
     name = f"reference-{len(pool.people)}-{pool.panel_size}"
     spec, out, log = work / f"{name}.in.json", work / f"{name}.out.json", work / f"{name}.log"
     spec.write_text(json.dumps({
@@ -213,7 +214,7 @@ def run_reference(pool: PanelPool, work: Path, timeout: float) -> ReferenceResul
     with log.open("wb") as sink:
         # the library keeps committees and ids in sets, whose order follows str hashing: a fixed
         # hash seed makes its run (column order, hence the optimum it returns) reproducible
-        proc = subprocess.Popen([sys.executable, "-m", "bench.panel_reference", str(spec), str(out)], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "bench.panel_reference", str(spec), str(out), backend], cwd=ROOT,
                                 env={**os.environ, "PYTHONHASHSEED": "0"}, stdin=subprocess.DEVNULL, stdout=sink,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
@@ -255,7 +256,7 @@ def run_panel(params: PanelParams, work: Path, progress: Callable[[list[SizeResu
         reference = None
         if params.reference_sizes is None or size in params.reference_sizes:
             print(f"bench: panel {pool.label}: reference (at most {params.reference_timeout:g} s)", file=sys.stderr)
-            reference = run_reference(pool, work, params.reference_timeout)
+            reference = run_reference(pool, work, params.reference_timeout, params.reference_backend)
         results.append(SizeResult(pool, ours, reference))
         progress(results)
     return results

@@ -12,10 +12,10 @@ with a notice. We call the committee-generation function it would call and `stan
 as the entry point does, but stop before its randomised `lottery_rounding`: the benchmark needs the
 distribution itself to compute every person's selection probability. Inputs go through the library's
 public readers with the household as the address column (so it applies the same one-per-household
-rule as ours); its randomness is seeded so reruns are comparable; backend `mip` (CBC), its fastest
-open-source one for maximin here.
+rule as ours); its randomness is seeded so reruns are comparable; the solver backend is the
+library's choice of BACKENDS (default `mip`, CBC, its fastest open-source one for maximin here).
 
-IN is JSON `{"panel_size", "quotas": {feature: {value: [min, max]}}, "people": [{"id", "household",
+Usage: `python -m bench.panel_reference IN OUT [BACKEND]`. IN is JSON `{"panel_size", "quotas": {feature: {value: [min, max]}}, "people": [{"id", "household",
 "features"}]}`; OUT receives the committees, their probabilities, what ran and the wall and CPU
 time of the algorithm call alone, written only on success.
 """
@@ -30,7 +30,9 @@ import time
 from importlib import metadata
 from pathlib import Path
 
-BACKEND, SOLVER, SEED = "mip", "CBC via python-mip", 1
+BACKENDS = {"highspy": "HiGHS via highspy", "mip": "CBC via python-mip", "mip-cbc": "CBC via python-mip",
+            "mip-highs": "HiGHS via python-mip", "mip-gurobi": "Gurobi via python-mip"}
+SEED = 1
 
 
 def cpu_seconds() -> float:
@@ -38,7 +40,7 @@ def cpu_seconds() -> float:
     return use.ru_utime + use.ru_stime
 
 
-def run(spec: dict) -> dict:
+def run(spec: dict, backend: str = "mip") -> dict:
     from sortition_algorithms import Settings, read_in_features, read_in_people
     from sortition_algorithms.committee_generation import (GUROBI_AVAILABLE, find_distribution_leximin,
                                                            find_distribution_maximin, standardize_distribution)
@@ -51,7 +53,7 @@ def run(spec: dict) -> dict:
     features, _, _ = read_in_features(["feature", "value", "min", "max"], rows, panel_size)
     settings = Settings(id_column="id", columns_to_keep=[], check_same_address=True,
                         check_same_address_columns=["household"], selection_algorithm="leximin",
-                        solver_backend=BACKEND, random_number_seed=SEED)
+                        solver_backend=backend, random_number_seed=SEED)
     people, _ = read_in_people(["id", "household", *spec["quotas"]],
                                [{"id": p["id"], "household": p["household"], **p["features"]} for p in spec["people"]],
                                features, settings)
@@ -61,18 +63,19 @@ def run(spec: dict) -> dict:
         algorithm, find, notice = "maximin", find_distribution_maximin, get_message("gurobi_unavailable_switching")
     set_random_provider(settings.random_number_seed)
     wall, cpu = time.perf_counter(), cpu_seconds()
-    committees, probabilities, _ = find(features, people, panel_size, settings.normalised_address_columns, BACKEND)
+    committees, probabilities, _ = find(features, people, panel_size, settings.normalised_address_columns, backend)
     committees, probabilities = standardize_distribution(committees, probabilities)
     wall, cpu = time.perf_counter() - wall, cpu_seconds() - cpu
-    return {"algorithm_requested": "leximin", "algorithm_ran": algorithm, "notice": notice, "solver": SOLVER,
+    return {"algorithm_requested": "leximin", "algorithm_ran": algorithm, "notice": notice, "solver": BACKENDS[backend],
             "version": metadata.version("sortition-algorithms"), "seed": SEED, "seconds": wall, "cpu_seconds": cpu,
             "committees": [sorted(committee) for committee in committees], "probabilities": list(probabilities)}
 
 
 def main(argv: list[str] | None = None) -> int:
-    source, target = map(Path, sys.argv[1:] if argv is None else argv)
+    source, target, *backend = sys.argv[1:] if argv is None else argv
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    result = run(json.loads(source.read_text(encoding="utf-8")))
+    result = run(json.loads(Path(source).read_text(encoding="utf-8")), *backend)
+    target = Path(target)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(json.dumps(result), encoding="utf-8")
     tmp.replace(target)

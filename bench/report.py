@@ -593,7 +593,8 @@ def panel_section(results: list[SizeResult], params: PanelParams, machine_rows: 
             f"ours: `find_distribution`, up to {params.repeat} runs per pool in this process (a run over"
             f" {SLOW_SECONDS:g} s is not repeated);",
             f"reference `{REFERENCE}`: one run per pool in its own process, killed after"
-            f" {params.reference_timeout:g} s; asked for LEXIMIN, ran: {', '.join(ran) or 'not reported'}."]),
+            f" {params.reference_timeout:g} s, backend `{params.reference_backend}`; asked for LEXIMIN, ran:"
+            f" {', '.join(ran) or 'not reported'}."]),
     ]
     if pending:
         parts.append("**Incomplete run**: not measured (the run stopped or is still going): "

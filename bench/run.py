@@ -34,6 +34,7 @@ from .ledger import LedgerParams, run_ledger
 from .machine import code_line, describe, is_frozen, load_average, run_frozen, source_snapshot
 from .panel import PanelParams, run_panel
 from .panel import machine as panel_machine
+from .panel_reference import BACKENDS
 from .pipeline import PipelineParams, e2e_label, run_pipeline
 from .profiling import profile_stages
 from .report import (ceiling_section, gateway_section, ledger_section, panel_section, pipeline_section, secs,
@@ -78,6 +79,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     add("--panel-reference-sizes", type=pools, default=None, help="pools the reference runs on (default: all)")
     add("--panel-reference-timeout", type=positive(float), default=3600.0,
         help="seconds after which the reference is killed, per pool")
+    add("--panel-reference-backend", choices=sorted(BACKENDS), default="mip",
+        help="the reference's solver backend (mip = CBC, its fastest for maximin here)")
     add("--out", type=Path, default=Path("BENCHMARKS.md"), help="report to update")
     return parser.parse_args(argv)
 
@@ -137,7 +140,8 @@ def gateway_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) 
 def panel_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) -> str:
     """Ours and the reference per pool; the section is rewritten after every pool."""
     params = PanelParams(sizes=args.panel_sizes, repeat=args.panel_repeat,
-                         reference_timeout=args.panel_reference_timeout, reference_sizes=args.panel_reference_sizes)
+                         reference_timeout=args.panel_reference_timeout, reference_sizes=args.panel_reference_sizes,
+                         reference_backend=args.panel_reference_backend)
     (root / "panel").mkdir()
     started, load_start = datetime.now(timezone.utc), load_average()
 
