@@ -47,14 +47,9 @@ def tansu_version() -> str:
 
 
 def filesystem_of(path: Path) -> str:
-    """The filesystem type that holds `path` (the longest mount point above it), e.g. `ext4`."""
-    resolved, best = str(path.resolve()), ("", "unknown")
-    for fields in (line.split() for line in Path("/proc/mounts").read_text().splitlines()):
-        mount_point = fields[1]
-        inside = resolved == mount_point or resolved.startswith(mount_point.rstrip("/") + "/")
-        if inside and len(mount_point) > len(best[0]):
-            best = (mount_point, fields[2])
-    return best[1]
+    """The filesystem type that holds `path`, e.g. `ext4` (util-linux `findmnt`)."""
+    found = subprocess.run(["findmnt", "-n", "-o", "FSTYPE", "--target", str(path)], capture_output=True, text=True)
+    return found.stdout.strip() or "unknown"
 
 
 def host(started: datetime | None = None) -> dict[str, str]:
