@@ -134,6 +134,12 @@ def test_a_new_report_starts_with_the_header():
     assert replace_section("", "x", "body") == HEADER.rstrip("\n") + "\n\n<!-- bench:x:start -->\nbody\n<!-- bench:x:end -->\n"
 
 
+def test_a_table_is_its_header_then_one_line_of_cells_per_row():
+    assert table(("what", "n", ""), [("a", 1, ""), ("b", 2, "**met**")], "Intro:") == (
+        "Intro:\n\n| what | n | |\n|---|---|---|\n| a | 1 | |\n| b | 2 | **met** |")
+    assert table(("only",), []) == "| only |\n|---|"
+
+
 @pytest.mark.parametrize("rows", [{}, {"a": "1", "b": "two | three"}])
 def test_machine_table_has_one_row_per_entry(rows):
     lines = machine_table(rows).splitlines()
