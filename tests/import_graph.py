@@ -33,9 +33,10 @@ PURE = (
     "services.core.canonical", "services.core.errors", "services.core.events",
     "services.core.envelope", "services.core.signing",  # keys: cryptography and a key file, no adapter
     "services.core.bodylimits", "services.core.registry",
+    "services.agenda.common_ground",
 )
 # what pure modules may import from outside the tree, besides the standard library
-PURE_THIRD_PARTY = frozenset({"cryptography", "numpy", "highspy"})
+PURE_THIRD_PARTY = frozenset({"cryptography", "numpy", "highspy", "sklearn"})
 PROOFS_THIRD_PARTY = frozenset({"cryptography"})
 
 
