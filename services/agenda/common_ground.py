@@ -193,6 +193,8 @@ def project(matrix: VoteMatrix) -> np.ndarray:
     n_people, n_statements = matrix.values.shape
     filled = SimpleImputer(strategy="mean", keep_empty_features=True).fit_transform(matrix.values)
     components = min(2, n_people, n_statements)
+    if (filled == filled[0]).all():  # everyone voted alike: no variance, everyone at the origin
+        return np.zeros((n_people, components))
     points = PCA(n_components=components, svd_solver="full").fit_transform(filled)
     scale = np.sqrt(n_statements / np.maximum(1, matrix.vote_counts()))
     return points * scale[:, np.newaxis]
