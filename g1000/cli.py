@@ -1,4 +1,4 @@
-"""Command line of the G1000 backend: `g1000 up | demo | admin | register | migrate | worker`.
+"""Command line of the G1000 backend: `g1000 up | demo | admin | register | agenda | migrate | worker`.
 
 Every failure that is the user's or the environment's (bad configuration, a database or broker
 that cannot be reached) ends in one line `g1000: error: …` and a non-zero exit code, never a
@@ -83,6 +83,12 @@ def _parser() -> argparse.ArgumentParser:
                          help="pseudonym → raw line, written 0600; keep it, never upload it")
     prepare.add_argument("--k", type=int, default=5, help="k-anonymity threshold (the service's, default 5)")
     prepare.add_argument("--force", action="store_true", help="overwrite the output files")
+
+    agenda = sub.add_parser("agenda", help="the agenda's computations, recomputed locally")
+    agenda_sub = agenda.add_subparsers(dest="agenda_command", required=True)
+    ground = agenda_sub.add_parser(
+        "common-ground", help="opinion groups, representative statements and consensus of statement votes (JSON)")
+    ground.add_argument("votes", type=Path, help="the votes (JSON, see docs/agenda.md, Common ground)")
 
     migrate = sub.add_parser("migrate", help="apply migrations and grants as the owner role (G1000_MIGRATION_DATABASE_URL)")
     migrate.add_argument("names", nargs="*", metavar="NAME",
@@ -193,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
             return _admin(args)
         if args.command == "register":
             return _register(args)
+        if args.command == "agenda":
+            from .agenda_cli import common_ground_json
+
+            print(common_ground_json(args.votes))
+            return 0
         if args.command == "migrate":
             from .migrate import migrate
 

@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 from sklearn.cluster import KMeans
@@ -179,6 +179,8 @@ class CommonGround:
     def summary(self, digits: int = 6) -> dict:
         """Plain data for publishing and recomputing: ids, directions, floats rounded."""
         return {
+            "parameters": asdict(self.parameters),
+            "silhouette": None if self.silhouette is None else round(self.silhouette, digits),
             "groups": [{"members": list(g.members),
                         "representative": [{"statement": s.statement, "direction": s.direction,
                                             "metric": round(s.metric, digits)} for s in g.representative]}
