@@ -14,7 +14,7 @@ from sklearn.metrics import adjusted_rand_score
 
 from services.agenda.common_ground import (
     CommonGround, Parameters, VoteMatrix, common_ground, group_consensus, one_proportion_test,
-    representative, two_proportion_test, vote_matrix,
+    project, representative, two_proportion_test, vote_matrix,
 )
 from services.agenda.errors import VoteMatrixError
 from tests.support.vote_matrices import planted_votes
@@ -92,6 +92,22 @@ def test_a_missing_vote_counts_neither_way_in_the_consensus():
     values = np.array([[1], [NAN], [1], [1]], dtype=float)
     (only,) = group_consensus(values, np.array([0, 0, 1, 1]), ("s0",))
     assert only.agree == pytest.approx((2 / 3) * (3 / 4))
+
+
+def test_the_projection_is_pca_of_the_mean_imputed_votes_scaled_by_sparsity():
+    values = np.array([[1, -1, 0, 1], [1, NAN, -1, 1], [-1, 1, NAN, NAN], [0, 1, 1, -1], [NAN, NAN, NAN, 1]])
+    matrix = VoteMatrix(tuple("abcde"), ("s0", "s1", "s2", "s3"), values)
+    # by hand: column means into the gaps, centre, SVD; scores U*S; times sqrt(4 / votes cast)
+    filled = np.where(np.isnan(values), np.nanmean(values, axis=0), values)
+    u, singular, _ = np.linalg.svd(filled - filled.mean(axis=0), full_matrices=False)
+    scores = (u * singular)[:, :2] * np.sqrt(4 / np.array([4, 3, 2, 4, 1]))[:, np.newaxis]
+    # a principal component's sign is a convention: compare up to the sign of each column
+    np.testing.assert_allclose(np.abs(project(matrix)), np.abs(scores), atol=1e-12)
+
+
+def test_votes_without_variance_put_everyone_at_the_origin():
+    matrix = VoteMatrix(("a", "b", "c"), ("s0", "s1"), np.ones((3, 2)))
+    assert not project(matrix).any()
 
 
 # -- the vote matrix ------------------------------------------------------------------------------
