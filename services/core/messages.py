@@ -238,6 +238,16 @@ _ROWS: tuple[tuple[str, ...], ...] = (
     ("{service}: the database is not reachable", "{service}: de database is niet bereikbaar"),
     ("{service}: the broker is not reachable and {count} events wait in the outbox: the log is behind",
      "{service}: de broker is niet bereikbaar en {count} gebeurtenissen wachten in de outbox: de log loopt achter"),
+    # --- the ballot's payloads (services/core/event_catalog.py) ---
+    ("closes_at must come after opens_at", "closes_at moet na opens_at komen"),
+    ("k must not exceed n", "k mag niet groter zijn dan n"),
+    ("must be base64 of {low} to {high} bytes", "moet base64 van {low} tot {high} bytes zijn"),
+    ("must be standard base64 with padding", "moet standaard-base64 met opvulling zijn"),
+    ("must be true or false", "moet true of false zijn"),
+    ("share_hashes must be n distinct hashes", "share_hashes moet n verschillende hashes bevatten"),
+    ("the method is an object with its kind", "de methode is een object met haar soort (kind)"),
+    ("the result is the object g1000_proofs.tally.tally returns",
+     "de uitslag is het object dat g1000_proofs.tally.tally teruggeeft"),
     # --- the lottery (services/lottery/) ---
     ("the register extract is empty", "het registeruittreksel is leeg"),
     ("the extract is too large", "het uittreksel is te groot"),
