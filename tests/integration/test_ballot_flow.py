@@ -79,3 +79,12 @@ def test_a_whole_ballot_of_ten_voters_counts_what_was_cast(ballot_stack, kind):
     assert all(e.occurred_at < created["closes_at"] for e in casts)
     receipt = s.ok(s.get(f"/{bid}/votes/{receipts[0]['nullifier']}"))
     assert receipt["status"] == "appended" and receipt["event"]["payload"]["nullifier"] == receipts[0]["nullifier"]
+
+
+def test_the_service_documents_its_api(ballot_stack):
+    doc = ballot_stack.client.get("/openapi.json").get_json()
+    base = "/v1/summits/{summit_id}/ballots"
+    assert {base, base + "/{ballot_id}", base + "/{ballot_id}/open", base + "/{ballot_id}/close",
+            base + "/{ballot_id}/credentials", base + "/{ballot_id}/votes",
+            base + "/{ballot_id}/votes/{nullifier}", base + "/{ballot_id}/shares"} <= set(doc["paths"])
+    assert not any(p.startswith("/internal") for p in doc["paths"])
