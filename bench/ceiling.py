@@ -1,11 +1,11 @@
 """The baseline: this machine's raw Ed25519 verification rate, measured in the same run.
 
-The ledger's consumer verifies every event once, on one core, so the pipeline can never be faster
-than one core can verify signatures. We measure `cryptography`'s Ed25519 verify over the signed
-bytes of a real `agenda.topic.nominated` event (canonical JSON without `sig`, about 400 bytes):
-on one core with the key loaded once (the ceiling), with two processes at once (for reference on
-this 2-core machine), and the full `verify_event` path the consumer runs (parse, canonical check,
-envelope, key lookup, payload schema, signature) to show what the surrounding checks cost.
+The ledger's consumer verifies every event once, so the pipeline can never be faster than the
+cores can verify signatures (RFC 8032 Ed25519, `cryptography`). Measured over the signed bytes of a
+real `agenda.topic.nominated` event (its RFC 8785 canonical JSON without `sig`, about 400 bytes),
+key loaded once: on one core (the ceiling), with two processes at once (the 2-core figure the
+verifier's workers are compared with), and the full `verify_event` path the consumer runs (parse,
+canonical check, envelope, key lookup, payload schema, signature) to show what the checks cost.
 """
 
 from __future__ import annotations
@@ -22,23 +22,13 @@ from services.core.envelope import Event, sign_event, verify_event
 from services.core.event_catalog import CATALOG
 from services.core.signing import Keyring, Signer, TrustedKey
 
+from .infra import nomination
 from .stats import Samples
-from .workload import nomination
 
 RAW_1 = "Ed25519 verify, 1 core (ceiling)"
 RAW_2 = "Ed25519 verify, 2 processes (sum)"
 FULL_1 = "verify_event (full consumer check), 1 core"
 CHUNK = 200  # verifications between clock reads
-
-
-@dataclass(frozen=True)
-class Sample:
-    """One signed event of the workload, and what the verifier needs for it."""
-
-    public_key: bytes
-    signed_bytes: bytes
-    signature: bytes
-    event: Event
 
 
 @dataclass
@@ -49,39 +39,43 @@ class CeilingResult:
     rates: dict[str, Samples] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Sample:
+    """One signed workload event, its signed bytes (canonical JSON without `sig`) and signature."""
+
+    public_key: bytes
+    signed_bytes: bytes
+    signature: bytes
+    event: Event
+
+
 def sample_event() -> Sample:
-    signer = Signer.generate()
-    summit = str(uuid.uuid4())
+    signer, summit = Signer.generate(), str(uuid.uuid4())
     new = nomination(summit)
     event = sign_event(signer, type=new.type, summit_id=summit, stream="agenda", seq=1, payload=new.payload)
-    unsigned = {k: v for k, v in event.as_dict().items() if k != "sig"}
-    signed_bytes = canonical_bytes(unsigned)
-    signature = signer.sign(signed_bytes)  # Ed25519 is deterministic: the event's own signature
-    return Sample(signer.public_key, signed_bytes, signature, event)
+    signed = canonical_bytes({k: v for k, v in event.as_dict().items() if k != "sig"})
+    return Sample(signer.public_key, signed, signer.sign(signed), event)  # Ed25519 is deterministic
 
 
 def _timed_loop(step, seconds: float) -> float:
     """Call `step` in chunks until `seconds` have passed; returns calls per second."""
     count, began = 0, time.perf_counter()
-    deadline = began + seconds
     while True:
         for _ in range(CHUNK):
             step()
         count += CHUNK
-        now = time.perf_counter()
-        if now >= deadline:
+        if (now := time.perf_counter()) >= began + seconds:
             return count / (now - began)
 
 
 def raw_verify_rate(sample: Sample, seconds: float) -> float:
-    verify = Ed25519PublicKey.from_public_bytes(sample.public_key).verify
-    signature, data = sample.signature, sample.signed_bytes
+    verify, signature, data = Ed25519PublicKey.from_public_bytes(sample.public_key).verify, sample.signature, \
+        sample.signed_bytes
     return _timed_loop(lambda: verify(signature, data), seconds)
 
 
 def full_verify_rate(sample: Sample, seconds: float) -> float:
-    keyring = Keyring([TrustedKey(sample.public_key, "agenda")])
-    body = sample.event.body
+    keyring, body = Keyring([TrustedKey(sample.public_key, "agenda")]), sample.event.body
     return _timed_loop(lambda: verify_event(body, keyring, CATALOG), seconds)
 
 
@@ -94,8 +88,7 @@ def parallel_verify_rate(sample: Sample, seconds: float, processes: int = 2) -> 
     """Sum of the rates of `processes` processes verifying at the same time."""
     ctx = multiprocessing.get_context("spawn")
     start, results = ctx.Barrier(processes), ctx.Queue()
-    procs = [ctx.Process(target=_verify_worker, args=(sample, seconds, start, results))
-             for _ in range(processes)]
+    procs = [ctx.Process(target=_verify_worker, args=(sample, seconds, start, results)) for _ in range(processes)]
     for proc in procs:
         proc.start()
     try:
@@ -109,11 +102,9 @@ def parallel_verify_rate(sample: Sample, seconds: float, processes: int = 2) -> 
 
 
 def run_ceiling(seconds: float = 2.0, repeat: int = 3) -> CeilingResult:
+    """Each measure `repeat` times, interleaved, so noise hits them alike."""
     sample = sample_event()
     measures = {RAW_1: raw_verify_rate, RAW_2: parallel_verify_rate, FULL_1: full_verify_rate}
-    samples: dict[str, list[float]] = {label: [] for label in measures}
-    for _ in range(repeat):
-        for label, measure in measures.items():
-            samples[label].append(measure(sample, seconds))
-    rates = {label: Samples(tuple(values)) for label, values in samples.items()}
+    rounds = [{label: measure(sample, seconds) for label, measure in measures.items()} for _ in range(repeat)]
+    rates = {label: Samples(tuple(one[label] for one in rounds)) for label in measures}
     return CeilingResult(seconds, repeat, len(sample.signed_bytes), rates)

@@ -1,30 +1,26 @@
 """Panel selection benchmark: our fair distribution against the Sortition Foundation's reference.
 
-Why: the lottery promises a fair panel selection (docs/architecture.md §6: LEXIMIN, a distribution over
-panels with integer weights, committed before the seed). The only widely used open-source
-implementation is `sortition-algorithms`; it runs LEXIMIN only with the commercial Gurobi solver
-and otherwise falls back to maximin, which at G1000 scale (4,000 respondents, 800 seats) takes up
-to an hour. So for every generated pool (bench/panel_pool.py) one run measures, side by side:
+The lottery promises a fair panel selection (docs/architecture.md §6: LEXIMIN, Flanigan et al.,
+"Fair algorithms for selecting citizens' assemblies", Nature 596, 2021; a distribution over panels
+with integer weights, committed before the seed). The only widely used open-source implementation
+is `sortition-algorithms`; without the commercial Gurobi it falls back to maximin, which at G1000
+scale (4,000 respondents, 800 seats) takes up to an hour. For every generated pool
+(bench/panel_pool.py) one run measures, side by side:
 
 - ours: `services.lottery.selection.find_distribution`, timed in this process (median of up to
-  `repeat` runs; a run slower than `SLOW_SECONDS` is not repeated), then checked here without
-  trusting it: every panel has the panel size, only pool members, meets every quota
-  (`g1000_proofs.draw.check_quotas`) and the household rule (`check_households`); the weights are
-  positive integers; the probabilities recomputed from the weights are exact fractions that sum to
-  the panel size and equal the ones the distribution reports;
-- the reference: `python -m bench.panel_reference` in its own process group with a hard
-  wall-clock limit, killed by pid when it passes ("did not finish in N s" is a result, not an
-  error); its committees get the same checks, and its per-person probabilities come from its
-  committees and their probabilities;
-- the same fairness figures for both, computed here from the per-person probabilities: the
-  minimum (ours after integer rounding of the weights, the reference's unrounded optimum), the
-  10th percentile, the median, the Gini coefficient, the geometric mean, and the share of people
-  below the reference's minimum. Many pools fix the minimum through one binding quota (at most
-  `max` of the `n` people with a value can sit, so someone has at most max/n), which makes the
-  whole distribution the interesting comparison.
+  `repeat` runs; a run slower than SLOW_SECONDS is not repeated), then checked here without
+  trusting it: every panel has the panel size, only pool members, meets every quota and the
+  household rule (`g1000_proofs.draw`); the weights are positive integers; the probabilities
+  recomputed from them are exact fractions that sum to the panel size and equal the reported ones;
+- the reference: `python -m bench.panel_reference` in its own process group, killed by pid when its
+  wall-clock limit passes ("did not finish in N s" is a result, not an error); its committees get
+  the same checks, and its per-person probabilities come from its committees' probabilities;
+- the same fairness figures for both, from the per-person probabilities: the minimum, the 10th
+  percentile, the median, the Gini coefficient, the geometric mean, and the share of people below
+  the reference's minimum. Many pools fix the minimum through one binding quota (at most `max` of
+  the `n` people with a value can sit), which makes the whole distribution the interesting part.
 
-The report section (`bench:panel` in BENCHMARKS.md) is rewritten after every pool, so a run that
-is stopped half-way still leaves what it measured, marked as incomplete.
+The report section is rewritten after every pool, so a run stopped half-way keeps what it measured.
 """
 
 from __future__ import annotations
@@ -46,7 +42,6 @@ from pathlib import Path
 
 from g1000_proofs.draw import check_households, check_quotas
 
-from .infra import log_tail
 from .machine import host, package_version
 from .panel_pool import SIZES, PanelPool, make_pool
 from .stats import Samples, percentile
@@ -62,11 +57,9 @@ MAX_PROBLEMS = 10  # panels with problems listed per distribution (the rest are 
 class PanelParams:
     sizes: tuple[tuple[int, int], ...] = SIZES
     repeat: int = 3
-    reference: bool = True
     reference_timeout: float = 3600.0
     reference_sizes: tuple[tuple[int, int], ...] | None = None  # pools the reference runs on (None: all)
-    reference_backend: str = "mip"
-    reference_seed: int = 1
+    reference_backend: str = "mip"  # the reference's solver (bench/panel_reference.py BACKENDS)
 
 
 @dataclass(frozen=True)
@@ -111,8 +104,6 @@ class OursResult:
     exact_minimum: Fraction
     fairness: Fairness
     problems: list[str]
-    stats: dict
-    report: dict  # fairness_report(dist)
 
 
 @dataclass
@@ -125,7 +116,7 @@ class ReferenceResult:
     panels: int | None = None
     fairness: Fairness | None = None
     problems: list[str] = field(default_factory=list)
-    meta: dict = field(default_factory=dict)  # what ran: algorithm, notice, backend, versions
+    meta: dict = field(default_factory=dict)  # what ran: algorithm, notice, solver, version
     error: str = ""
 
 
@@ -136,21 +127,18 @@ class SizeResult:
     reference: ReferenceResult | None
 
 
-# --- verification -------------------------------------------------------------------------------
-
-
 def check_panels(pool: PanelPool, panels: Sequence[Sequence[str]]) -> list[str]:
     """Problems of the panels themselves: size, members, quotas, households (one line each)."""
     rows = {row.pseudonym: row for row in pool.people}
     problems: list[str] = []
     for index, panel in enumerate(panels):
-        members = [rows.get(pseudonym) for pseudonym in panel]
-        unknown = [pseudonym for pseudonym, row in zip(panel, members) if row is None]
+        unknown = [pseudonym for pseudonym in panel if pseudonym not in rows]
         if unknown:
             problems.append(f"panel {index}: {len(unknown)} ids not in the pool, e.g. {unknown[0]!r}")
             continue
         if len(set(panel)) != len(panel) or len(panel) != pool.panel_size:
             problems.append(f"panel {index}: {len(set(panel))} distinct members, not {pool.panel_size}")
+        members = [rows[pseudonym] for pseudonym in panel]
         violations = check_quotas(members, pool.quotas) + check_households(members)
         if violations:
             more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
@@ -160,6 +148,15 @@ def check_panels(pool: PanelPool, panels: Sequence[Sequence[str]]) -> list[str]:
     return problems
 
 
+def weight_sums(pool: PanelPool, panels, weights) -> dict:
+    """Each respondent's summed weight over the panels they sit on (0 for nobody's panel)."""
+    sums = {row.pseudonym: 0 for row in pool.people}
+    for panel, weight in zip(panels, weights):
+        for pseudonym in set(panel) & sums.keys():
+            sums[pseudonym] += weight
+    return sums
+
+
 def verify_ours(pool: PanelPool, dist) -> tuple[dict[str, Fraction], list[str]]:
     """Per-person probabilities recomputed exactly from the integer weights, and any problems."""
     panels, weights = list(dist.panels), list(dist.weights)
@@ -167,52 +164,24 @@ def verify_ours(pool: PanelPool, dist) -> tuple[dict[str, Fraction], list[str]]:
     if len(panels) != len(weights):
         problems.append(f"{len(panels)} panels but {len(weights)} weights")
     if not weights or any(isinstance(w, bool) or not isinstance(w, int) or w <= 0 for w in weights):
-        problems.append("weights are not all positive integers")
-        return {}, problems
+        return {}, problems + ["weights are not all positive integers"]
     total = sum(weights)
-    hits = {row.pseudonym: 0 for row in pool.people}
-    for panel, weight in zip(panels, weights):
-        for pseudonym in set(panel):
-            if pseudonym in hits:
-                hits[pseudonym] += weight
-    probabilities = {pseudonym: Fraction(count, total) for pseudonym, count in hits.items()}
-    if sum(probabilities.values()) != pool.panel_size:
-        problems.append(f"probabilities sum to {float(sum(probabilities.values())):.9f}, not {pool.panel_size}")
+    probabilities = {p: Fraction(hits, total) for p, hits in weight_sums(pool, panels, weights).items()}
     reported = {pseudonym: Fraction(value) for pseudonym, value in dist.probabilities.items()}
-    if sum(reported.values()) != pool.panel_size:
-        problems.append(f"reported probabilities sum to {float(sum(reported.values())):.9f}, not {pool.panel_size}")
+    for what, values in (("probabilities", probabilities), ("reported probabilities", reported)):
+        if sum(values.values()) != pool.panel_size:
+            problems.append(f"{what} sum to {float(sum(values.values())):.9f}, not {pool.panel_size}")
     differ = [p for p, value in probabilities.items() if reported.get(p, 0) != value]
     if differ:
         problems.append(f"{len(differ)} reported probabilities differ from the weights', e.g. {differ[0]!r}")
     return probabilities, problems
 
 
-def reference_probabilities(pool: PanelPool, committees: list[list[str]],
-                            probabilities: list[float]) -> tuple[dict[str, float], list[str]]:
-    problems = check_panels(pool, committees)
-    per_person = {row.pseudonym: 0.0 for row in pool.people}
-    for committee, probability in zip(committees, probabilities):
-        for pseudonym in committee:
-            if pseudonym in per_person:
-                per_person[pseudonym] += probability
-    if abs(math.fsum(probabilities) - 1) > 1e-6:
-        problems.append(f"committee probabilities sum to {math.fsum(probabilities):.9f}, not 1")
-    total = math.fsum(per_person.values())
-    if abs(total - pool.panel_size) > 1e-6 * pool.panel_size:
-        problems.append(f"per-person probabilities sum to {total:.6f}, not {pool.panel_size}")
-    return per_person, problems
-
-
-# --- the two runs -------------------------------------------------------------------------------
-
-
 def run_ours(pool: PanelPool, repeat: int) -> OursResult:
-    from services.lottery.selection import Person, fairness_report, find_distribution
+    from services.lottery.selection import Person, find_distribution
 
     people = [Person(row.pseudonym, dict(row.features), row.household) for row in pool.people]
-    walls: list[float] = []
-    cpus: list[float] = []
-    dist, same = None, True
+    walls, cpus, dist, same = [], [], None, True
     for _ in range(repeat):
         gc.collect()
         wall, cpu = time.perf_counter(), time.process_time()
@@ -226,88 +195,71 @@ def run_ours(pool: PanelPool, repeat: int) -> OursResult:
         if walls[-1] > SLOW_SECONDS:
             break
     probabilities, problems = verify_ours(pool, dist)
-    exact = min(probabilities.values()) if probabilities else Fraction(0)
-    return OursResult(
-        seconds=Samples(tuple(walls)), cpu_seconds=Samples(tuple(cpus)), same_every_run=same,
-        panels=len(dist.panels), lp_minimum=float(dist.lp_minimum), exact_minimum=exact,
-        fairness=Fairness.of([float(p) for p in probabilities.values()] or [0.0]), problems=problems,
-        stats=dict(dist.stats or {}), report=dict(fairness_report(dist)),
-    )
+    return OursResult(Samples(tuple(walls)), Samples(tuple(cpus)), same, len(dist.panels), float(dist.lp_minimum),
+                      min(probabilities.values()) if probabilities else Fraction(0),
+                      Fairness.of([float(p) for p in probabilities.values()] or [0.0]), problems)
 
 
-def _reference_input(pool: PanelPool) -> dict:
-    return {
+def run_reference(pool: PanelPool, work: Path, timeout: float, backend: str) -> ReferenceResult:
+    name = f"reference-{len(pool.people)}-{pool.panel_size}"
+    spec, out, log = work / f"{name}.in.json", work / f"{name}.out.json", work / f"{name}.log"
+    spec.write_text(json.dumps({
         "panel_size": pool.panel_size,
         "quotas": {f: {v: list(bounds) for v, bounds in values.items()} for f, values in pool.quotas.items()},
         "people": [{"id": row.pseudonym, "household": row.household, "features": dict(row.features)}
                    for row in pool.people],
-    }
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Kill the reference's process group (its pid, as it leads a session of its own)."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    proc.wait()
-
-
-def run_reference(pool: PanelPool, work: Path, params: PanelParams) -> ReferenceResult:
-    name = f"reference-{len(pool.people)}-{pool.panel_size}"
-    spec, out, log = work / f"{name}.in.json", work / f"{name}.out.json", work / f"{name}.log"
-    spec.write_text(json.dumps(_reference_input(pool)), encoding="utf-8")
+    }), encoding="utf-8")
     out.unlink(missing_ok=True)
-    command = [sys.executable, "-m", "bench.panel_reference", str(spec), str(out),
-               "--backend", params.reference_backend, "--seed", str(params.reference_seed)]
     began = time.monotonic()
     with log.open("wb") as sink:
         # the library keeps committees and ids in sets, whose order follows str hashing: a fixed
         # hash seed makes its run (column order, hence the optimum it returns) reproducible
-        env = {**os.environ, "PYTHONHASHSEED": "0"}
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=sink,
+        proc = subprocess.Popen([sys.executable, "-m", "bench.panel_reference", str(spec), str(out), backend], cwd=ROOT,
+                                env={**os.environ, "PYTHONHASHSEED": "0"}, stdin=subprocess.DEVNULL, stdout=sink,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            code = proc.wait(timeout=params.reference_timeout)
+            code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _stop(proc)
-            return ReferenceResult("timeout", time.monotonic() - began, params.reference_timeout,
-                                   error=f"did not finish in {params.reference_timeout:g} s")
-        finally:
-            _stop(proc)  # also on Ctrl-C or SIGTERM in the harness
+            code = None
+        finally:  # also on Ctrl-C or SIGTERM in the harness: kill its process group (it leads it)
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     elapsed = time.monotonic() - began
+    if code is None:
+        return ReferenceResult("timeout", elapsed, timeout, error=f"did not finish in {timeout:g} s")
     if code != 0 or not out.exists():
-        return ReferenceResult("failed", elapsed, params.reference_timeout,
-                               error=f"exit code {code}: {log_tail(log)}")
+        tail = " | ".join(log.read_text(errors="replace").strip().splitlines()[-5:])
+        return ReferenceResult("failed", elapsed, timeout, error=f"exit code {code}: {tail}")
     result = json.loads(out.read_text(encoding="utf-8"))
-    per_person, problems = reference_probabilities(pool, result["committees"], result["probabilities"])
-    meta = {k: v for k, v in result.items() if k not in ("committees", "probabilities")}
-    return ReferenceResult("finished", elapsed, params.reference_timeout, seconds=result["seconds"],
-                           cpu_seconds=result["cpu_seconds"], panels=len(result["committees"]),
-                           fairness=Fairness.of(list(per_person.values())), problems=problems, meta=meta)
+    committees, probabilities = result.pop("committees"), result.pop("probabilities")
+    problems = check_panels(pool, committees)
+    people = weight_sums(pool, committees, probabilities)
+    if abs(math.fsum(probabilities) - 1) > 1e-6:
+        problems.append(f"committee probabilities sum to {math.fsum(probabilities):.9f}, not 1")
+    if abs(math.fsum(people.values()) - pool.panel_size) > 1e-6 * pool.panel_size:
+        problems.append(f"per-person probabilities sum to {math.fsum(people.values()):.6f}, not {pool.panel_size}")
+    return ReferenceResult("finished", elapsed, timeout, result["seconds"], result["cpu_seconds"], len(committees),
+                           Fairness.of(list(people.values())), problems, result)
 
 
 def run_panel(params: PanelParams, work: Path, progress: Callable[[list[SizeResult]], None]) -> list[SizeResult]:
     """Every size in turn: the pool, ours, then the reference; `progress` after each size."""
     results: list[SizeResult] = []
-    for size, panel_size in params.sizes:
-        pool = make_pool(size, panel_size)
+    for size in params.sizes:
+        pool = make_pool(*size)
         print(f"bench: panel {pool.label}: ours", file=sys.stderr)
         try:
             ours: OursResult | Exception = run_ours(pool, params.repeat)
         except Exception as e:  # noqa: BLE001 -- reported in the section, the reference still runs
             ours = e
         reference = None
-        if params.reference and (params.reference_sizes is None or (size, panel_size) in params.reference_sizes):
+        if params.reference_sizes is None or size in params.reference_sizes:
             print(f"bench: panel {pool.label}: reference (at most {params.reference_timeout:g} s)", file=sys.stderr)
-            reference = run_reference(pool, work, params)
+            reference = run_reference(pool, work, params.reference_timeout, params.reference_backend)
         results.append(SizeResult(pool, ours, reference))
         progress(results)
     return results
-
-
-# --- the report section -------------------------------------------------------------------------
 
 
 def machine(started: datetime, load_start: str, load_end: str, code: str) -> dict[str, str]:
@@ -321,5 +273,3 @@ def machine(started: datetime, load_start: str, load_end: str, code: str) -> dic
         "load average at end": load_end,
         "code": code,
     }
-
-

@@ -1,33 +1,22 @@
 """Generated respondent pools for the panel-selection benchmark, skewed the way real ones are.
 
-Why generated: real registration data is personal and cannot be committed, yet the benchmark must
-be repeatable by anyone. Why skewed: a fair-selection algorithm is only tested when the pool does
-not look like the population. In real invitation rounds older, highly educated, politically
-interested people from a few well-off neighbourhoods answer far more often than the young, the
-less educated and the uninterested; the quotas, set from the *population*, then force the panel to
-take almost every scarce respondent and only a few of the over-represented ones. That tension is
-what decides selection probabilities and solver effort, so a uniform pool would flatter everyone.
+Generated, because registration data is personal and cannot be committed, yet anyone must be able
+to repeat the benchmark. Skewed, because a fair-selection algorithm is only tested when the pool
+does not look like the population: older, highly educated, politically interested people from
+well-off neighbourhoods answer invitations far more often, and quotas set from the *population*
+then force the panel to take almost every scarce respondent (that tension decides the selection
+probabilities and the solver's effort; a uniform pool would flatter everyone).
 
-The model (all shares below are of the population, not of the pool):
-- six features: gender (3 values), age band (6), education (3), neighbourhood (8), interest in
-  politics (3), migration background (2); education and migration background depend on the
-  neighbourhood (its affluence), interest depends on education, as in real registers;
-- each feature value has a response propensity; a resident answers with probability proportional
-  to the product of their propensities (rejection sampling from the population model);
-- one respondent per household, because the invitation draw takes one row per household
-  (docs/architecture.md §6); a small share (default 2 %) registers from the household of an earlier
-  respondent in the same neighbourhood anyway, so the household rule still has work to do;
-- quotas from the exact population marginals of the model: target = share × panel size, allowed
-  band = target ± max(1, tolerance × target) seats (default tolerance 10 %), rounded outward.
-
-Feasibility is established, not hoped for: a deterministic local search finds one panel that meets
-every quota and the household rule (the *witness*, kept with the pool so anyone can check it with
-`g1000_proofs.draw.check_quotas`). Should the search not find one, the bounds of the quotas still
-violated are widened by one seat and the search goes on; every widening is recorded in the pool.
-
-Everything is driven by `random.Random` seeded with a string naming the size, so a pool is the same
-on every machine and Python version that keeps `random`'s documented seeding (str seeds are
-hashed with SHA-512, independent of PYTHONHASHSEED). Standard library only, plus the draw's `Row`.
+The model: six features (gender, age band, education, neighbourhood, interest in politics,
+migration background; education and migration depend on the neighbourhood's affluence, interest
+on education); a resident answers with probability proportional to the product of the values'
+propensities (rejection sampling); one respondent per household (the invitation draw takes one row
+per household, docs/architecture.md §6) except a small share registering from an earlier
+respondent's home; quotas from the exact population marginals, target ± max(1, 10 % of target)
+seats, rounded outward. Feasibility is established, not hoped for: the lottery's diagnosis decides
+it exactly and, should no panel meet the quotas, the smallest relaxation is applied and recorded in
+the pool. `random.Random` is seeded with a string naming the size (str seeds are hashed with
+SHA-512), so a pool is the same on every machine.
 """
 
 from __future__ import annotations
@@ -179,7 +168,6 @@ class PanelPool:
     panel_size: int
     people: tuple[Row, ...]
     quotas: dict[str, dict[str, tuple[int, int]]]
-    witness: tuple[str, ...]  # pseudonyms of one panel meeting every quota and the household rule
     widened: tuple[str, ...]  # quota bounds the feasibility search had to widen, as sentences
 
     @property
@@ -208,148 +196,22 @@ def make_pool(size: int, panel_size: int, *, seed: str | None = None, tolerance:
     seed = seed if seed is not None else f"g1000-bench-panel/{size}/{panel_size}"
     people = respondents(size, random.Random(seed), shared_households)
     quotas = population_quotas(panel_size, tolerance)
-    witness, widened = feasible_panel(people, panel_size, quotas, random.Random(seed + "/witness"))
-    return PanelPool(seed, panel_size, people, quotas, witness, widened)
+    return PanelPool(seed, panel_size, people, quotas, feasible_quotas(people, panel_size, quotas))
 
 
-def feasible_panel(people: tuple[Row, ...], panel_size: int, quotas: dict[str, dict[str, tuple[int, int]]],
-                   rng: random.Random, steps: int = 20_000) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """One panel meeting `quotas` (widened in place where necessary) and one-per-household.
+def feasible_quotas(people: tuple[Row, ...], panel_size: int, quotas: dict[str, dict[str, tuple[int, int]]]
+                    ) -> tuple[str, ...]:
+    """Make `quotas` satisfiable in place, with the lottery's own diagnosis (an exact integer
+    program over the pool, households counted once): if no panel meets them, apply the smallest
+    relaxation it finds. Returns the widenings as sentences (none for the benchmark's pools)."""
+    from services.lottery.selection import Person
+    from services.lottery.selection.diagnosis import diagnose
 
-    Local search on the total quota violation: start from `panel_size` people of distinct
-    households, then repeatedly take a violated quota and try a few swaps (a member out, a
-    respondent in) that move it towards its band, keeping the best swap unless it makes things
-    worse. After `steps` fruitless swaps the still-violated bounds are widened by one seat.
-    Returns the panel's pseudonyms (sorted) and the widenings as sentences.
-    """
-    households = {row.household for row in people}
-    if len(households) < panel_size:
-        raise ValueError(f"{len(households)} households cannot fill a panel of {panel_size}")
-    search = _Search(people, quotas, rng)
-    search.start(panel_size)
-    widened: list[str] = []
-    while search.violation():
-        if not search.improve(steps):
-            widened += search.widen_violated()
-    return tuple(sorted(people[i].pseudonym for i in search.panel)), tuple(widened)
-
-
-class _Search:
-    """State of the witness search: who is on the panel, counts per feature value, households."""
-
-    SAMPLES = 24  # swaps tried per step
-
-    def __init__(self, people: tuple[Row, ...], quotas: dict[str, dict[str, tuple[int, int]]],
-                 rng: random.Random) -> None:
-        self.people, self.quotas, self.rng = people, quotas, rng
-        self.with_value = {(f, v): [i for i, row in enumerate(people) if row.features[f] == v]
-                           for f, values in quotas.items() for v in values}
-        self.panel: set[int] = set()
-        self.counts: dict[str, Counter] = {f: Counter() for f in quotas}
-        self.on_panel_households: Counter = Counter()
-
-    def start(self, panel_size: int) -> None:
-        order = list(range(len(self.people)))
-        self.rng.shuffle(order)
-        for i in order:
-            if len(self.panel) == panel_size:
-                break
-            if not self.on_panel_households[self.people[i].household]:
-                self._add(i)
-
-    def _add(self, i: int) -> None:
-        self.panel.add(i)
-        row = self.people[i]
-        self.on_panel_households[row.household] += 1
-        for f in self.quotas:
-            self.counts[f][row.features[f]] += 1
-
-    def _remove(self, i: int) -> None:
-        self.panel.remove(i)
-        row = self.people[i]
-        self.on_panel_households[row.household] -= 1
-        for f in self.quotas:
-            self.counts[f][row.features[f]] -= 1
-
-    def _excess(self, f: str, v: str, count: int) -> int:
-        low, high = self.quotas[f][v]
-        return max(0, low - count) + max(0, count - high)
-
-    def violated(self) -> list[tuple[str, str, int]]:
-        """(feature, value, signed need): need > 0 means too few members, < 0 too many."""
-        found = []
-        for f, values in self.quotas.items():
-            for v, (low, high) in values.items():
-                count = self.counts[f][v]
-                if count < low:
-                    found.append((f, v, low - count))
-                elif count > high:
-                    found.append((f, v, high - count))
-        return found
-
-    def violation(self) -> int:
-        return sum(abs(need) for _, _, need in self.violated())
-
-    def _delta(self, leaving: int, joining: int) -> int:
-        out, into = self.people[leaving].features, self.people[joining].features
-        delta = 0
-        for f in self.quotas:
-            if out[f] == into[f]:
-                continue
-            a, b = self.counts[f][out[f]], self.counts[f][into[f]]
-            delta += (self._excess(f, out[f], a - 1) - self._excess(f, out[f], a)
-                      + self._excess(f, into[f], b + 1) - self._excess(f, into[f], b))
-        return delta
-
-    def _household_ok(self, leaving: int, joining: int) -> bool:
-        home = self.people[joining].household
-        taken = self.on_panel_households[home]
-        return taken == 0 or (taken == 1 and self.people[leaving].household == home)
-
-    def improve(self, steps: int) -> bool:
-        """Swap until no quota is violated (True) or `steps` swaps did not help (False)."""
-        members_cache: list[int] | None = None
-        fruitless = 0
-        while fruitless < steps:
-            violated = self.violated()
-            if not violated:
-                return True
-            f, v, need = self.rng.choice(violated)
-            if members_cache is None:
-                members_cache = list(self.panel)
-            if need < 0:
-                outgoing = [i for i in members_cache if self.people[i].features[f] == v]
-            best: tuple[int, int, int] | None = None
-            for _ in range(self.SAMPLES):
-                if need > 0:  # bring someone with f=v in, send someone without it out
-                    joining = self.rng.choice(self.with_value[(f, v)])
-                    leaving = self.rng.choice(members_cache)
-                    if joining in self.panel or self.people[leaving].features[f] == v:
-                        continue
-                else:  # send someone with f=v out, bring someone without it in
-                    leaving = self.rng.choice(outgoing)
-                    joining = self.rng.randrange(len(self.people))
-                    if joining in self.panel or self.people[joining].features[f] == v:
-                        continue
-                if not self._household_ok(leaving, joining):
-                    continue
-                delta = self._delta(leaving, joining)
-                if best is None or delta < best[0]:
-                    best = (delta, leaving, joining)
-            if best is None or best[0] > 0:
-                fruitless += 1
-                continue
-            delta, leaving, joining = best
-            self._remove(leaving)
-            self._add(joining)
-            members_cache = None
-            fruitless = 0 if delta < 0 else fruitless + 1
-        return False
-
-    def widen_violated(self) -> list[str]:
-        notes = []
-        for f, v, need in self.violated():
-            low, high = self.quotas[f][v]
-            self.quotas[f][v] = (low - 1, high) if need > 0 else (low, high + 1)
-            notes.append(f"{f}={v}: [{low}, {high}] widened to {list(self.quotas[f][v])}")
-        return notes
+    found = diagnose([Person(row.pseudonym, row.features, row.household) for row in people], panel_size, quotas)
+    if not found.feasible and not found.relaxation:
+        raise ValueError(f"no quota change makes a panel of {panel_size} possible: {found.message}")
+    widened = []
+    for (feature, value), bounds in sorted(found.relaxation.items()):
+        widened.append(f"{feature}={value}: {list(quotas[feature][value])} widened to {list(bounds)}")
+        quotas[feature][value] = bounds
+    return tuple(widened)

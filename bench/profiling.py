@@ -1,13 +1,15 @@
-"""Where the time goes: cProfile of the appender and of the consumer, the two ends of the pipeline.
+"""Where the time goes: cProfile of a stage, its own time summed per category.
 
-The appender is profiled around `EventStore.append` (batches of 100); the consumer only inside
-`EventConsumer.process` (its whole per-batch work: one database transaction that verifies, dedupes
-and records each event), so the Kafka poll and the group join are not counted. We sum the
-profiler's own time per category (Ed25519, canonical JSON, payload schema, PostgreSQL round trips
-including waiting for the server, ...) and count psycopg's waits for the server per event. A
-built-in function (C code) is charged to the Python function that called it. cProfile adds
-overhead to every Python call, so Python-heavy categories look bigger than they are: the shares
-are a map of the time, not a measurement of the rate.
+A category is claimed by substrings of "filename:function" (first match wins). A built-in (C
+code) or a generic helper (contextlib, functools, ...) that no category claims is charged to the
+categories of its callers, split by the own time each caller's calls caused, up the call graph,
+so that an environment scan behind a proxy look-up lands with that look-up. psycopg's waits for
+the server are counted per event (one per statement sent). cProfile adds overhead to every Python
+call, so Python-heavy categories look bigger than they are: the shares are a map, not a rate.
+
+The pipeline's profiled run: the appender around `EventStore.append`, the consumer only inside
+`EventConsumer.process` (its whole per-batch transaction), so Kafka polls and the group join are
+not counted.
 """
 
 from __future__ import annotations
@@ -15,16 +17,12 @@ from __future__ import annotations
 import cProfile
 import pstats
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .infra import Servers, sandbox
-from .pipeline import measure_consume, measure_relay
+from .infra import Servers, append_in_batches, nominations, sandbox
 from .stats import rate
-from .workload import append_in_batches, nominations
 
-# (category, substrings of "filename:function" that put a function in it), first match wins
 CATEGORIES = (
     ("Ed25519 sign / verify / key load (cryptography)", ("ed25519",)),
     ("PostgreSQL round trips (psycopg, incl. waiting for the server)", ("psycopg",)),
@@ -50,77 +48,73 @@ class ProfileResult:
     categories: list[tuple[str, float]]  # (category, seconds), largest first
     top_functions: list[tuple[str, float]]
     round_trips_per_event: float | None  # psycopg waits for the server, per event
+    cpu_clock: bool = False  # timed with the thread's CPU clock (waiting left out)
 
 
-def category_of(key: tuple, categories=CATEGORIES) -> str | None:
-    """The category of a function, or None for a built-in no category claims."""
-    filename, _, name = key
-    label = f"{filename}:{name}".lower()
-    for category, needles in categories:
-        if any(n in label for n in needles):
-            return category
-    return None if filename == "~" else OTHER
+def categorise(stats: pstats.Stats, categories=CATEGORIES, generic: tuple[str, ...] = ()) -> dict[str, float]:
+    """Own time per category; unclaimed built-ins and `generic` helpers split theirs over their
+    callers' categories (weighted by the own time each caller's calls caused), recursively."""
+    memo: dict[tuple, dict[str, float]] = {}
 
+    def category(key: tuple) -> str | None:
+        filename, _, name = key
+        label = f"{filename}:{name}".lower()
+        found = next((cat for cat, needles in categories if any(n in label for n in needles)), None)
+        if found is None and filename != "~" and not any(g in filename for g in generic):
+            return OTHER
+        return found
 
-def categorise(stats: pstats.Stats, categories=CATEGORIES) -> dict[str, float]:
-    """Own time per category; unclaimed built-ins are charged to their callers' categories."""
+    def shares(key: tuple, depth: int = 0) -> dict[str, float]:
+        if (own := category(key)) is not None:
+            return {own: 1.0}
+        if key in memo:
+            return memo[key]
+        memo[key] = {OTHER: 1.0}  # a cycle, or no caller, resolves to "other"
+        callers = stats.stats.get(key, (0, 0, 0, 0, {}))[4]
+        weights = {caller: edge[2] for caller, edge in callers.items() if edge[2] > 0} or \
+            {caller: edge[1] for caller, edge in callers.items()}
+        total = sum(weights.values())
+        if depth > 12 or not total:
+            return memo[key]
+        out: dict[str, float] = {}
+        for caller, weight in weights.items():
+            for cat, share in shares(caller, depth + 1).items():
+                out[cat] = out.get(cat, 0.0) + share * weight / total
+        memo[key] = out
+        return out
+
     totals: dict[str, float] = {}
-    for key, (_, _, own, _, callers) in stats.stats.items():
-        category = category_of(key, categories)
-        if category is not None:
-            totals[category] = totals.get(category, 0.0) + own
-            continue
-        for caller, edge in callers.items():
-            charged = category_of(caller, categories) or OTHER
-            totals[charged] = totals.get(charged, 0.0) + edge[2]
+    for key, (_, _, own, _, _) in stats.stats.items():
+        for cat, share in shares(key).items():
+            totals[cat] = totals.get(cat, 0.0) + own * share
     return totals
 
 
-def top_functions(stats: pstats.Stats, count: int = 8) -> list[tuple[str, float]]:
-    ranked = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:count]
-    return [(_short(key), value[2]) for key, value in ranked]
-
-
-def _short(key: tuple) -> str:
-    filename, line, name = key
-    if filename == "~":
-        return name
-    return f"{Path(filename).parent.name}/{Path(filename).name}:{line}({name})"
-
-
-def round_trips(stats: pstats.Stats) -> int | None:
-    """How often psycopg waited for the server: once per statement or command sent."""
-    for (filename, _, name), value in stats.stats.items():
-        if filename.endswith("psycopg/connection.py") and name == "wait":
-            return value[1]
-    return None
-
-
-def summarise(stage: str, profiler: cProfile.Profile, events: int, rate_seen: float,
-              categories=CATEGORIES, categorise_by: Callable | None = None) -> ProfileResult:
-    """`categories`: (name, substrings) pairs as CATEGORIES; another stage may bring its own, or its
-    own `categorise_by(stats) -> {category: seconds}` (the gateway charges helpers up the call graph)."""
+def summarise(stage: str, profiler: cProfile.Profile, events: int, rate_seen: float, categories=CATEGORIES,
+              generic: tuple[str, ...] = (), cpu_clock: bool = False) -> ProfileResult:
     stats = pstats.Stats(profiler)
-    totals = categorise_by(stats) if categorise_by else categorise(stats, categories)
-    ordered = sorted(totals.items(), key=lambda kv: -kv[1])
-    waits = round_trips(stats)
-    return ProfileResult(stage, events, rate_seen, sum(totals.values()), ordered, top_functions(stats),
-                         None if waits is None else waits / events)
+    totals = categorise(stats, categories, generic)
+    waits = next((value[1] for (filename, _, name), value in stats.stats.items()
+                  if filename.endswith("psycopg/connection.py") and name == "wait"), None)
+    ranked = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:8]
+    top = [(name if filename == "~" else f"{Path(filename).parent.name}/{Path(filename).name}:{line}({name})",
+            value[2]) for (filename, line, name), value in ranked]
+    return ProfileResult(stage, events, rate_seen, sum(totals.values()), sorted(totals.items(), key=lambda kv: -kv[1]),
+                         top, None if waits is None else waits / events, cpu_clock)
 
 
 def profile_stages(servers: Servers, root: Path, events: int, batch: int = 100) -> list[ProfileResult]:
     """One extra run: the append stage and the consume stage, each under its own profiler."""
+    from .pipeline import measure_consume, measure_relay
+
     appender, consumer = cProfile.Profile(), cProfile.Profile()
     with sandbox(servers, root) as box:
         summit = box.open_summit()
-        store = box.runtime("agenda").store
         new = nominations(summit, events)
         began = time.perf_counter()
-        appender.runcall(append_in_batches, store, summit, new, batch)
+        appender.runcall(append_in_batches, box.runtime("agenda").store, summit, new, batch)
         append_rate = rate(events, time.perf_counter() - began)
         measure_relay(box, events)
         consume_rate, _ = measure_consume(box, summit, events, wrap=consumer.runcall)
-    return [summarise(f"appender (`EventStore.append`, {batch} events/transaction)", appender, events,
-                      append_rate),
-            summarise("consumer (`EventConsumer.process`, pre-filled topic)", consumer, events,
-                      consume_rate)]
+    return [summarise(f"appender (`EventStore.append`, {batch} events/transaction)", appender, events, append_rate),
+            summarise("consumer (`EventConsumer.process`, pre-filled topic)", consumer, events, consume_rate)]

@@ -1,5 +1,6 @@
-"""Summaries of repeated measurements: the machine is shared and noisy, so we report the median
-of several repetitions together with the smallest and largest value, never a single run."""
+"""Summaries of repeated measurements. The machine is shared and noisy, so the report shows the
+median of several repetitions with the smallest and largest value, and latencies as nearest-rank
+percentiles of every timed request (a value that was observed), never a single run or a mean."""
 
 from __future__ import annotations
 
@@ -26,6 +27,17 @@ class Samples:
         return max(self.samples)
 
 
+@dataclass
+class Latencies:
+    """Milliseconds of every timed request of one kind."""
+
+    label: str
+    millis: list[float]
+
+    def p(self, q: float) -> float:
+        return percentile(self.millis, q)
+
+
 def rate(count: int, seconds: float) -> float:
     """Events per second; a zero-length interval is an error in the harness, not infinity."""
     if seconds <= 0:
@@ -35,17 +47,11 @@ def rate(count: int, seconds: float) -> float:
 
 def fmt(value: float) -> str:
     """A rate for the report: thousands separated, no false precision."""
-    if value >= 100:
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
 
 
 def percentile(values: list[float], q: float) -> float:
-    """The q-th percentile (0 < q <= 100) by the nearest-rank method: a value that was observed.
-
-    Latencies are reported as percentiles of every timed request, not as a mean: one slow request
-    in a hundred is what p99 is there to show.
-    """
+    """The q-th percentile (0 < q <= 100) by the nearest-rank method."""
     if not values:
         raise ValueError("no values")
     if not 0 < q <= 100:

@@ -18,6 +18,12 @@ but the Python standard library and ``cryptography``.  It implements:
                     non-reveal, the designated round and distribution (§5, §6);
 * ``replacements`` -- the current panel and the reserves a drop-out is replaced from;
 * ``distribution`` -- a committed distribution's ``panels_root`` and per-panel rules;
+* ``ballot``, ``blind_rsa``, ``sealing``, ``shamir``, ``tally`` -- the ballot's single rules: the
+                    roll, credentials (RFC 9474), sealed votes (RFC 9180), the trustees' key
+                    split, the count;
+* ``ballot_count`` -- a ballot's method as a count spec, and the recount of its sealed votes;
+* ``ballot_log`` -- a summit's ballot events folded in log order, and the first rule they
+                    break (docs/ballot.md);
 * ``errors``     -- the single exception hierarchy rooted at ``ProofError``.
 
 The package deliberately imports nothing here: import the submodule you need.

@@ -44,6 +44,7 @@ Hierarchy::
     +-- ShareError                 trustees' key shares that do not rebuild a key (Shamir)
     +-- BallotRuleError            a roll, credential or vote time outside the ballot's rules
     +-- TextError                  a text or its description (NFC, SHA-256, UTF-8 length) that does not fit
+    +-- BallotLogError             a ballot's events break one of docs/ballot.md's rules (ballot_log)
 
 Every error of the package is declared here, and only here (tests/unit/test_error_roots.py);
 the modules that raise them import them from here and so still export them under their names.
@@ -324,3 +325,18 @@ class BallotRuleError(ProofError):
 
 class TextError(ProofError):
     """A text, language or text description that the texts rule (NFC, SHA-256, length) refuses."""
+
+
+class BallotLogError(ProofError):
+    """A ballot's sequence of events breaks a rule of docs/ballot.md.
+
+    ``rule`` names the rule (one of ``g1000_proofs.ballot_log.RULES``), ``reason`` says in plain
+    words what is wrong, and ``position`` is where the broken fact is when it is not the event
+    being applied (an earlier cast that an early closing puts outside the window), else None.
+    """
+
+    def __init__(self, rule: str, reason: str, position: int | None = None) -> None:
+        super().__init__(reason)
+        self.rule = rule
+        self.reason = reason
+        self.position = position

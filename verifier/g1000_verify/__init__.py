@@ -8,7 +8,8 @@ checks every signature (RFC 8032 Ed25519 over RFC 8785 canonical JSON, docs/even
 consistency between checkpoints and, on request, a participant's receipt.
 
 Modules: ``model`` (the in-memory log and the error types), ``sources`` (gateway and bundle
-readers), ``checks`` (the ordered list of check steps), ``report`` (text and JSON output) and
-``cli`` (the ``g1000-verify`` command).  Like every ``__init__`` of the pure packages, this one
+readers), ``checks`` (the ordered list of check steps), ``draw_checks`` and ``tally_checks``
+(the lottery recomputed, the ballots checked and recounted, from the collected events),
+``report`` (text and JSON output) and ``cli`` (the ``g1000-verify`` command).  Like every ``__init__`` of the pure packages, this one
 imports nothing: import the submodule you need.
 """

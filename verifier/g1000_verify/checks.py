@@ -32,7 +32,8 @@ during the entry pass, see :class:`Step.streams`):
 6. ``key_lines``  a bundle's informational key lines agree with the keys the entries register.
 7. ``completeness`` when stream heads were read (always from a gateway; ``--heads FILE`` with a
                   bundle): each producer's signed head verifies with the key the log registers
-                  for its stream, and the log holds every seq it names (``g1000_proofs.heads``);
+                  for its stream, and the log up to its latest signed checkpoint holds every seq
+                  it names (``g1000_proofs.heads``; entries past the checkpoint do not count);
                   a lag is a warning, or with ``--complete`` a failure.
 
 Keys and the genesis (docs/ledger.md "Genesis"): entry 0 is ``ledger.summit.created`` and it and
@@ -198,6 +199,8 @@ class Verification:
         self.key_slots: list[KeyInfo] = []
         self.registrations: list[tuple[int, str, str, str]] = []  # (index, stream, key_id, hex)
         self.last_seq: dict[str, int] = {}
+        # last_seq as it stood at the latest checkpoint's size: what a signed tree holds
+        self.signed_last_seq: dict[str, int] = {}
         self.checkpoints: list[Checkpoint] = []          # verified, in listing order
         self.completeness: dict | None = None           # set by check_completeness
         self.collected: dict[str, list[tuple[int, dict]]] = {
@@ -421,6 +424,7 @@ def _entry_pass(v: Verification, records: Iterator[Any], signatures: "_Signature
                     if type(cp.tree_size) is int and cp.tree_size > 0})
     size_iter = iter(sizes)
     next_size = next(size_iter, -1)
+    signed_size = sizes[-1] if sizes else -1
     accumulator = MerkleAccumulator()
     append_leaf = accumulator.append
     sha256 = hashlib.sha256
@@ -546,6 +550,8 @@ def _entry_pass(v: Verification, records: Iterator[Any], signatures: "_Signature
             collect[stream].append((index, event))
         expected += 1
         v.entry_count = expected
+        if expected == signed_size:
+            v.signed_last_seq = dict(last_seq)
 
     if limit is not None and expected < limit:
         raise VerificationFailure(expected, "index", f"entry {expected} is missing: the bundle "
@@ -894,7 +900,9 @@ def check_completeness(v: Verification) -> None:
         if isinstance(unavailable, list) and unavailable:
             v.notes.append("the gateway could not read the heads of: "
                            + ", ".join(str(name) for name in unavailable))
-    rows = lag(heads, dict(v.last_seq), streams=streams)
+    # Only what a signed checkpoint covers counts: entries served past the latest checkpoint are
+    # verified, but the log has not committed to them, so they cannot make it complete.
+    rows = lag(heads, dict(v.signed_last_seq), streams=streams)
     behind = [row for row in rows.values() if not row.complete]
     v.completeness = {"complete": not behind and not invalid,
                       "streams": [row.as_dict() for row in rows.values()], "invalid": invalid}
@@ -902,8 +910,8 @@ def check_completeness(v: Verification) -> None:
         if row.head_seq is None:
             v.notes.append(f"stream {row.stream}: no valid head; the log holds seq {row.logged_seq}")
         else:
-            v.notes.append(f"stream {row.stream}: producer's head seq {row.head_seq}, the log holds "
-                           f"{row.logged_seq}, behind {row.behind}")
+            v.notes.append(f"stream {row.stream}: producer's head seq {row.head_seq}, the signed log "
+                           f"holds {row.logged_seq}, behind {row.behind}")
     if not behind and not invalid:
         return
     parts = [f"{row.stream} behind by {row.behind} (head {row.head_seq}, log {row.logged_seq})"

@@ -11,6 +11,7 @@ prints the report.  Usage::
     g1000-verify bundle FILE [--json] [--log-key VKEY | --log-key-file PATH]
                      [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N] [--heads FILE] [--complete]
     g1000-verify draw (--gateway URL --summit ID | FILE [--heads FILE]) [same options]
+    g1000-verify tally (--gateway URL --summit ID | FILE [--heads FILE]) [--ballot ID] [same options]
 
 Completeness (issue 10, Build 7): from a gateway the producers' signed stream heads are read
 first (``GET /v1/summits/{id}/heads``); with a bundle, ``--heads FILE`` gives a saved copy.  The
@@ -23,6 +24,10 @@ a signed head stays valid forever, and an old one replayed would hide a lag.
 ``draw`` runs the log checks, then recomputes every lottery draw from the ``lottery.*`` events
 (docs/lottery.md; :mod:`g1000_verify.draw_checks`).  A party that committed and did not reveal
 is a warning, not a failure.
+
+``tally`` runs the log checks, then checks every ballot (or ``--ballot ID``) from its ``ballot.*``
+events and recounts its published result (docs/ballot.md; :mod:`g1000_verify.tally_checks`).  A
+ballot not tallied yet is a note, not a failure.
 
 Exit status: 0 every check holds; 1 a verification failure (the first failing entry index and a
 plain reason are printed; with ``--complete`` also a log behind its producers' heads, or a
@@ -44,8 +49,16 @@ from .checks import Options, run_checks
 from .draw_checks import run_draw
 from .heads_source import fetch_heads, read_heads_file
 from .model import RateLimitedError, SourceError
-from .report import format_draw_json, format_draw_text, format_json, format_text
+from .report import (
+    format_draw_json,
+    format_draw_text,
+    format_json,
+    format_tally_json,
+    format_tally_text,
+    format_text,
+)
 from .sources import open_bundle, open_gateway
+from .tally_checks import run_tally
 from .errors import UsageError
 
 __all__ = ["main"]
@@ -67,11 +80,16 @@ def _receipt(text: str) -> tuple[int, bytes]:
     return int(index_text), leaf
 
 
-def _summit(text: str) -> str:
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"summit id {text!r} is not a UUID") from None
+def _uuid(what: str):
+    def parse(text: str) -> str:
+        try:
+            return str(uuid.UUID(text))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{what} id {text!r} is not a UUID") from None
+    return parse
+
+
+_summit = _uuid("summit")
 
 
 def _positive(text: str) -> int:
@@ -118,8 +136,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--workers", type=_positive, default=None, metavar="N",
                         help="processes for signature verification (default: CPU count)")
     common.add_argument("--complete", action="store_true",
-                        help="fail (exit 1) unless the log holds every seq its producers' signed "
-                             "stream heads name, and every stream has a valid head")
+                        help="fail (exit 1) unless the log up to its latest checkpoint holds every seq "
+                             "its producers' signed stream heads name, and every stream has a valid head")
     # what a gateway source takes (log, and draw with --gateway)
     transport = argparse.ArgumentParser(add_help=False)
     transport.add_argument("--timeout", type=_seconds, default=30.0, metavar="SECONDS",
@@ -139,7 +157,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit status: 0 every check holds; 1 verification failure (first failing entry "
                "index and reason; with --complete also a log behind its producers' heads); "
                "2 usage error, unreadable file or unreachable gateway")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{log,bundle,draw}")
+    commands = parser.add_subparsers(dest="command", required=True,
+                                     metavar="{log,bundle,draw,tally}")
     log = commands.add_parser("log", parents=[common, transport], help="verify a log through the gateway")
     log.add_argument("--gateway", required=True, metavar="URL", help="gateway base URL")
     log.add_argument("--summit", required=True, type=_summit, metavar="ID", help="summit (log) id")
@@ -153,18 +172,28 @@ def _parser() -> argparse.ArgumentParser:
                                            "the register commitment, seeds, invitation draw, "
                                            "panel distributions, panel draws and replacements "
                                            "from its lottery events (docs/lottery.md).")
-    draw.add_argument("file", nargs="?", metavar="FILE", help="export bundle (JSON lines)")
-    draw.add_argument("--gateway", metavar="URL", help="gateway base URL (instead of FILE)")
-    draw.add_argument("--heads", metavar="FILE", help="with a bundle FILE: the producers' stream "
-                      "heads, as saved from the gateway's GET /v1/summits/{id}/heads")
-    draw.add_argument("--summit", type=_summit, metavar="ID",
-                      help="summit (log) id, with --gateway")
+    tally = commands.add_parser("tally", parents=[common, transport],
+                                help="verify the log, then check and recount every ballot from it",
+                                description="Verify the log (as 'log' / 'bundle'), then check "
+                                            "every ballot's roll, credentials, nullifiers, "
+                                            "window and revealed key, and recount its published "
+                                            "result from its ballot events (docs/ballot.md).")
+    for sub in (draw, tally):
+        sub.add_argument("file", nargs="?", metavar="FILE", help="export bundle (JSON lines)")
+        sub.add_argument("--gateway", metavar="URL", help="gateway base URL (instead of FILE)")
+        sub.add_argument("--heads", metavar="FILE", help="with a bundle FILE: the producers' "
+                         "stream heads, as saved from the gateway's GET /v1/summits/{id}/heads")
+        sub.add_argument("--summit", type=_summit, metavar="ID",
+                         help="summit (log) id, with --gateway")
+    tally.add_argument("--ballot", type=_uuid("ballot"), metavar="ID",
+                       help="check only this ballot (default: every ballot of the summit)")
     return parser
 
 
-def _draw_source(args: argparse.Namespace) -> None:
+def _recount_source(args: argparse.Namespace) -> None:
+    """``draw`` and ``tally`` read a bundle FILE or a gateway, exactly one."""
     if (args.file is None) == (args.gateway is None):
-        raise UsageError("draw needs either a bundle FILE or --gateway URL --summit ID")
+        raise UsageError(f"{args.command} needs either a bundle FILE or --gateway URL --summit ID")
     if args.gateway is not None and args.summit is None:
         raise UsageError("--gateway needs --summit ID")
     if args.file is not None and args.summit is not None:
@@ -233,8 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:   # argparse has printed usage and the error (or --help)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        if args.command == "draw":
-            _draw_source(args)
+        if args.command in ("draw", "tally"):
+            _recount_source(args)
         options = Options(log_key=_log_key(args), receipts=list(args.receipt), workers=args.workers,
                           complete=args.complete)
         waited = _heads(args, options)  # before the log is read: see heads_source
@@ -244,9 +273,11 @@ def main(argv: list[str] | None = None) -> int:
             model = open_gateway(args.gateway, args.summit, timeout=args.timeout,
                                  fetch_key=options.log_key is None, max_wait=args.max_wait,
                                  waited=waited)
-        draw = None
+        recounted = None
         if args.command == "draw":
-            result, draw = run_draw(model, options)
+            result, recounted = run_draw(model, options)
+        elif args.command == "tally":
+            result, recounted = run_tally(model, options, args.ballot)
         else:
             result = run_checks(model, options)
     except (SourceError, UsageError) as exc:
@@ -255,13 +286,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("g1000-verify: interrupted", sys.stderr)
         return 130
+    _say(_report(args, result, recounted))
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _report(args: argparse.Namespace, result, recounted) -> str:
+    """The report of the command run (``--json``: one object; its warnings also on stderr)."""
     if args.json:
         for warning in result.warnings:
             _say(warning, sys.stderr)
-        _say(format_draw_json(result, draw) if args.command == "draw" else format_json(result))
-    else:
-        _say(format_draw_text(result, draw) if args.command == "draw" else format_text(result))
-    return EXIT_OK if result.ok else EXIT_FAILED
+        if args.command == "draw":
+            return format_draw_json(result, recounted)
+        if args.command == "tally":
+            return format_tally_json(result, recounted)
+        return format_json(result)
+    if args.command == "draw":
+        return format_draw_text(result, recounted)
+    if args.command == "tally":
+        return format_tally_text(result, recounted)
+    return format_text(result)
 
 
 if __name__ == "__main__":

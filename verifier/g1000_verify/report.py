@@ -24,7 +24,8 @@ from typing import Any
 
 from .checks import Verification
 
-__all__ = ["as_dict", "format_json", "format_text", "tree_size"]
+__all__ = ["as_dict", "format_draw_json", "format_draw_text", "format_json", "format_tally_json",
+           "format_tally_text", "format_text", "tree_size"]
 
 
 def tree_size(v: Verification) -> int | None:
@@ -71,7 +72,7 @@ def format_text(v: Verification) -> str:
     lines.append(f"  receipts     {counts['receipts']} verified")
     if v.completeness is not None:
         if v.completeness["complete"]:
-            lines.append("  complete     the log holds every seq its producers' signed heads name")
+            lines.append("  complete     the latest checkpoint holds every seq its producers' signed heads name")
         else:
             lines.append("  complete     NO: the log is behind its producers (see the notes)")
     for note in v.notes:
@@ -132,5 +133,60 @@ def format_draw_text(v: Verification, draw: Any) -> str:
         lines.extend(_draw_lines(draw))
     if v.failure is None:
         verdict += "; every draw recomputes"
+    lines.append(verdict)
+    return "\n".join(lines)
+
+
+# --- g1000-verify tally -----------------------------------------------------------------------
+#
+# JSON: the object above plus ``"tally": null | {"checked": {...}, "ballots": [{"ballot_id",
+# "index", "method", "options", "state", "roll", "issued", "cast", "counted", "spoiled",
+# "ranking"}, ...], "warnings": [...], "notes": [...]}`` (null when a log check failed first);
+# see tally_checks.
+
+
+def tally_as_dict(v: Verification, tally: Any) -> dict[str, Any]:
+    return {**as_dict(v), "tally": None if tally is None else tally.as_dict()}
+
+
+def format_tally_json(v: Verification, tally: Any) -> str:
+    return json.dumps(tally_as_dict(v, tally), ensure_ascii=True)
+
+
+def _ranking_text(ranking: list[dict] | None) -> str:
+    if not ranking:
+        return ""
+    return ", ".join(f"{item['rank']}. {item['option']}" for item in ranking)
+
+
+def _tally_lines(tally: Any) -> list[str]:
+    c = tally.counts
+    lines = [f"  ballots      {c['ballots']} ballots ({c['opened']} opened, {c['tallied']} "
+             f"tallied); {c['arrivals']} arrivals, rolls recomputed from them"]
+    lines.append(f"  votes        {c['issued']} credentials issued, each to one pseudonym on the "
+                 f"roll; {c['casts']} casts, each credential and nullifier checked, in the window")
+    for b in tally.ballots:
+        line = (f"    ballot {b['ballot_id']} (entry {b['index']}, {b['method']}, "
+                f"{b['options']} options): {b['state']}")
+        if b["roll"] is not None:
+            line += f"; roll {b['roll']}, issued {b['issued']}, cast {b['cast']}"
+        if b["counted"] is not None:
+            line += (f"; recounted: {b['counted']} counted, {b['spoiled']} spoiled; "
+                     f"{_ranking_text(b['ranking'])}")
+        lines.append(line)
+    lines.extend(f"  WARNING: {warning}" for warning in tally.warnings)
+    lines.extend(f"  note: {note}" for note in tally.notes)
+    return lines
+
+
+def format_tally_text(v: Verification, tally: Any) -> str:
+    lines = format_text(v).split("\n")
+    verdict = lines.pop()
+    if tally is None:
+        lines.append("  tally        not checked: the log checks failed first")
+    else:
+        lines.extend(_tally_lines(tally))
+    if v.failure is None:
+        verdict += "; every ballot's rules hold and every published result recounts"
     lines.append(verdict)
     return "\n".join(lines)

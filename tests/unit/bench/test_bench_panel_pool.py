@@ -3,22 +3,23 @@
 The benchmark compares runs over time and against the reference only if every run solves the same
 pools, so the generator must give the same pool for the same arguments (pinned here by a digest of
 the smallest benchmark pool). Its quotas must look like an assembly's (from population shares,
-every value listed, bands that can add up to the panel size) and be feasible: the witness panel
-must pass the same checks the verifier uses. Standard library and the draw module only; the
-reference (`sortition-algorithms`) is not needed here.
+every value listed, bands that can add up to the panel size) and be feasible: a panel meeting them
+must exist, and when none does the smallest relaxation is applied and recorded. The reference
+(`sortition-algorithms`) is not needed here.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import random
-from collections import Counter
 
 import pytest
 from g1000_proofs.draw import Row, check_households, check_quotas
 
-from bench.panel_pool import FEATURES, SIZES, feasible_panel, make_pool, population_shares
+from services.lottery.selection import Person
+from services.lottery.selection.diagnosis import diagnose
+
+from bench.panel_pool import FEATURES, SIZES, feasible_quotas, make_pool, population_quotas, population_shares
 
 SMALL = (400, 40)
 
@@ -77,21 +78,24 @@ def test_quotas_follow_the_population_not_the_pool(pool):
     assert counts["age"]["65+"] / n > population_shares()["age"]["65+"]
 
 
-def test_witness_meets_quotas_and_household_rule(pool):
-    rows = {row.pseudonym: row for row in pool.people}
-    panel = [rows[pseudonym] for pseudonym in pool.witness]
-    assert len(panel) == pool.panel_size == len(set(pool.witness))
-    assert check_quotas(panel, pool.quotas) == []
-    assert check_households(panel) == []
+def test_the_benchmark_pools_quotas_can_be_met_unchanged(pool):
+    people = [Person(row.pseudonym, row.features, row.household) for row in pool.people]
+    assert diagnose(people, pool.panel_size, pool.quotas).feasible
     assert pool.widened == ()
+    assert pool.quotas == population_quotas(pool.panel_size)
 
 
 def test_infeasible_bounds_are_widened_and_recorded():
     people = tuple(Row(f"p{i}", f"h{i}", {"f": "a" if i < 2 else "b"}) for i in range(10))
     quotas = {"f": {"a": (3, 4), "b": (0, 1)}}  # only 2 people have "a"; 4 seats need more "b"
-    witness, widened = feasible_panel(people, 4, quotas, random.Random(1), steps=50)
-    panel = [row for row in people if row.pseudonym in witness]
-    assert check_quotas(panel, quotas) == []
-    assert widened and all("widened" in note for note in widened)
-    assert quotas["f"]["a"][0] <= 2 and quotas["f"]["b"][1] >= 2
-    assert Counter(row.features["f"] for row in panel) == Counter({"a": 2, "b": 2})
+    widened = feasible_quotas(people, 4, quotas)
+    assert quotas == {"f": {"a": (2, 4), "b": (0, 2)}}  # the smallest change: one seat each way
+    assert widened == ("f=a: [3, 4] widened to [2, 4]", "f=b: [0, 1] widened to [0, 2]")
+    panel = [row for row in people if row.pseudonym in ("p0", "p1", "p2", "p3")]
+    assert check_quotas(panel, quotas) == [] and check_households(panel) == []
+
+
+def test_quotas_no_change_can_fix_are_refused():
+    people = tuple(Row(f"p{i}", "one home", {"f": "a"}) for i in range(5))  # one household: one seat at most
+    with pytest.raises(ValueError, match="no quota change"):
+        feasible_quotas(people, 3, {"f": {"a": (0, 3)}})

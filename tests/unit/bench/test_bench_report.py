@@ -9,23 +9,24 @@ interpretation prose is generated any more (people write that outside the marker
 
 from __future__ import annotations
 
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
 
 from bench.ceiling import FULL_1, RAW_1, RAW_2, CeilingResult
 from bench.cpu import CpuUse
-from bench.gateway import KIND, GatewayParams, GatewayResult, Pair, ThroughputRun, Usage
-from bench.ledger import (CapacityResult, GrowthPoint, IngestResult, Latencies, LedgerParams, LedgerResult,
-                          ProofResult, VerifierResult, VerifierRun)
+from bench.gateway import KIND, GatewayParams, GatewayResult, Pair, ThroughputRun
+from bench.ledger import (CapacityResult, GrowthPoint, IngestResult, LedgerParams, LedgerResult, ProofResult,
+                          VerifierResult, VerifierRun)
 from bench.panel import Fairness, OursResult, PanelParams, ReferenceResult, SizeResult
 from bench.panel_pool import make_pool
 from bench.pipeline import (BUSY, CONSUME, RELAY, PipelineParams, PipelineResult, append_label,
                             consumer_batch_label, e2e_label, relay_batch_label)
 from bench.profiling import ProfileResult
-from bench.report import (HEADER, ceiling_section, gateway_section, ledger_section, machine_table, panel_section, pipeline_section,
-                          replace_section, write_sections)
-from bench.stats import Samples
+from bench.report import (HEADER, ceiling_section, gateway_section, ledger_section, machine_table, panel_section,
+                          pipeline_section, replace_section, table, write_sections)
+from bench.stats import Latencies, Samples
 
 MACHINE = {"date (UTC)": "2026-12-04 04:00", "load average at start": "1.00 (1 min), 1.00 (5 min)"}
 
@@ -90,7 +91,7 @@ def panel_results() -> list[SizeResult]:
     pool = make_pool(200, 20)
     ours = OursResult(seconds=s(1.0, 1.2, 1.4), cpu_seconds=s(1.1), same_every_run=True, panels=50,
                       lp_minimum=0.0801, exact_minimum=Fraction(8, 100),
-                      fairness=Fairness.of([0.08] * 100 + [0.12] * 100), problems=[], stats={}, report={})
+                      fairness=Fairness.of([0.08] * 100 + [0.12] * 100), problems=[])
     ref = ReferenceResult(status="finished", process_seconds=9.0, timeout=60.0, seconds=6.0, cpu_seconds=5.9,
                           panels=70, fairness=Fairness.of([0.09] * 100 + [0.11] * 100),
                           meta={"algorithm_ran": "maximin", "solver": "CBC"})
@@ -131,6 +132,12 @@ def test_a_section_is_replaced_in_place_and_everything_else_is_kept_byte_for_byt
 
 def test_a_new_report_starts_with_the_header():
     assert replace_section("", "x", "body") == HEADER.rstrip("\n") + "\n\n<!-- bench:x:start -->\nbody\n<!-- bench:x:end -->\n"
+
+
+def test_a_table_is_its_header_then_one_line_of_cells_per_row():
+    assert table(("what", "n", ""), [("a", 1, ""), ("b", 2, "**met**")], "Intro:") == (
+        "Intro:\n\n| what | n | |\n|---|---|---|\n| a | 1 | |\n| b | 2 | **met** |")
+    assert table(("only",), []) == "| only |\n|---|"
 
 
 @pytest.mark.parametrize("rows", [{}, {"a": "1", "b": "two | three"}])
@@ -183,21 +190,22 @@ def test_ledger_section_has_its_tables_with_goals_and_the_ratio_to_the_2_process
     assert "### Durations" in text and "Bottlenecks" not in text and "Caveats" not in text
 
 
-def usage(seconds: float = 10.0) -> Usage:
-    return Usage(cpu=cpu(seconds), webs={"gateway": 2.0, "ledger": 3.0})
+def usage(seconds: float = 10.0) -> CpuUse:
+    return replace(cpu(seconds), trees={"gateway": 2.0, "ledger": 3.0})  # the gunicorn trees
 
 
 def gateway_result() -> GatewayResult:
     p = GatewayParams(requests=4, warmup=1, concurrency=(8,), throughput_repeat=1, step_samples=4, profile_requests=5)
     pairs = [Pair(kind=KIND[key], direct=Latencies("direct", [1.0] * 4), gateway=Latencies("gateway", [3.0] * 4),
-                  usage=usage(), reopened=0) for key in ("healthz", "read")]
+                  usage=usage()) for key in ("healthz", "read")]
     runs = [ThroughputRun(target=t, concurrency=8, requests=n, errors=0, seconds=10.0,
                           latency=Latencies(t, [5.0] * 4), usage=usage(), buckets=9 if t != "direct" else None)
             for t, n in (("direct", 10_000), ("gateway", 3_000))]
-    return GatewayResult(params=p, log_size=10_003, checkpoint_size=10_003, served={"ledger": "gunicorn"},
+    return GatewayResult(params=p, log_size=10_003, checkpoint_size=10_003,
                          web_settings="-w 2", pairs=pairs, throughput=runs,
-                         steps={"limiter": Latencies("rate limit", [0.5] * 4)}, profiles=[profile()],
-                         gateway_code="gateway/ (unchanged)", durations={"latency: read": 5.0},
+                         steps={"limiter": Latencies("rate limit", [0.5] * 4)},
+                         profiles=[replace(profile(), cpu_clock=True)],  # the gateway's, on the thread's CPU clock
+                         durations={"latency: read": 5.0},
                          loads={"latency: read": (1.0, 2.0)})
 
 

@@ -11,8 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bench.gateway import OTHER as GATEWAY_OTHER
-from bench.gateway import categorise_up
+from bench.gateway import GATEWAY_CATEGORIES, GENERIC
 from bench.panel import Fairness
 from bench.profiling import OTHER, categorise
 from bench.stats import Samples, fmt, percentile, rate
@@ -86,8 +85,8 @@ def test_gateway_categories_charge_generic_helpers_up_the_call_graph_by_the_time
         psycopg: (1.0, {}),
         helper: (0.4, {flask: (1, 1, 0.3, 0.3), psycopg: (1, 1, 0.1, 0.1)}),
     })
-    totals = categorise_up(stats)
+    totals = categorise(stats, GATEWAY_CATEGORIES, GENERIC)
     flask_cat = next(k for k in totals if k.startswith("Flask"))
     pg_cat = next(k for k in totals if k.startswith("PostgreSQL"))
     assert totals[flask_cat] == pytest.approx(1.3) and totals[pg_cat] == pytest.approx(1.1)
-    assert GATEWAY_OTHER not in totals
+    assert OTHER not in totals

@@ -75,6 +75,22 @@ def test_a_producer_ahead_of_the_log_fails_only_with_complete(capsys, serve):
     assert "agenda behind by 2 (head 8, log 6)" in doc["failure"]["reason"]
 
 
+def test_entries_past_the_latest_checkpoint_do_not_make_the_log_complete(capsys, serve):
+    """The handbook's rehearsal under load: the gateway served every entry the heads name, but
+    the newest two were not yet under a signed checkpoint, and `--complete` said "OK, tree size
+    N" for a tree that lacked them. Only what a checkpoint signs counts."""
+    total = LEDGER_EVENTS + TOPICS
+    ledger = HeadsLedger(honest())
+    ledger.log = standard_log(TOPICS, checkpoint_sizes=[total - 2])
+    url = serve(ledger)
+    code, doc, _ = run(capsys, url, "--complete")
+    assert code == 1 and doc["failure"]["check"] == "completeness", doc
+    assert "agenda behind by 2 (head 6, log 4)" in doc["failure"]["reason"]
+    ledger.log = standard_log(TOPICS, checkpoint_sizes=[total - 2, total])
+    code, doc, _ = run(capsys, url, "--complete")
+    assert code == 0 and doc["tree_size"] == total, doc
+
+
 @pytest.mark.parametrize("heads, reason", [
     ([head(LEDGER, "ledger", LEDGER_EVENTS)], "agenda has no valid head"),
     ([head(STRANGER, "agenda", TOPICS), head(LEDGER, "ledger", LEDGER_EVENTS)], "does not register"),
@@ -118,7 +134,7 @@ def test_a_bundle_with_saved_heads(capsys, tmp_path):
     saved.write_text(json.dumps({"summit_id": SUMMIT_ID, "heads": honest(), "unavailable": []}))
     assert main(["bundle", str(bundle), "--log-key", LOG_VKEY, "--heads", str(saved), "--complete"]) == 0
     out = capsys.readouterr().out
-    assert "complete     the log holds every seq" in out
+    assert "complete     the latest checkpoint holds every seq" in out
     saved.write_text(json.dumps({"heads": [head(AGENDA, "agenda", TOPICS + 1)]}))
     assert main(["bundle", str(bundle), "--log-key", LOG_VKEY, "--heads", str(saved), "--complete"]) == 1
     out = capsys.readouterr().out
