@@ -54,6 +54,10 @@ def just_before(at: str) -> str:
     return stamp(parse_stamp(at) - timedelta(milliseconds=1))
 
 
+def just_after(at: str) -> str:
+    return stamp(parse_stamp(at) + timedelta(milliseconds=1))
+
+
 @dataclass
 class Ballot:
     """A ballot as its read model holds it (repo.load_ballot)."""
@@ -224,10 +228,14 @@ def batch_time(b: Ballot, now: str, end: str | None = None) -> str:
 # --- close --------------------------------------------------------------------------------------
 
 
-def closed_event(b: Ballot, now: str, early: bool, offset: int = 1) -> NewEvent:
-    """`ballot.ballot.closed`: early by the organiser (now), or at the planned closes_at."""
+def closed_event(b: Ballot, now: str, early: bool, last_cast_at: str | None = None, offset: int = 1) -> NewEvent:
+    """`ballot.ballot.closed`: early by the organiser (now), or at the planned closes_at. An early
+    closing lies after the opening and after every cast already appended (`last_cast_at`), so
+    the window [opened, closed_at) keeps each of them and has room for the batch it appends."""
     if b.state != "open":
         raise BallotConflictError(f"the ballot is {b.state}, not open")
+    if early:
+        now = max(now, just_after(max(b.opened_at, last_cast_at or b.opened_at)))
     if early and now >= b.closes_at:
         early = False
     closed_at = now if early else b.closes_at

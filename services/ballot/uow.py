@@ -72,9 +72,11 @@ def flush(tx: Transaction, b: Ballot, at: str, end: str | None = None) -> int:
 
 def close(tx: Transaction, b: Ballot, at: str, early: bool) -> None:
     """Flush what is pending (inside the window), then record the closing."""
-    event = closed_event(b, at, early)
-    flush(tx, b, at, end=event.payload["closed_at"])
-    (recorded,) = tx.append(b.summit_id, [closed_event(b, at, early)], occurred_at=at)
+    last = max((e.occurred_at for e in repo.cast_events(tx.conn, b.summit_id, b.ballot_id)), default=None)
+    event = closed_event(b, at, early, last)
+    closed_at = event.payload["closed_at"]
+    flush(tx, b, at, end=closed_at)
+    (recorded,) = tx.append(b.summit_id, [closed_event(b, at, early, last)], occurred_at=max(at, closed_at))
     repo.save_closed(tx.conn, b, recorded)
     b.version += 1
     b.state = "closed"

@@ -9,6 +9,7 @@ import pytest
 from g1000_proofs import tally
 from g1000_proofs.ballot import roll_commitment
 from g1000_proofs.ballot_count import spec_of
+from g1000_proofs.ballot_log import first_broken
 
 from services.ballot import jobs
 from tests.helpers import count
@@ -79,6 +80,9 @@ def test_a_whole_ballot_of_ten_voters_counts_what_was_cast(ballot_stack, kind):
     assert all(e.occurred_at < created["closes_at"] for e in casts)
     receipt = s.ok(s.get(f"/{bid}/votes/{receipts[0]['nullifier']}"))
     assert receipt["status"] == "appended" and receipt["event"]["payload"]["nullifier"] == receipts[0]["nullifier"]
+    # every rule g1000-verify tally checks holds for the service's events (g1000_proofs.ballot_log)
+    state, broken = first_broken(s.summit, [(i, e.type, e.payload, e.occurred_at) for i, e in enumerate(s.events())])
+    assert broken is None and state.ballots[bid].state == "tallied"
     # the ledger verifies and appends every ballot event (signatures, schemas, seq)
     bodies = [e.body for e in s.events()]
     outcome = s.ledger.consumer().process([(f"ballot:{i}", b) for i, b in enumerate(bodies)])

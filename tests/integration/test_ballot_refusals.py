@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from g1000_proofs import ballot as rules
 from g1000_proofs import blind_rsa, shamir
+from g1000_proofs.ballot_log import first_broken
 
 from services.ballot import jobs
 from tests.support.ballot_flow import START, Voter, ballot_stack  # noqa: F401  (ballot_stack is a fixture)
@@ -154,6 +155,8 @@ def test_wrong_shares_and_a_repeated_share_change_nothing(opened):
     s.ok(s.client.post(s.url(f"/{bid}/shares"), json={"share": s.trustees.shares[2]}), 202)
     result = s.ok(s.get(f"/{bid}"))
     assert result["state"] == "tallied" and result["result"]["totals"] == {"bikes": 1, "parks": 0, "trams": 0}
+    log = [(i, e.type, e.payload, e.occurred_at) for i, e in enumerate(s.events())]
+    assert first_broken(s.summit, log)[1] is None     # an early closing with its batch keeps every rule
     before = snapshot(s)
     refused(s, s.client.post(s.url(f"/{bid}/shares"), json={"share": s.trustees.shares[0]}), 409)
     assert snapshot(s) == before

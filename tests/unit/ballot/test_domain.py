@@ -201,3 +201,12 @@ def test_the_arrival_is_the_one_version_of_its_own_aggregate():
     assert (event.type, event.aggregate_id, event.version) == (
         "ballot.participant.arrived", f"summit:{SUMMIT}/arrival:p-1", 1)
     CATALOG.validate(event.type, event.payload)
+
+
+def test_an_early_closing_lies_after_the_opening_and_every_appended_cast():
+    b = opened("2027-03-14T10:00:00.000Z")
+    same = domain.closed_event(b, "2027-03-14T10:00:00.000Z", True).payload["closed_at"]
+    assert same == "2027-03-14T10:00:00.001Z"
+    after = domain.closed_event(b, "2027-03-14T10:20:00.000Z", True, "2027-03-14T10:20:00.000Z").payload
+    assert after == {"v": 1, "ballot_id": BALLOT, "closed_at": "2027-03-14T10:20:00.001Z", "early": True}
+    assert domain.batch_time(b, "2027-03-14T10:00:00.000Z", end=same) == "2027-03-14T10:00:00.000Z"
