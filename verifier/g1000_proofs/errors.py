@@ -43,6 +43,7 @@ Hierarchy::
     +-- SealingError               a sealed vote or sealing key that does not open (RFC 9180)
     +-- ShareError                 trustees' key shares that do not rebuild a key (Shamir)
     +-- BallotRuleError            a roll, credential or vote time outside the ballot's rules
+    +-- TextError                  a text or its description (NFC, SHA-256, UTF-8 length) that does not fit
     +-- BallotLogError             a ballot's events break one of docs/ballot.md's rules (ballot_log)
 
 Every error of the package is declared here, and only here (tests/unit/test_error_roots.py);
@@ -320,6 +321,10 @@ class ShareError(ProofError):
 
 class BallotRuleError(ProofError):
     """A roll, credential key, credential or time that the ballot's rules do not accept."""
+
+
+class TextError(ProofError):
+    """A text, language or text description that the texts rule (NFC, SHA-256, length) refuses."""
 
 
 class BallotLogError(ProofError):
