@@ -43,6 +43,7 @@ Hierarchy::
     +-- SealingError               a sealed vote or sealing key that does not open (RFC 9180)
     +-- ShareError                 trustees' key shares that do not rebuild a key (Shamir)
     +-- BallotRuleError            a roll, credential or vote time outside the ballot's rules
+    +-- TlogProofError             a receipt that is not C2SP tlog-proof text, or does not prove its entry
 
 Every error of the package is declared here, and only here (tests/unit/test_error_roots.py);
 the modules that raise them import them from here and so still export them under their names.
@@ -319,3 +320,8 @@ class ShareError(ProofError):
 
 class BallotRuleError(ProofError):
     """A roll, credential key, credential or time that the ballot's rules do not accept."""
+
+
+class TlogProofError(ProofError):
+    """A receipt that is not C2SP tlog-proof text, or whose entry, proof or checkpoint does not
+    show what it claims (https://c2sp.org/tlog-proof)."""
