@@ -1,4 +1,4 @@
-"""Command line of the G1000 backend: `g1000 up | demo | admin | register | migrate | worker`.
+"""Command line of the G1000 backend: `g1000 up | demo | admin | register | trustee | migrate | worker`.
 
 Every failure that is the user's or the environment's (bad configuration, a database or broker
 that cannot be reached) ends in one line `g1000: error: …` and a non-zero exit code, never a
@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--k", type=int, default=5, help="k-anonymity threshold (the service's, default 5)")
     prepare.add_argument("--force", action="store_true", help="overwrite the output files")
 
+    _trustee_parser(sub)
+
     migrate = sub.add_parser("migrate", help="apply migrations and grants as the owner role (G1000_MIGRATION_DATABASE_URL)")
     migrate.add_argument("names", nargs="*", metavar="NAME",
                          help=f"{', '.join(SERVICES)}, gateway (default: all)")
@@ -92,6 +94,43 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("kind", choices=("relay", "consume"))
     worker.add_argument("service", choices=SERVICES)
     return parser
+
+
+def _trustee_parser(sub) -> None:
+    trustee = sub.add_parser("trustee", help="a ballot's sealing key: made and split locally, shares checked and submitted")
+    trustee_sub = trustee.add_subparsers(dest="trustee_command", required=True)
+    keygen = trustee_sub.add_parser(
+        "keygen", help="make the key pair here, split the private half k-of-n, write the shares and the public file")
+    keygen.add_argument("--k", type=int, default=2, help="shares needed to open the votes (default 2)")
+    keygen.add_argument("--n", type=int, default=3, help="trustees, one share each (default 3)")
+    keygen.add_argument("--label", action="append", help="a trustee's label, once per trustee (names the share file)")
+    keygen.add_argument("--out", type=Path, required=True, help="an empty directory for the files")
+    check = trustee_sub.add_parser("check-share", help="check that a share is one the ballot registered")
+    check.add_argument("share", type=Path, help="the trustee's share file")
+    check.add_argument("--public", type=Path, required=True,
+                       help="the public file, or the ballot as GET .../ballots/{id} answers it")
+    submit = trustee_sub.add_parser("submit", help="hand the share to the ballot after it closed")
+    submit.add_argument("--gateway", required=True, help="gateway URL, e.g. https://g1000.example.nl")
+    submit.add_argument("--summit", required=True)
+    submit.add_argument("--ballot", required=True)
+    submit.add_argument("share", type=Path, help="the trustee's share file")
+
+
+def _trustee(args) -> int:
+    from . import trustee
+
+    if args.trustee_command == "keygen":
+        done = trustee.keygen(args.k, args.n, args.label, args.out)
+        for path in done.share_files:
+            print(f"share for one trustee: {path} (mode 0600; hand it over in person, keep no copy)")
+        print(f"public file for the organiser: {done.public_file} (send it as the ballot's `sealing`)")
+        print(f"the private key was never written; {args.k} of {args.n} shares rebuild it")
+        return 0
+    if args.trustee_command == "check-share":
+        print(trustee.check_share(args.share, args.public))
+        return 0
+    print(json.dumps(trustee.submit(args.gateway, args.summit, args.ballot, args.share, trustee.http_post)))
+    return 0
 
 
 def _up(args) -> int:
@@ -193,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             return _admin(args)
         if args.command == "register":
             return _register(args)
+        if args.command == "trustee":
+            return _trustee(args)
         if args.command == "migrate":
             from .migrate import migrate
 
