@@ -34,6 +34,7 @@ from . import docs_page
 from .access import Policy
 from .auth_api import auth as auth_blueprint
 from .auth_api import summit_credentials as credentials_blueprint
+from .arrivals import Arrivals
 from .credentials import Credentials, token_signer
 from .forwarding import connection_pool
 from .heads import heads as heads_blueprint
@@ -87,6 +88,7 @@ def create_app(upstreams: dict[str, str] | None = None, *, timeout: float = 10.0
     app.extensions.update({
         "g1000_gateway_db": db, "g1000_credentials": pipeline.credentials,
         "g1000_seats": Seats(session, upstreams["lottery"]), "g1000_summits": pipeline.directory,
+        "g1000_arrivals": Arrivals(session, upstreams["ballot"], pipeline.signer),
         "g1000_heads_upstreams": (session, upstreams),
     })
     api = ProblemApi(app)

@@ -134,14 +134,18 @@ class CheckIn(MethodView):
     @auth.response(201, TokenSchema)
     @auth.alt_response(404, schema=ProblemSchema)
     @auth.alt_response(409, schema=ProblemSchema)
+    @auth.alt_response(503, schema=ProblemSchema)
     def post(self, body):
         """Exchange the one-time check-in code of an invitation for a participant token (public).
 
         409 when the code is used, or when its participant is no longer seated (dropped out
-        after the code was made: the code stays unused)."""
+        after the code was made: the code stays unused). The participant's arrival is recorded at
+        the ballot first (they are on the roll of ballots opened later); 503 when the ballot cannot
+        record it, and the code stays unused."""
         try:
             return _token_body(credentials().redeem(body["code"],
-                                                    seated=current_app.extensions["g1000_seats"].seated))
+                                                    seated=current_app.extensions["g1000_seats"].seated,
+                                                    arrive=current_app.extensions["g1000_arrivals"].record))
         except (UsedCodeError, NotSeatedError) as e:
             abort(409, message=str(e))
         except UnknownCodeError as e:

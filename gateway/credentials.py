@@ -262,21 +262,30 @@ class Credentials:
                     [(code_digest(code), summit_id, tenant, p, created_by, expires) for code, p in made])
         return made
 
-    def redeem(self, code: str, seated: Callable[[str], set[str]] | None = None) -> IssuedToken:
+    def redeem(self, code: str, seated: Callable[[str], set[str]] | None = None,
+               arrive: Callable[[str, str], None] | None = None) -> IssuedToken:
         """Exchange a check-in code for a participant token, once.
 
         One live participant token per person per summit: checking in again (with a new code,
         e.g. after a lost phone) revokes the participant's earlier tokens of that summit (under
         the person's lock, so a refresh cannot slip a token past it). With `seated(summit_id)`
         (who the log shows seated now) a code whose participant is no longer seated -- dropped
-        out after the code was made -- is refused (NotSeatedError) and stays unused."""
+        out after the code was made -- is refused (NotSeatedError) and stays unused.
+
+        With `arrive(summit_id, participant)` the arrival is recorded (the ballot's
+        `ballot.participant.arrived`, idempotent) before the code is used, so an accepted check-in
+        is never without its arrival; when it raises (the ballot is unreachable) the code stays
+        unused and the caller answers 503."""
         digest = code_digest(code)
-        if seated is not None:  # asked outside the transaction: no lock is held while the lottery answers
+        if seated is not None or arrive is not None:
+            # asked outside the transaction: no lock is held while the lottery or the ballot answers
             with self.db.transaction() as conn:
                 found = conn.execute("SELECT summit_id, participant FROM check_in_codes WHERE code_sha256 = %s"
-                                     " AND used_at IS NULL", (digest,)).fetchone()
-            if found is not None and found[1] not in seated(str(found[0])):
+                                     " AND used_at IS NULL AND expires_at > %s", (digest, _ts(self.clock()))).fetchone()
+            if found is not None and seated is not None and found[1] not in seated(str(found[0])):
                 raise NotSeatedError("this check-in code's participant is not seated at the summit (any more)")
+            if found is not None and arrive is not None:
+                arrive(str(found[0]), found[1])
         now = _ts(self.clock())  # after the lottery answered: a code ended meanwhile has expired
         with self.db.transaction() as conn:
             row = conn.execute(

@@ -16,6 +16,7 @@ none carries an HTTP status: the gateway's request pipeline decides the answer::
     +-- SpecConflictError (also RuntimeError)  two OpenAPI documents disagree
     +-- SpecUnavailableError (also RuntimeError)
     +-- SeatsUnavailableError (also TransientError, so answered 503 like any dependency outage)
+    +-- ArrivalUnavailableError (also TransientError): the ballot did not record a check-in's arrival
 """
 
 from __future__ import annotations
@@ -74,3 +75,8 @@ class SpecUnavailableError(GatewayError, RuntimeError):
 
 class SeatsUnavailableError(GatewayError, TransientError):
     """The lottery could not say who is seated (unreachable or 5xx): the gateway answers 503."""
+
+
+class ArrivalUnavailableError(GatewayError, TransientError):
+    """The ballot did not record a check-in's arrival (unreachable, 5xx, or it does not know the
+    summit yet): the gateway answers 503 and the check-in code stays unused."""

@@ -34,13 +34,22 @@ TEXT_MEMBERS = {
     ("ledger.summit.created", "theme"), ("ledger.summit.created", "municipality"),
     ("agenda.topic.nominated", "title"), ("agenda.topic.nominated", "description"),
     ("lottery.seed.contributed", "contribution.value"), ("lottery.seed.finalized", "contributions[].value"),
+    # the ballot's result: option ids and the fixed spoil reasons of g1000_proofs.tally as keys
+    ("ballot.tally.published", "result.*<key>"),
 }
 # Members that hold pseudonyms (lists of them, or lists of lists).
 ID_MEMBERS = {
     ("lottery.invitations.drawn", "invitees[]"), ("lottery.distribution.panels", "panels[][]"),
     ("lottery.panel.drawn", "members[]"), ("lottery.panel.replaced", "dropped"),
     ("lottery.panel.replaced", "replacement"),
+    ("ballot.participant.arrived", "pseudonym"), ("ballot.credential.issued", "pseudonym"),
 }
+# Members that hold bytes as standard base64 (keys, signatures, sealed votes): nothing readable.
+BINARY_MEMBERS = {
+    ("ballot.ballot.opened", "credential_key"), ("ballot.vote.cast", "credential.signature"),
+    ("ballot.vote.cast", "sealed"),
+}
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})+(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 _STRUCTURED = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"    # UUID
     r"|[0-9a-f]{32}|[0-9a-f]{64}"                                      # opaque id, digest
@@ -148,6 +157,10 @@ class _Scan:
 
     def string(self, text: str, path: str, schematic: str) -> None:
         if (self.type, schematic) in TEXT_MEMBERS:
+            return
+        if (self.type, schematic) in BINARY_MEMBERS:
+            if not _BASE64.fullmatch(text):
+                self.problem(path, "not base64 where the catalogue declares bytes")
             return
         if (self.type, schematic) in ID_MEMBERS:
             if not is_opaque_id(text):

@@ -35,6 +35,11 @@ class ServiceConfig:
     max_poll_interval_ms: int = 5_000
     # lottery: the k of the k-anonymity check of what a register publishes (services/lottery/privacy.py)
     register_k_anonymity: int = 5
+    # ballot (docs/ballot.md): pending casts are appended as one shuffled batch once this many wait,
+    # or every ballot_batch_seconds, and always at closing; the credential key's modulus in bits
+    ballot_batch: int = 10
+    ballot_batch_seconds: int = 30
+    ballot_key_bits: int = 3072
     db_timeouts: DatabaseTimeouts = DatabaseTimeouts()
     kafka_security: KafkaSecurity = PLAINTEXT  # G1000_KAFKA_SECURITY_PROTOCOL etc. (issue 10 L6)
     # the owner role's URL of this service's database (G1000_MIGRATION_DATABASE_URL): migrations
@@ -188,6 +193,9 @@ def load_config(service: str, env: dict | None = None) -> ServiceConfig:
         partitions=_int(env, "G1000_KAFKA_PARTITIONS", 3, 1, 64),
         max_poll_interval_ms=_int(env, "G1000_MAX_POLL_INTERVAL_MS", 5_000, 1_000, 300_000),
         register_k_anonymity=_int(env, "G1000_REGISTER_K_ANONYMITY", 5, 2, 100),
+        ballot_batch=_int(env, "G1000_BALLOT_BATCH", 10, 1, 10_000),
+        ballot_batch_seconds=_int(env, "G1000_BALLOT_BATCH_SECONDS", 30, 1, 3_600),
+        ballot_key_bits=_int(env, "G1000_BALLOT_KEY_BITS", 3072, 2048, 4096),
         db_timeouts=database_timeouts(env),
         kafka_security=kafka_security(env),
         migration_url=migration_url(env, url),

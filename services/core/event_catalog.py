@@ -15,7 +15,12 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from g1000_proofs.ballot import credential_key
+from g1000_proofs.ballot_count import spec_of
 from g1000_proofs.draw_parameters import declaration_problem
+from g1000_proofs.errors import BallotRuleError, TallyError
+from g1000_proofs.sealing import MAX_SEALED
+from g1000_proofs.texts import LANGUAGES as TEXT_LANGUAGES
 from g1000_proofs.vocabulary import check_vocabulary
 
 from .errors import SchemaError
@@ -398,6 +403,210 @@ class PanelReplacedV1(Payload):
     replacement = _pseudonym(required=True, allow_none=True)
 
 
+# --- ballot (docs/ballot.md) ---------------------------------------------------------------------
+
+_OPTION_ID = re.compile(r"^[a-z0-9_-]{1,40}\Z")
+_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?\Z")
+
+
+class Base64(fields.String):
+    """Standard base64 with padding (RFC 4648 §4) of `low`..`high` bytes."""
+
+    def __init__(self, low: int, high: int, **kwargs):
+        super().__init__(**kwargs)
+        self.low, self.high = low, high
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not _BASE64.match(text):
+            raise ValidationError("must be standard base64 with padding")
+        size = len(text) // 4 * 3 - text.count("=")
+        if not self.low <= size <= self.high:
+            raise ValidationError(f"must be base64 of {self.low} to {self.high} bytes")
+        return text
+
+
+class TextDescription(Schema):
+    """One text of the ballot as the log holds it (g1000_proofs.texts.describe): no text at all."""
+
+    class Meta:
+        unknown = RAISE
+
+    language = fields.String(required=True, validate=validate.OneOf(TEXT_LANGUAGES))
+    sha256 = fields.String(required=True, validate=validate.Regexp(_HEX64))
+    length = _count(0, 100_000, required=True)
+
+
+def _described(**kwargs) -> fields.List:
+    return fields.List(fields.Nested(TextDescription), validate=validate.Length(1, len(TEXT_LANGUAGES)), **kwargs)
+
+
+class BallotOption(Schema):
+    class Meta:
+        unknown = RAISE
+
+    option_id = fields.String(required=True, validate=validate.Regexp(_OPTION_ID))
+    texts = _described(required=True)
+
+    @validates_schema
+    def _languages(self, data, **kwargs):
+        _sorted_unique([t["language"] for t in data.get("texts", [])], "texts (by language)")
+
+
+class BallotSealing(Schema):
+    """The trustees' key: X25519 public half, threshold k of n, and the hash of each share's text."""
+
+    class Meta:
+        unknown = RAISE
+
+    public_key = fields.String(required=True, validate=validate.Regexp(_HEX64))
+    k = _count(1, 255, required=True)
+    n = _count(1, 255, required=True)
+    share_hashes = fields.List(fields.String(validate=validate.Regexp(_HEX64)), required=True,
+                               validate=validate.Length(1, 255))
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        hashes = data.get("share_hashes", [])
+        if data.get("k", 0) > data.get("n", 0):
+            raise ValidationError("k must not exceed n", "k")
+        if len(hashes) != data.get("n") or len(set(hashes)) != len(hashes):
+            raise ValidationError("share_hashes must be n distinct hashes", "share_hashes")
+
+
+class BallotMethod(fields.Field):
+    """The counting method `{"kind": ..., parameters}` (g1000_proofs.ballot_count.spec_of)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("the method is an object with its kind")
+        return value
+
+
+class BallotCreatedV1(Payload):
+    """A ballot: its texts' descriptions, method, options, window and sealing key (docs/ballot.md)."""
+
+    ballot_id = CanonicalUUID(required=True)
+    title = _described(required=True)
+    method = BallotMethod(required=True)
+    options = fields.List(fields.Nested(BallotOption), required=True, validate=validate.Length(2, 100))
+    opens_at = fields.String(required=True, validate=validate.Regexp(_STAMP))
+    closes_at = fields.String(required=True, validate=validate.Regexp(_STAMP))
+    sealing = fields.Nested(BallotSealing, required=True)
+
+    @validates_schema
+    def _consistent(self, data, **kwargs):
+        _sorted_unique([t["language"] for t in data.get("title", [])], "title (by language)")
+        options = [o["option_id"] for o in data.get("options", [])]
+        _sorted_unique(options, "options (by option_id)")
+        if data.get("closes_at", "") <= data.get("opens_at", ""):
+            raise ValidationError("closes_at must come after opens_at", "closes_at")
+        if "method" in data and len(options) >= 2:
+            try:
+                spec_of(data["method"], options)
+            except TallyError as e:
+                raise ValidationError(str(e), "method") from None
+
+
+class BallotRoll(Schema):
+    class Meta:
+        unknown = RAISE
+
+    count = _count(1, 1_000_000, required=True)
+    root = fields.String(required=True, validate=validate.Regexp(_HEX64))
+
+
+class CredentialKey(fields.String):
+    """Base64 DER SubjectPublicKeyInfo of an RSA key of at least 2048 bits (g1000_proofs.ballot)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            credential_key(text)
+        except BallotRuleError as e:
+            raise ValidationError(str(e)) from None
+        return text
+
+
+class BallotOpenedV1(Payload):
+    """The roll's commitment (g1000_proofs.ballot.roll_commitment) and the fresh credential key."""
+
+    ballot_id = CanonicalUUID(required=True)
+    roll = fields.Nested(BallotRoll, required=True)
+    credential_key = CredentialKey(required=True, validate=validate.Length(1, 2000))
+
+
+class CredentialIssuedV1(Payload):
+    """One blind signature given to a participant on the roll (not what was signed)."""
+
+    ballot_id = CanonicalUUID(required=True)
+    pseudonym = _pseudonym(required=True)
+
+
+class CastCredential(Schema):
+    class Meta:
+        unknown = RAISE
+
+    token = fields.String(required=True, validate=validate.Regexp(_HEX64))
+    prefix = fields.String(required=True, validate=validate.Regexp(_HEX64))
+    signature = Base64(256, 1024, required=True)
+
+
+class VoteCastV1(Payload):
+    """A sealed vote with its credential and nullifier; `occurred_at` is its batch's time."""
+
+    ballot_id = CanonicalUUID(required=True)
+    batch = CanonicalUUID(required=True)
+    nullifier = fields.String(required=True, validate=validate.Regexp(_HEX64))
+    credential = fields.Nested(CastCredential, required=True)
+    sealed = Base64(49, MAX_SEALED, required=True)
+
+
+class StrictBoolean(fields.Field):
+    """JSON true or false only (not 1, 0 or "true")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ValidationError("must be true or false")
+        return value
+
+
+class BallotClosedV1(Payload):
+    """The end of casting: at closes_at, or earlier when the organiser closed it (`early`)."""
+
+    ballot_id = CanonicalUUID(required=True)
+    closed_at = fields.String(required=True, validate=validate.Regexp(_STAMP))
+    early = StrictBoolean(required=True)
+
+
+class KeyRevealedV1(Payload):
+    """The sealing key's private half, rebuilt from k trustees' shares at closing."""
+
+    ballot_id = CanonicalUUID(required=True)
+    private_key = fields.String(required=True, validate=validate.Regexp(_HEX64))
+
+
+class TallyResult(fields.Field):
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict) or not isinstance(value.get("method"), str):
+            raise ValidationError("the result is the object g1000_proofs.tally.tally returns")
+        return value
+
+
+class TallyPublishedV1(Payload):
+    """The count: g1000_proofs.tally.tally of the opened choices in log order."""
+
+    ballot_id = CanonicalUUID(required=True)
+    counted = _count(0, 1_000_000, required=True)
+    result = TallyResult(required=True)
+
+
+class ParticipantArrivedV1(Payload):
+    """A participant checked in (their code was redeemed): they are on the roll of later ballots."""
+
+    pseudonym = _pseudonym(required=True)
+
+
 class PayloadCatalog:
     """Maps (event type, payload version) to the schema that validates it."""
 
@@ -453,3 +662,14 @@ CATALOG.register("lottery.seed.round_opened", 2, SeedRoundOpenedV2)
 CATALOG.register("lottery.register.chunk", 2, RegisterChunkV2)
 CATALOG.register("lottery.register.committed", 2, RegisterCommittedV2)
 CATALOG.register("lottery.register.revealed", 1, RegisterRevealedV1)
+for _type, _schema in (
+    ("ballot.participant.arrived", ParticipantArrivedV1),
+    ("ballot.ballot.created", BallotCreatedV1),
+    ("ballot.ballot.opened", BallotOpenedV1),
+    ("ballot.credential.issued", CredentialIssuedV1),
+    ("ballot.vote.cast", VoteCastV1),
+    ("ballot.ballot.closed", BallotClosedV1),
+    ("ballot.key.revealed", KeyRevealedV1),
+    ("ballot.tally.published", TallyPublishedV1),
+):
+    CATALOG.register(_type, 1, _schema)

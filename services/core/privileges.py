@@ -71,7 +71,19 @@ PRIVILEGES: dict[str, dict[str, str]] = {
     "agenda": EVENT_STORE | {
         "topics": "SELECT INSERT",
     },
-    "ballot": dict(EVENT_STORE),
+    "ballot": EVENT_STORE | {
+        "ballot_arrivals": "SELECT INSERT",
+        # state changes and the erasure of the credential key's private half at closing
+        "ballots": ("SELECT INSERT UPDATE(state, version, opened_seq, opened_at, roll_count, roll_root,"
+                    " credential_key, credential_private, issued, closed_at, early, private_key, counted,"
+                    " result)"),
+        "ballot_texts": "SELECT INSERT",
+        "ballot_roll": "SELECT INSERT",
+        "ballot_issuances": "SELECT INSERT",
+        "ballot_nullifiers": "SELECT INSERT UPDATE(seq, event_id)",
+        "ballot_pending_casts": "SELECT INSERT DELETE",  # a batch's casts leave when it is appended
+        "ballot_shares": "SELECT INSERT",
+    },
     "gateway": {
         "schema_migrations": "SELECT",
         "idempotency_keys": "SELECT INSERT UPDATE DELETE",  # expired keys are purged

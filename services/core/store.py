@@ -84,9 +84,10 @@ class Transaction:
         self.store = store
         self.conn = conn
 
-    def append(self, summit_id: str, events: list[NewEvent]) -> list[Event]:
+    def append(self, summit_id: str, events: list[NewEvent], occurred_at: str | None = None) -> list[Event]:
         """Sign and insert `events` with the next seqs of their summit's stream; a constant number
-        of round trips per call (one seq range reserved, one pipelined insert)."""
+        of round trips per call (one seq range reserved, one pipelined insert). `occurred_at`
+        (default: now) gives them all one time, e.g. a ballot's batch of casts (docs/ballot.md)."""
         store = self.store
         if not events:
             return []
@@ -100,7 +101,8 @@ class Transaction:
         ).fetchone()
         first = last - len(events) + 1
         out = [sign_event(store.signer, type=new.type, summit_id=summit_id, stream=store.stream,
-                          seq=first + i, payload=new.payload) for i, new in enumerate(events)]
+                          seq=first + i, payload=new.payload, occurred_at=occurred_at)
+               for i, new in enumerate(events)]
         try:
             with self.conn.cursor() as cur:
                 cur.executemany(

@@ -64,6 +64,7 @@ class Stack:
     upstreams: dict
     token: str
     lottery: object = None
+    ballot: object = None
     databases: list = field(default_factory=list)
 
     def gateway(self, clock=None, **env):
@@ -143,7 +144,7 @@ class Stack:
             return conn.execute("SELECT count(*) FROM events WHERE summit_id = %s", (summit_id,)).fetchone()[0]
 
     def others(self) -> list:
-        return [self.agenda, self.lottery]
+        return [rt for rt in (self.agenda, self.lottery, self.ballot) if rt is not None]
 
     def gateway_rows(self, sql: str, *params):
         with self.databases[0].transaction() as conn:
@@ -155,11 +156,13 @@ def stack(service_env):
     ledger = runtime_for("ledger", service_env)
     agenda = runtime_for("agenda", service_env)
     lottery = runtime_for("lottery", service_env)
+    ballot = runtime_for("ballot", service_env)   # a check-in records the arrival there
     gate = Gate(create_service_app(ledger))
-    served = [serve(gate), serve(create_service_app(agenda)), serve(create_service_app(lottery))]
+    served = [serve(gate), serve(create_service_app(agenda)), serve(create_service_app(lottery)),
+              serve(create_service_app(ballot))]
     env = dict(service_env)  # the gateway's own database and runtime role come with it
-    upstreams = {"ledger": served[0][2], "agenda": served[1][2], "lottery": served[2][2], "ballot": UNREACHABLE}
-    s = Stack(env, ledger, agenda, gate, upstreams, "", lottery=lottery)
+    upstreams = {"ledger": served[0][2], "agenda": served[1][2], "lottery": served[2][2], "ballot": served[3][2]}
+    s = Stack(env, ledger, agenda, gate, upstreams, "", lottery=lottery, ballot=ballot)
     s.token = s.issue("organiser")
     yield s
     gate.release.set()
@@ -168,5 +171,5 @@ def stack(service_env):
         thread.join(timeout=10)
     for db in s.databases:
         db.close()
-    for rt in (ledger, agenda, lottery):
+    for rt in (ledger, agenda, lottery, ballot):
         rt.db.close()

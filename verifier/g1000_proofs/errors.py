@@ -44,6 +44,7 @@ Hierarchy::
     +-- ShareError                 trustees' key shares that do not rebuild a key (Shamir)
     +-- BallotRuleError            a roll, credential or vote time outside the ballot's rules
     +-- TlogProofError             a receipt that is not C2SP tlog-proof text, or does not prove its entry
+    +-- TextError                  a text or its description (NFC, SHA-256, UTF-8 length) that does not fit
 
 Every error of the package is declared here, and only here (tests/unit/test_error_roots.py);
 the modules that raise them import them from here and so still export them under their names.
@@ -325,3 +326,5 @@ class BallotRuleError(ProofError):
 class TlogProofError(ProofError):
     """A receipt that is not C2SP tlog-proof text, or whose entry, proof or checkpoint does not
     show what it claims (https://c2sp.org/tlog-proof)."""
+class TextError(ProofError):
+    """A text, language or text description that the texts rule (NFC, SHA-256, length) refuses."""

@@ -30,11 +30,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import TallyError
 
-__all__ = ["METHODS", "BallotSpec", "parse_spec", "spoil_reason", "tally", "schulze"]
+__all__ = ["METHODS", "BallotSpec", "Unopened", "parse_spec", "spoil_reason", "tally", "schulze"]
 
 METHODS = ("approval", "cumulative", "score", "schulze")
 MAX_OPTIONS = 100
@@ -51,6 +51,13 @@ class BallotSpec:
     dots: int = 0
     max_per_option: int = 0
     max_score: int = 0
+
+
+class Unopened(NamedTuple):
+    """A cast vote that did not open (:func:`g1000_proofs.sealing.open_vote` refused it): it is
+    passed to :func:`tally` in its place, so it is spoiled with its reason, never dropped."""
+
+    reason: str
 
 
 def _whole(value: Any, what: str, low: int, high: int | None = None) -> int:
@@ -115,6 +122,8 @@ def _distinct_options(value: Any, spec: BallotSpec, key: str) -> list[str] | str
 
 def spoil_reason(spec: BallotSpec, choice: Any) -> str | None:
     """Why an opened choice is spoiled, or None when it counts. The reasons are the published ones."""
+    if isinstance(choice, Unopened):
+        return choice.reason
     if spec.method in ("approval", "schulze"):
         chosen = _distinct_options(choice, spec, "approve" if spec.method == "approval" else "ranking")
         if isinstance(chosen, str):

@@ -88,7 +88,7 @@ def test_unknown_version_is_refused(kind, v):
     assert f"unknown event type {kind[0]!r} version {v}" == error.reason
 
 
-@pytest.mark.parametrize("event_type", ["agenda.topic.renamed", "ballot.vote.cast", "", "ledger.summit.created.x"])
+@pytest.mark.parametrize("event_type", ["agenda.topic.renamed", "ballot.vote.recast", "", "ledger.summit.created.x"])
 def test_unknown_type_is_refused(event_type):
     error = _refused(event_type, {"v": 1})
     assert "unknown event type" in error.reason

@@ -27,12 +27,13 @@ PACKAGES = {
     "services.lottery": ("LotteryError", ("services.lottery.selection",)),
     # a self-contained optimiser that imports nothing of the platform: its own root
     "services.lottery.selection": ("SelectionError", ()),
+    "services.ballot": ("BallotError", ()),
     "gateway": ("GatewayError", ()),
     "g1000": ("CommandError", ()),
     "g1000_verify": ("VerifierError", ()),
     "g1000_proofs": ("ProofError", ()),
 }
-UNDER_CORE = ("services.ledger", "services.lottery", "gateway", "g1000")
+UNDER_CORE = ("services.ledger", "services.lottery", "services.ballot", "gateway", "g1000")
 HTTP_MEMBERS = {"status", "status_code", "code", "http_status", "title"}
 
 
@@ -136,4 +137,18 @@ def test_the_lottery_maps_each_kind_once_at_the_edge():
     assert problem_type_of(errors.LotteryNotFoundError("x")).status == 404
     assert problem_type_of(errors.LotteryError("x")).status == 400
     for cls in _exceptions("services.lottery"):
+        assert problem_type_of(cls.__new__(cls)).slug in problem_types.CATALOGUE
+
+
+def test_the_ballot_maps_each_kind_once_at_the_edge():
+    from services.ballot import errors
+    from services.ballot.api import problem_type_of
+    from services.core import problem_types
+
+    assert problem_type_of(errors.BallotInvalidError("x")).slug == "refused"
+    assert problem_type_of(errors.AlreadyDoneError("x")).status == 409
+    assert problem_type_of(errors.BallotForbiddenError("x")).status == 403
+    assert problem_type_of(errors.BallotNotFoundError("x")).status == 404
+    assert problem_type_of(errors.BallotError("x")).status == 400
+    for cls in _exceptions("services.ballot"):
         assert problem_type_of(cls.__new__(cls)).slug in problem_types.CATALOGUE

@@ -112,3 +112,32 @@ def test_committed_rows_and_openings_are_scanned_by_their_shape():
     assert any("neighbourhood: not one of" in p for p in run("lottery.register.revealed", opened))
     household = {"field": "household", "feature": None, "openings": [{"pseudonym": P1, "value": "3811AB-12", "salt": P2}]}
     assert any("not an opaque id" in p for p in run("lottery.register.revealed", household))
+
+
+BALLOT = [
+    {"type": "ballot.participant.arrived", "payload": {"v": 1, "pseudonym": P1}},
+    {"type": "ballot.ballot.created", "payload": {
+        "v": 1, "ballot_id": UUID, "title": [{"language": "nl", "sha256": HEX, "length": 10}],
+        "method": {"kind": "approval", "min": 1, "max": 1},
+        "options": [{"option_id": o, "texts": [{"language": "nl", "sha256": HEX, "length": 3}]} for o in ("a", "b")],
+        "opens_at": "2027-03-14T10:00:00.000Z", "closes_at": "2027-03-14T11:00:00.000Z",
+        "sealing": {"public_key": HEX, "k": 1, "n": 1, "share_hashes": [HEX]}}},
+    {"type": "ballot.ballot.opened", "payload": {"v": 1, "ballot_id": UUID, "roll": {"count": 1, "root": HEX},
+                                                 "credential_key": "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"}},
+    {"type": "ballot.credential.issued", "payload": {"v": 1, "ballot_id": UUID, "pseudonym": P1}},
+    {"type": "ballot.vote.cast", "payload": {"v": 1, "ballot_id": UUID, "batch": UUID, "nullifier": HEX,
+                                             "credential": {"token": HEX, "prefix": HEX, "signature": "q83v" * 86},
+                                             "sealed": "AAEC" * 100}},
+    {"type": "ballot.tally.published", "payload": {"v": 1, "ballot_id": UUID, "counted": 1, "result": {
+        "method": "approval", "counted": 0, "spoiled": 1,
+        "spoiled_by_reason": {"approves 2 options, outside 1..1": 1}, "totals": {"a": 0, "b": 0}}}},
+]
+
+
+def test_clean_ballot_payloads_pass_and_a_name_in_them_is_caught():
+    assert scan(list(enumerate(BALLOT)), VOCABULARY) == []
+    named = copy.deepcopy(BALLOT)
+    named[0]["payload"]["pseudonym"] = "Jan de Vries"
+    named[4]["payload"]["sealed"] = "Jan de Vries, Dorpsstraat 1"
+    problems = scan(list(enumerate(named)), VOCABULARY)
+    assert len(problems) == 2 and "pseudonym" in problems[0] and "sealed" in problems[1]
