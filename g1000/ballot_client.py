@@ -16,7 +16,10 @@ unit tests replace nothing but the network.
 3. Cast: ``{credential: {token, prefix, signature}, sealed}`` with no token and no identity at all.
 4. Receipt: the ``ballot.vote.cast`` event carries our nullifier, credential and sealed bytes; its
    leaf hash is the RFC 9162 leaf of the event's RFC 8785 bytes; and the C2SP tlog-proof
-   (``g1000_proofs.tlog_proof``) includes that leaf in a checkpoint signed by the log's key.
+   (``g1000_proofs.tlog_proof``) includes that leaf in a checkpoint signed by the log's key. While
+   the ballot service answers only the event (not yet its log index and proof), the client finds
+   the entry in the public log and asks the ledger for the inclusion proof against the latest
+   checkpoint, then checks the receipt it assembled exactly as it would check a served one.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from g1000_proofs import ballot, blind_rsa, jcs, merkle, sealing, tlog_proof
+from g1000_proofs import ballot, blind_rsa, checkpoint, jcs, merkle, sealing, tlog_proof
 from g1000_proofs.ballot import Credential
 from g1000_proofs.errors import ProofError
 
@@ -37,9 +40,10 @@ from .errors import BallotClientError, ReceiptRejected
 __all__ = ["BallotClient", "CastReceipt", "Credential", "CredentialRequest", "Http", "cast_body",
            "check_cast_answer", "check_receipt", "finalize_credential", "request_credential", "seal_choice"]
 
-# (method, path, JSON body or None, bearer token or None) -> (status, parsed JSON body)
+# (method, path, JSON body or None, bearer token or None) -> (status, the body: parsed JSON, else text)
 Http = Callable[[str, str, "dict | None", "str | None"], "tuple[int, Any]"]
 VARIANT = blind_rsa.PSS_RANDOMIZED
+PAGE = 1000  # the ledger's largest page of entries
 
 
 def b64(data: bytes) -> str:
@@ -211,8 +215,46 @@ class BallotClient:
         return check_cast_answer(answer, credential, sealed), sealed
 
     def receipt(self, credential: Credential, sealed: bytes, log_key: str) -> CastReceipt | None:
-        """The checked receipt once the vote's batch is in the log; None while it is pending."""
+        """The checked receipt once the vote's batch is in the log (and a checkpoint covers it);
+        None while it is pending."""
         answer = self._call("GET", f"/votes/{ballot.nullifier(credential)}", 200)
-        if isinstance(answer, dict) and answer.get("status") == "pending":
+        if not isinstance(answer, dict) or answer.get("status") == "pending":
             return None
+        if "proof" not in answer:
+            _cast_event_matches(answer.get("event"), self.summit_id, self.ballot_id, credential, sealed)
+            answer = self.log_receipt(answer["event"]["event_id"], log_key)
+            if answer is None:
+                return None
         return check_receipt(answer, self.summit_id, self.ballot_id, credential, sealed, log_key)
+
+    def log_receipt(self, event_id: str, log_key: str) -> dict | None:
+        """``{index, leaf_hash, event, proof}`` of an event from the public log: its entry, found
+        from the newest down, with the ledger's inclusion proof against the latest checkpoint
+        (None while no checkpoint covers it yet). Only public reads, by index, name the event."""
+        log = f"/v1/logs/{self.summit_id}"
+        status, note = self.http("GET", f"{log}/checkpoint", None, None)
+        if status == 404:
+            return None
+        if status != 200 or not isinstance(note, str):
+            raise BallotClientError(f"GET {log}/checkpoint answered {status}")
+        try:
+            size = checkpoint.open_checkpoint(note, log_key).size
+        except ProofError as e:
+            raise ReceiptRejected(f"the log's checkpoint does not verify: {e}") from None
+        for end in range(size, 0, -PAGE):
+            status, page = self.http("GET", f"{log}/entries?start={max(0, end - PAGE)}&end={end}", None, None)
+            if status != 200:
+                raise BallotClientError(f"GET {log}/entries answered {status}")
+            for entry in reversed(page["entries"]):
+                if (entry.get("event") or {}).get("event_id") == event_id:
+                    return self._with_proof(entry, size, note)
+        return None
+
+    def _with_proof(self, entry: dict, size: int, note: str) -> dict:
+        log = f"/v1/logs/{self.summit_id}"
+        status, proof = self.http("GET", f"{log}/proofs/inclusion?index={entry['index']}&tree_size={size}", None, None)
+        if status != 200:
+            raise BallotClientError(f"GET {log}/proofs/inclusion answered {status}")
+        hashes = [unb64(h, "a proof hash") for h in proof["hashes"]]
+        return {"index": entry["index"], "leaf_hash": entry["leaf_hash"], "event": entry["event"],
+                "proof": tlog_proof.format_proof(entry["index"], hashes, note)}

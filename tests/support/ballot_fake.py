@@ -3,7 +3,9 @@
 It answers with what the contract (docs/ballot.md) says the service answers, computed with the
 same g1000_proofs rules the service uses (blind_sign, check_credential, merkle, checkpoint), so
 only the network is faked. A cast is appended to a one-summit log at once (the real service
-batches), and receipts carry a C2SP tlog-proof against a checkpoint signed by a fresh log key.
+batches). The receipt is the service's `{nullifier, sealed_sha256, status, index, event_id,
+event}` and the log's entries, inclusion proofs and checkpoint are served as the ledger serves
+them; with `serve_proof` the receipt carries its C2SP tlog-proof itself, as the contract intends.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class FakeBallotService:
         self.requests: list[tuple[str, str, dict | None, str | None]] = []
         self.tamper = None  # a function(receipt) -> receipt, for the tests of the receipt check
         self.hold = False  # True: casts wait (pending), as before their batch is appended
+        self.serve_proof = False  # True: the receipt carries its log index, leaf hash and tlog-proof
 
     @property
     def base(self) -> str:
@@ -59,6 +62,8 @@ class FakeBallotService:
             return self._cast(body, token)
         if method == "GET" and path.startswith(self.base + "/votes/"):
             return self._receipt(path.rsplit("/", 1)[1])
+        if method == "GET" and path.startswith(f"/v1/logs/{self.summit_id}/"):
+            return self._log(path.split(f"/v1/logs/{self.summit_id}/", 1)[1])
         return 404, {"detail": f"no such resource: {path}"}
 
     def _credential(self, body, token):
@@ -93,23 +98,53 @@ class FakeBallotService:
         return 202, {"nullifier": nullifier, "sealed_sha256": hashlib.sha256(sealed).hexdigest(),
                      "status": "pending"}
 
-    def _receipt(self, nullifier: str):
-        if nullifier not in self.receipts:
-            return 404, {"detail": "no such vote"}
-        if self.hold:
-            return 200, {"nullifier": nullifier, "status": "pending"}
-        index = self.receipts[nullifier]
-        leaves = [merkle.leaf_hash(e) for e in self.entries]
+    def _leaves(self) -> list[bytes]:
+        return [merkle.leaf_hash(e) for e in self.entries]
+
+    def _proof(self, index: int, size: int) -> list[bytes]:
+        leaves = self._leaves()[:size]
 
         def node(level: int, i: int) -> bytes:
             return merkle.root_from_leaves(leaves[i << level:(i + 1) << level])
 
-        hashes = merkle.inclusion_proof(index, len(leaves), node)
+        return merkle.inclusion_proof(index, size, node)
+
+    def _note(self) -> str:
+        leaves = self._leaves()
         cp = checkpoint.Checkpoint(self.origin, len(leaves), merkle.root_from_leaves(leaves))
-        note = checkpoint.sign_checkpoint(cp, self.log_signer)
-        receipt = {"status": "appended", "index": index, "leaf_hash": b64(leaves[index]),
-                   "event": jcs_loads(self.entries[index]), "proof": tlog_proof.format_proof(index, hashes, note)}
+        return checkpoint.sign_checkpoint(cp, self.log_signer)
+
+    def _receipt(self, nullifier: str):
+        if nullifier not in self.receipts:
+            return 404, {"detail": "no such vote"}
+        if self.hold:
+            return 200, {"nullifier": nullifier, "status": "pending", "index": None, "event_id": None,
+                         "event": None}
+        index = self.receipts[nullifier]
+        event = jcs_loads(self.entries[index])
+        receipt = {"nullifier": nullifier, "status": "appended", "index": event["seq"],
+                   "event_id": event["event_id"], "event": event}
+        if self.serve_proof:
+            receipt = {"status": "appended", "index": index, "leaf_hash": b64(self._leaves()[index]), "event": event,
+                       "proof": tlog_proof.format_proof(index, self._proof(index, len(self.entries)), self._note())}
         return 200, (self.tamper(receipt) if self.tamper else receipt)
+
+    def _log(self, rest: str):
+        """The ledger's public reads: checkpoint (text), entries and inclusion proofs (JSON)."""
+        from urllib.parse import parse_qs, urlsplit
+
+        parts = urlsplit(rest)
+        query = {k: int(v[0]) for k, v in parse_qs(parts.query).items()}
+        if parts.path == "checkpoint":
+            return (200, self._note()) if self.entries else (404, {"detail": "no checkpoint yet"})
+        if parts.path == "entries":
+            leaves = self._leaves()
+            return 200, {"entries": [{"index": i, "event": jcs_loads(self.entries[i]), "leaf_hash": b64(leaves[i])}
+                                     for i in range(query["start"], min(query["end"], len(leaves)))]}
+        if parts.path == "proofs/inclusion":
+            hashes = self._proof(query["index"], query["tree_size"])
+            return 200, {"index": query["index"], "tree_size": query["tree_size"], "hashes": [b64(h) for h in hashes]}
+        return 404, {"detail": f"no such resource: {rest}"}
 
 
 def jcs_loads(data: bytes) -> dict:

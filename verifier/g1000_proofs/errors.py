@@ -326,5 +326,7 @@ class BallotRuleError(ProofError):
 class TlogProofError(ProofError):
     """A receipt that is not C2SP tlog-proof text, or whose entry, proof or checkpoint does not
     show what it claims (https://c2sp.org/tlog-proof)."""
+
+
 class TextError(ProofError):
     """A text, language or text description that the texts rule (NFC, SHA-256, length) refuses."""

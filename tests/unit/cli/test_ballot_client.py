@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import json
 
 import pytest
 
@@ -13,7 +12,7 @@ from g1000.ballot_client import (BallotClient, cast_body, check_receipt, finaliz
 from g1000.errors import BallotClientError, ReceiptRejected
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from g1000_proofs import ballot, blind_rsa, checkpoint, merkle, note_keys, sealing, tlog_proof
+from g1000_proofs import ballot, blind_rsa, checkpoint, note_keys, sealing, tlog_proof
 from tests.support.ballot_fake import FakeBallotService
 
 
@@ -26,7 +25,7 @@ def fresh(service: FakeBallotService) -> FakeBallotService:
     """A service with the module's keys (RSA key generation is the slow part) and an empty log."""
     other = copy.copy(service)
     other.entries, other.receipts, other.issued, other.requests = [], {}, set(), []
-    other.tamper, other.hold = None, False
+    other.tamper, other.hold, other.serve_proof = None, False, False
     return other
 
 
@@ -61,8 +60,10 @@ def test_the_cast_carries_no_token_and_the_sealed_vote_opens_with_the_ballots_ke
         == {"approve": ["b", "c"]}
 
 
-def test_a_receipt_is_none_while_pending_and_checks_once_appended(service):
+@pytest.mark.parametrize("serve_proof", [False, True])
+def test_a_receipt_is_none_while_pending_and_checks_once_appended(service, serve_proof):
     svc = fresh(service)
+    svc.serve_proof = serve_proof
     vote(svc, "someone-else")  # our vote is not the first entry
     client, credential, nullifier, sealed = vote(svc)
     svc.hold = True
@@ -74,6 +75,7 @@ def test_a_receipt_is_none_while_pending_and_checks_once_appended(service):
 
 def _tampered(svc, credential, sealed, change):
     svc.tamper = change
+    svc.serve_proof = True
     with pytest.raises(ReceiptRejected) as caught:
         BallotClient(svc, svc.summit_id, svc.ballot_id).receipt(credential, sealed, svc.log_key)
     return str(caught.value)
@@ -132,8 +134,22 @@ def test_a_receipt_that_does_not_prove_our_vote_is_rejected(service, change, say
     assert says in _tampered(svc, credential, sealed, change)
 
 
+def test_a_receipt_assembled_from_the_log_checks_the_services_event_too(service):
+    svc = fresh(service)
+    _, credential, _, sealed = vote(svc)
+
+    def other_sealed(r):
+        r["event"] = dict(r["event"], payload=dict(r["event"]["payload"], sealed=base64.b64encode(b"y" * 64).decode()))
+        return r
+
+    svc.tamper = other_sealed
+    with pytest.raises(ReceiptRejected, match="sealed bytes"):
+        BallotClient(svc, svc.summit_id, svc.ballot_id).receipt(credential, sealed, svc.log_key)
+
+
 def test_a_receipt_checks_against_the_log_key_only(service):
     svc = fresh(service)
+    svc.serve_proof = True
     _, credential, _, sealed = vote(svc)
     _, receipt = svc("GET", f"{svc.base}/votes/{ballot.nullifier(credential)}", None, None)
     check_receipt(receipt, svc.summit_id, svc.ballot_id, credential, sealed, svc.log_key)
@@ -175,11 +191,3 @@ def test_a_refused_request_names_status_and_detail(service):
     client.obtain_credential("p")
     with pytest.raises(BallotClientError, match="409: a credential was already issued"):
         client.obtain_credential("p")
-
-
-def test_the_leaf_is_the_rfc9162_leaf_of_the_events_canonical_bytes(service):
-    svc = fresh(service)
-    _, credential, _, sealed = vote(svc)
-    _, receipt = svc("GET", f"{svc.base}/votes/{ballot.nullifier(credential)}", None, None)
-    canonical = json.dumps(receipt["event"], sort_keys=True, separators=(",", ":")).encode()
-    assert base64.b64decode(receipt["leaf_hash"]) == merkle.leaf_hash(canonical)
