@@ -12,6 +12,7 @@ so an example cannot drift from what the services accept and answer.
 from __future__ import annotations
 
 import base64
+import hashlib
 
 SUMMIT_ID = "3f2b8c1e-5d4a-4e7b-9c10-2a6f8d9e0b47"
 ROUND_ID = "8a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -33,6 +34,11 @@ SHARE_HASHES = ["1f3870be274f6c49b3e31a0c6728957f7d6fa3e5c3b5f9a2e0d1c4b7a695847
                 "2c624232cdd221771294dfbb310aca000a0df6ac8b66b696d90ef06fdefb64a3",
                 "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"]
 # a 2048-bit blinded message, blind signature and signature, and a sealed choice: bytes made up here
+_SEALING = {"public_key": SEALING_KEY, "k": 2, "n": 3, "share_hashes": SHARE_HASHES}
+_TITLE = "Welke voorstellen neemt de gemeenteraad over?"
+_TITLE_SHA256 = hashlib.sha256(_TITLE.encode()).hexdigest()  # the texts are NFC already
+_OPTIONS = [(o, t, hashlib.sha256(t.encode()).hexdigest()) for o, t in (
+    ("fietspaden", "Vrije fietspaden"), ("groen", "Meer bomen in de wijk"), ("wonen", "Woningen voor starters"))]
 _RSA_BYTES = base64.b64encode(bytes(range(256))).decode()
 _SEALED = base64.b64encode(bytes(range(48)) + bytes(256)).decode()
 
@@ -115,15 +121,21 @@ EXAMPLES: dict[tuple[str, str], dict] = {
             "codes": [{"participant": PSEUDONYM, "code": "7K2M-Q9XD-4HTV-C1RB"}]})}},
     },
     ("POST", "/v1/summits/{summit_id}/ballots"): {
-        "request": {"approval": ("Approve one to three of the proposals; the key from `g1000 trustee keygen`", {
-            "title": [{"language": "nl", "text": "Welke voorstellen neemt de gemeenteraad over?"},
-                      {"language": "en", "text": "Which proposals should the council adopt?"}],
+        "request": {"approval": ("Approve one to three proposals; `sealing` is `g1000 trustee keygen`'s public file", {
+            "title": [{"language": "nl", "text": _TITLE}],
             "method": {"kind": "approval", "min": 1, "max": 3},
-            "options": [{"option_id": "fietspaden", "texts": [{"language": "nl", "text": "Vrije fietspaden"}]},
-                        {"option_id": "groen", "texts": [{"language": "nl", "text": "Meer bomen in de wijk"}]},
-                        {"option_id": "wonen", "texts": [{"language": "nl", "text": "Woningen voor starters"}]}],
+            "options": [{"option_id": o, "texts": [{"language": "nl", "text": t}]} for o, t, _ in _OPTIONS],
             "opens_at": "2027-03-14T15:00:00.000Z", "closes_at": "2027-03-14T16:00:00.000Z",
-            "sealing": {"public_key": SEALING_KEY, "k": 2, "n": 3, "share_hashes": SHARE_HASHES}})},
+            "sealing": _SEALING})},
+        "responses": {"201": {"created": ("The ballot; the log holds only its texts' SHA-256 and length", {
+            "ballot_id": BALLOT_ID, "summit_id": SUMMIT_ID, "state": "created",
+            "title": [{"language": "nl", "sha256": _TITLE_SHA256, "length": len(_TITLE.encode()), "text": _TITLE}],
+            "method": {"kind": "approval", "min": 1, "max": 3},
+            "options": [{"option_id": o, "texts": [{"language": "nl", "sha256": h, "length": len(t.encode()),
+                                                    "text": t}]} for o, t, h in _OPTIONS],
+            "opens_at": "2027-03-14T15:00:00.000Z", "closes_at": "2027-03-14T16:00:00.000Z",
+            "sealing": _SEALING, "roll": None, "credential_key": None, "issued": 0, "cast": None,
+            "closed_at": None, "early": None, "private_key": None, "counted": None, "result": None})}},
     },
     ("POST", "/v1/summits/{summit_id}/ballots/{ballot_id}/credentials"): {
         "request": {"blinded": ("The blinded token (RFC 9474); the service never sees the token itself",
@@ -143,6 +155,8 @@ EXAMPLES: dict[tuple[str, str], dict] = {
     ("POST", "/v1/summits/{summit_id}/ballots/{ballot_id}/shares"): {
         "request": {"share": ("A trustee's share, as `g1000 trustee submit` sends it after closing",
                               {"share": "g1000-share-v1:2:1:" + "9f" * 32})},
+        "responses": {"202": {"first": ("The first of the two shares needed", {
+            "received": 1, "k": 2, "state": "closed"})}},
     },
     ("POST", "/v1/auth/check-in"): {
         "request": {"code": ("The code printed on the invitation", {"code": "7K2M-Q9XD-4HTV-C1RB"})},
