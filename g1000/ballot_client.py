@@ -188,6 +188,7 @@ class BallotClient:
         self.summit_id = summit_id
         self.ballot_id = ballot_id
         self.base = f"/v1/summits/{summit_id}/ballots/{ballot_id}"
+        self.opened: dict | None = None  # the ballot as read before the credential request
 
     def _call(self, method: str, path: str, expect: int, body: dict | None = None,
               token: str | None = None) -> Any:
@@ -201,15 +202,17 @@ class BallotClient:
         return self._call("GET", "", 200)
 
     def obtain_credential(self, participant_token: str) -> Credential:
-        """Ask for the one credential this participant gets (the only step with their token)."""
-        key = self.ballot()["credential_key"]
+        """Ask for the one credential this participant gets (the only step with their token). The
+        ballot read here is kept, so that the cast later needs no request but the cast itself."""
+        self.opened = self.ballot()
+        key = self.opened["credential_key"]
         request = request_credential(key)
         answer = self._call("POST", "/credentials", 201, request.body(), participant_token)
         return finalize_credential(key, request, answer.get("blind_sig") if isinstance(answer, dict) else None)
 
     def cast(self, credential: Credential, choice: Any) -> tuple[str, bytes]:
         """Seal and cast anonymously (no token); (nullifier, sealed bytes) to fetch the receipt with."""
-        public_key = self.ballot()["sealing"]["public_key"]
+        public_key = (self.opened or self.ballot())["sealing"]["public_key"]
         sealed = seal_choice(choice, public_key, self.summit_id, self.ballot_id)
         answer = self._call("POST", "/votes", 202, cast_body(credential, sealed))
         return check_cast_answer(answer, credential, sealed), sealed
