@@ -261,3 +261,28 @@ class BallotClient:
         hashes = [unb64(h, "a proof hash") for h in proof["hashes"]]
         return {"index": entry["index"], "leaf_hash": entry["leaf_hash"], "event": entry["event"],
                 "proof": tlog_proof.format_proof(entry["index"], hashes, note)}
+
+
+def save_vote(path, summit_id: str, ballot_id: str, credential: Credential, sealed: bytes) -> None:
+    """What a voter keeps to check the receipt later (secret: the credential votes once), mode 0600."""
+    import json
+    import os
+
+    text = json.dumps({"summit_id": summit_id, "ballot_id": ballot_id, "credential": credential_json(credential),
+                       "sealed": b64(sealed)})
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+
+
+def load_vote(path) -> tuple[str, str, Credential, bytes]:
+    """(summit, ballot, credential, sealed) from a file save_vote wrote."""
+    import json
+
+    try:
+        kept = json.loads(open(path, encoding="utf-8").read())
+        c = kept["credential"]
+        credential = Credential(bytes.fromhex(c["token"]), bytes.fromhex(c["prefix"]), unb64(c["signature"], "signature"))
+        return kept["summit_id"], kept["ballot_id"], credential, unb64(kept["sealed"], "sealed")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise BallotClientError(f"{path} is not a vote saved by `g1000 ballot vote --save`: {e}") from None

@@ -1,4 +1,4 @@
-"""Command line of the G1000 backend: `g1000 up | demo | admin | register | trustee | migrate | worker`.
+"""Command line of the G1000 backend: `g1000 up | demo | admin | register | trustee | ballot | migrate | worker`.
 
 Every failure that is the user's or the environment's (bad configuration, a database or broker
 that cannot be reached) ends in one line `g1000: error: …` and a non-zero exit code, never a
@@ -85,6 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--force", action="store_true", help="overwrite the output files")
 
     _trustee_parser(sub)
+    _ballot_parser(sub)
 
     migrate = sub.add_parser("migrate", help="apply migrations and grants as the owner role (G1000_MIGRATION_DATABASE_URL)")
     migrate.add_argument("names", nargs="*", metavar="NAME",
@@ -114,6 +115,58 @@ def _trustee_parser(sub) -> None:
     submit.add_argument("--summit", required=True)
     submit.add_argument("--ballot", required=True)
     submit.add_argument("share", type=Path, help="the trustee's share file")
+
+
+def _ballot_parser(sub) -> None:
+    ballot = sub.add_parser("ballot", help="a voter's reference client (g1000/ballot_client.py), for rehearsals")
+    ballot_sub = ballot.add_subparsers(dest="ballot_command", required=True)
+    vote = ballot_sub.add_parser("vote", help="obtain the credential with a participant token, then cast without it")
+    receipt = ballot_sub.add_parser("receipt", help="check a saved vote's receipt against the log's key")
+    for p in (vote, receipt):
+        p.add_argument("--gateway", required=True, help="gateway URL")
+    vote.add_argument("--summit", required=True)
+    vote.add_argument("--ballot", required=True)
+    vote.add_argument("--token", help="the participant's token (default: $G1000_PARTICIPANT_TOKEN)")
+    vote.add_argument("--choice", required=True, help='the choice as JSON, e.g. \'{"approve": ["groen"]}\'')
+    vote.add_argument("--save", type=Path, help="keep the credential and sealed vote here (0600) for `receipt`")
+    receipt.add_argument("saved", type=Path, help="the file `vote --save` wrote")
+    receipt.add_argument("--log-key", required=True, help="the log's verifier key, as the municipality published it")
+
+
+def _ballot(args) -> int:
+    from .ballot_client import BallotClient, load_vote, save_vote
+    from .demo_ballot import anonymous_http
+
+    http = anonymous_http(args.gateway.rstrip("/"))
+    if args.ballot_command == "vote":
+        token = args.token or os.environ.get("G1000_PARTICIPANT_TOKEN")
+        if not token:
+            raise ConfigError("no participant token: pass --token or set G1000_PARTICIPANT_TOKEN")
+        try:
+            choice = json.loads(args.choice)
+        except ValueError:
+            raise ConfigError("--choice is not JSON") from None
+        client = BallotClient(http, args.summit, args.ballot)
+        credential = client.obtain_credential(token)
+        nullifier, sealed = client.cast(credential, choice)
+        if args.save:
+            save_vote(args.save, args.summit, args.ballot, credential, sealed)
+        print(json.dumps({"nullifier": nullifier, "status": "pending"}))
+        return 0
+    summit_id, ballot_id, credential, sealed = load_vote(args.saved)
+    checked = BallotClient(http, summit_id, ballot_id).receipt(credential, sealed, args.log_key)
+    if checked is None:
+        print(json.dumps({"nullifier": nullifier_of(credential), "status": "pending"}))
+        return EXIT_FAILED
+    print(json.dumps({"nullifier": checked.nullifier, "status": "in the log", "index": checked.index,
+                      "tree_size": checked.tree_size, "occurred_at": checked.occurred_at}))
+    return 0
+
+
+def nullifier_of(credential) -> str:
+    from g1000_proofs.ballot import nullifier
+
+    return nullifier(credential)
 
 
 def _trustee(args) -> int:
@@ -234,6 +287,8 @@ def main(argv: list[str] | None = None) -> int:
             return _register(args)
         if args.command == "trustee":
             return _trustee(args)
+        if args.command == "ballot":
+            return _ballot(args)
         if args.command == "migrate":
             from .migrate import migrate
 

@@ -191,3 +191,21 @@ def test_a_refused_request_names_status_and_detail(service):
     client.obtain_credential("p")
     with pytest.raises(BallotClientError, match="409: a credential was already issued"):
         client.obtain_credential("p")
+
+
+def test_a_saved_vote_is_private_and_checks_its_receipt_later(service, tmp_path):
+    from g1000.ballot_client import load_vote, save_vote
+
+    svc = fresh(service)
+    _, credential, _, sealed = vote(svc)
+    path = tmp_path / "vote.json"
+    save_vote(path, svc.summit_id, svc.ballot_id, credential, sealed)
+    assert path.stat().st_mode & 0o777 == 0o600
+    summit_id, ballot_id, kept, kept_sealed = load_vote(path)
+    assert (summit_id, ballot_id, kept, kept_sealed) == (svc.summit_id, svc.ballot_id, credential, sealed)
+    assert BallotClient(svc, summit_id, ballot_id).receipt(kept, kept_sealed, svc.log_key).index == 0
+    with pytest.raises(FileExistsError):
+        save_vote(path, svc.summit_id, svc.ballot_id, credential, sealed)
+    path.write_text("{}")
+    with pytest.raises(BallotClientError, match="not a vote saved"):
+        load_vote(path)
