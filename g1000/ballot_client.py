@@ -278,9 +278,10 @@ def save_vote(path, summit_id: str, ballot_id: str, credential: Credential, seal
 def load_vote(path) -> tuple[str, str, Credential, bytes]:
     """(summit, ballot, credential, sealed) from a file save_vote wrote."""
     import json
+    from pathlib import Path
 
     try:
-        kept = json.loads(open(path, encoding="utf-8").read())
+        kept = json.loads(Path(path).read_text(encoding="utf-8"))
         c = kept["credential"]
         credential = Credential(bytes.fromhex(c["token"]), bytes.fromhex(c["prefix"]), unb64(c["signature"], "signature"))
         return kept["summit_id"], kept["ballot_id"], credential, unb64(kept["sealed"], "sealed")
