@@ -135,7 +135,7 @@ def _ballot_parser(sub) -> None:
 
 def _ballot(args) -> int:
     from .ballot_client import BallotClient, load_vote, save_vote
-    from .demo_ballot import anonymous_http
+    from .ballot_http import anonymous_http
 
     http = anonymous_http(args.gateway.rstrip("/"))
     if args.ballot_command == "vote":

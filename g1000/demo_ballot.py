@@ -17,10 +17,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-import requests
-
 from . import trustee
 from .ballot_client import BallotClient
+from .ballot_http import anonymous_http
 from .errors import DemoError
 
 # the ballot's proposals: the agenda's topics (g1000/demo.py TOPICS), by option id
@@ -32,18 +31,6 @@ TRUSTEES = ["notaris", "burgerdelegatie", "griffie"]
 
 def _stamp(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
-def anonymous_http(gateway: str) -> Callable:
-    """The client module's HTTP call: a new connection per request (nothing joins a voter's
-    credential request to their cast), a token only where the caller gives one."""
-    def http(method: str, path: str, body: dict | None, token: str | None):
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = requests.request(method, gateway + path, json=body, headers=headers, timeout=30)
-        if "json" in response.headers.get("Content-Type", ""):
-            return response.status_code, response.json()
-        return response.status_code, response.text
-    return http
 
 
 class BallotDemo:
