@@ -280,11 +280,12 @@ class Credentials:
         if seated is not None or arrive is not None:
             # asked outside the transaction: no lock is held while the lottery or the ballot answers
             with self.db.transaction() as conn:
-                found = conn.execute("SELECT summit_id, participant FROM check_in_codes WHERE code_sha256 = %s"
-                                     " AND used_at IS NULL AND expires_at > %s", (digest, _ts(self.clock()))).fetchone()
+                found = conn.execute("SELECT summit_id, participant, expires_at > %s FROM check_in_codes"
+                                     " WHERE code_sha256 = %s AND used_at IS NULL",
+                                     (_ts(self.clock()), digest)).fetchone()
             if found is not None and seated is not None and found[1] not in seated(str(found[0])):
                 raise NotSeatedError("this check-in code's participant is not seated at the summit (any more)")
-            if found is not None and arrive is not None:
+            if found is not None and found[2] and arrive is not None:
                 arrive(str(found[0]), found[1])
         now = _ts(self.clock())  # after the lottery answered: a code ended meanwhile has expired
         with self.db.transaction() as conn:

@@ -17,7 +17,7 @@ from services.core.problem import problem
 
 from . import repo
 from .domain import arrival_event
-from .schemas import ArrivalRequestSchema
+from .schemas import BallotArrivalRequestSchema
 from .uow import now, writing
 
 blp = Blueprint("ballot_arrivals", __name__, url_prefix="/internal/summits/<uuid:summit_id>")
@@ -28,7 +28,7 @@ blp = Blueprint("ballot_arrivals", __name__, url_prefix="/internal/summits/<uuid
 def arrive(summit_id):
     body = request.get_json(silent=True)
     try:
-        pseudonym = ArrivalRequestSchema().load(body if isinstance(body, dict) else {})["pseudonym"]
+        pseudonym = BallotArrivalRequestSchema().load(body if isinstance(body, dict) else {})["pseudonym"]
     except ValidationError as e:
         return problem(422, "Unprocessable Entity", "some fields are invalid; `errors` names each one",
                        errors={"json": e.messages})

@@ -23,7 +23,7 @@ from services.core.runtime import runtime
 from . import repo
 from .domain import accept_cast, decode_base64, issued_event
 from .errors import AlreadyDoneError, BallotInvalidError, BallotNotFoundError
-from .schemas import CredentialRequestSchema, CredentialSchema, ReceiptSchema, VoteAcceptedSchema, VoteRequestSchema
+from .schemas import BallotCredentialRequestSchema, BallotCredentialSchema, BallotReceiptSchema, BallotVoteAcceptedSchema, BallotVoteRequestSchema
 from .uow import PREFIX, ballot_of, flush, now, reading, writing
 
 blp = Blueprint("ballot_casting", __name__, url_prefix=PREFIX,
@@ -33,8 +33,8 @@ blp = Blueprint("ballot_casting", __name__, url_prefix=PREFIX,
 @blp.route("/<uuid:ballot_id>/credentials")
 class Credentials(MethodView):
     @requires("participant")
-    @blp.arguments(CredentialRequestSchema)
-    @blp.response(201, CredentialSchema)
+    @blp.arguments(BallotCredentialRequestSchema)
+    @blp.response(201, BallotCredentialSchema)
     @blp.alt_response(401, schema=ProblemSchema)
     @blp.alt_response(403, schema=ProblemSchema)
     @blp.alt_response(404, schema=ProblemSchema)
@@ -63,8 +63,8 @@ class Credentials(MethodView):
 @blp.route("/<uuid:ballot_id>/votes")
 class Votes(MethodView):
     @vouched
-    @blp.arguments(VoteRequestSchema)
-    @blp.response(202, VoteAcceptedSchema)
+    @blp.arguments(BallotVoteRequestSchema)
+    @blp.response(202, BallotVoteAcceptedSchema)
     @blp.alt_response(404, schema=ProblemSchema)
     @blp.alt_response(409, schema=ProblemSchema)
     @blp.alt_response(422, schema=ProblemSchema)
@@ -86,7 +86,7 @@ class Votes(MethodView):
 
 @blp.route("/<uuid:ballot_id>/votes/<string:nullifier>")
 class Receipt(MethodView):
-    @blp.response(200, ReceiptSchema)
+    @blp.response(200, BallotReceiptSchema)
     @blp.alt_response(404, schema=ProblemSchema)
     def get(self, summit_id, ballot_id, nullifier):
         """The receipt of a cast (public): pending, or appended with its seq and event."""

@@ -28,17 +28,17 @@ def _base64(high: int, **kwargs):
     return fields.String(validate=[validate.Length(4, high), validate.Regexp(_BASE64)], **kwargs)
 
 
-class TextIn(_Strict):
+class BallotTextIn(_Strict):
     language = fields.String(required=True, validate=validate.OneOf(LANGUAGES))
     text = Text(required=True, validate=validate.Length(1, 2000))
 
 
-class OptionIn(_Strict):
+class BallotOptionIn(_Strict):
     option_id = fields.String(required=True, validate=validate.Regexp(_OPTION_ID))
-    texts = fields.List(fields.Nested(TextIn), required=True, validate=validate.Length(1, len(LANGUAGES)))
+    texts = fields.List(fields.Nested(BallotTextIn), required=True, validate=validate.Length(1, len(LANGUAGES)))
 
 
-class SealingIn(_Strict):
+class BallotSealingIn(_Strict):
     public_key = _hex64(required=True, metadata={"description": "X25519 public key, 64 hex digits"})
     k = fields.Integer(required=True, strict=True, validate=validate.Range(1, 255))
     n = fields.Integer(required=True, strict=True, validate=validate.Range(1, 255))
@@ -46,12 +46,12 @@ class SealingIn(_Strict):
 
 
 class BallotCreateSchema(_Strict):
-    title = fields.List(fields.Nested(TextIn), required=True, validate=validate.Length(1, len(LANGUAGES)))
+    title = fields.List(fields.Nested(BallotTextIn), required=True, validate=validate.Length(1, len(LANGUAGES)))
     method = fields.Dict(required=True, metadata={"description": 'e.g. {"kind": "approval", "min": 1, "max": 3}'})
-    options = fields.List(fields.Nested(OptionIn), required=True, validate=validate.Length(2, 100))
+    options = fields.List(fields.Nested(BallotOptionIn), required=True, validate=validate.Length(2, 100))
     opens_at = fields.AwareDateTime(required=True)
     closes_at = fields.AwareDateTime(required=True)
-    sealing = fields.Nested(SealingIn, required=True)
+    sealing = fields.Nested(BallotSealingIn, required=True)
 
 
 class BallotSchema(Schema):
@@ -79,32 +79,32 @@ class BallotListSchema(Schema):
     ballots = fields.List(fields.Nested(BallotSchema), required=True)
 
 
-class CredentialRequestSchema(_Strict):
+class BallotCredentialRequestSchema(_Strict):
     blinded_msg = _base64(1400, required=True, metadata={"description": "RFC 9474 blinded message, base64"})
 
 
-class CredentialSchema(Schema):
+class BallotCredentialSchema(Schema):
     blind_sig = fields.String(required=True)
 
 
-class CredentialIn(_Strict):
+class BallotCredentialIn(_Strict):
     token = _hex64(required=True)
     prefix = _hex64(required=True)
     signature = _base64(1400, required=True)
 
 
-class VoteRequestSchema(_Strict):
-    credential = fields.Nested(CredentialIn, required=True)
+class BallotVoteRequestSchema(_Strict):
+    credential = fields.Nested(BallotCredentialIn, required=True)
     sealed = _base64(6000, required=True)
 
 
-class VoteAcceptedSchema(Schema):
+class BallotVoteAcceptedSchema(Schema):
     nullifier = fields.String(required=True)
     sealed_sha256 = fields.String(required=True)
     status = fields.String(required=True)
 
 
-class ReceiptSchema(Schema):
+class BallotReceiptSchema(Schema):
     nullifier = fields.String(required=True)
     sealed_sha256 = fields.String(required=True)
     status = fields.String(required=True, metadata={"description": "pending or appended"})
@@ -113,16 +113,16 @@ class ReceiptSchema(Schema):
     event = fields.Dict(allow_none=True)
 
 
-class ShareRequestSchema(_Strict):
+class BallotShareRequestSchema(_Strict):
     share = Text(required=True, single_line=True, validate=validate.Length(1, 400),
                  metadata={"description": "g1000-share-v1:k:x:hex"})
 
 
-class ShareAcceptedSchema(Schema):
+class BallotShareAcceptedSchema(Schema):
     received = fields.Integer(required=True)
     k = fields.Integer(required=True)
     state = fields.String(required=True)
 
 
-class ArrivalRequestSchema(_Strict):
+class BallotArrivalRequestSchema(_Strict):
     pseudonym = fields.String(required=True, validate=validate.Regexp(_PSEUDONYM))

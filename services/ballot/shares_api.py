@@ -14,7 +14,7 @@ from services.core.problem import ProblemSchema
 
 from . import repo
 from .domain import accept_share, reveal_and_tally
-from .schemas import ShareAcceptedSchema, ShareRequestSchema
+from .schemas import BallotShareAcceptedSchema, BallotShareRequestSchema
 from .uow import PREFIX, ballot_of, now, writing
 
 blp = Blueprint("ballot_shares", __name__, url_prefix=PREFIX,
@@ -24,8 +24,8 @@ blp = Blueprint("ballot_shares", __name__, url_prefix=PREFIX,
 @blp.route("/<uuid:ballot_id>/shares")
 class Shares(MethodView):
     @vouched
-    @blp.arguments(ShareRequestSchema)
-    @blp.response(202, ShareAcceptedSchema)
+    @blp.arguments(BallotShareRequestSchema)
+    @blp.response(202, BallotShareAcceptedSchema)
     @blp.alt_response(404, schema=ProblemSchema)
     @blp.alt_response(409, schema=ProblemSchema)
     @blp.alt_response(422, schema=ProblemSchema)

@@ -10,7 +10,9 @@ from g1000_proofs import tally
 from g1000_proofs.ballot import roll_commitment
 from g1000_proofs.ballot_count import spec_of
 
-from tests.support.ballot_flow import START, Voter, ballot_stack  # noqa: F401  (ballot_stack is a fixture)
+from services.ballot import jobs
+from tests.helpers import count
+from tests.support.ballot_flow import Voter, ballot_stack  # noqa: F401  (ballot_stack is a fixture)
 
 pytestmark = pytest.mark.integration
 
@@ -56,8 +58,6 @@ def test_a_whole_ballot_of_ten_voters_counts_what_was_cast(ballot_stack, kind):
     assert all(r["status"] == "pending" for r in receipts)
     assert len(s.events("ballot.vote.cast")) == 8          # two full batches of 4; 2 wait
     s.clock.advance(hours=1)                                # past closes_at: the job closes it
-    from services.ballot import jobs
-
     assert jobs.run_once(s.rt) == {"appended": 2, "closed": 1}
     closed = s.ok(s.get(f"/{bid}"))
     assert closed["state"] == "closed" and closed["cast"] == 10 and closed["early"] is False
@@ -79,3 +79,51 @@ def test_a_whole_ballot_of_ten_voters_counts_what_was_cast(ballot_stack, kind):
     assert all(e.occurred_at < created["closes_at"] for e in casts)
     receipt = s.ok(s.get(f"/{bid}/votes/{receipts[0]['nullifier']}"))
     assert receipt["status"] == "appended" and receipt["event"]["payload"]["nullifier"] == receipts[0]["nullifier"]
+    # the ledger verifies and appends every ballot event (signatures, schemas, seq)
+    bodies = [e.body for e in s.events()]
+    outcome = s.ledger.consumer().process([(f"ballot:{i}", b) for i, b in enumerate(bodies)])
+    assert outcome.applied == len(bodies) == 10 + 1 + 1 + 10 + 10 + 1 + 2 and outcome.quarantined == 0
+    assert count(s.ledger, "SELECT count(*) FROM log_entries WHERE summit_id = %s AND stream = 'ballot'",
+                 s.summit) == len(bodies)
+
+
+def test_the_timer_appends_what_waits_and_a_cast_leaves_no_time_or_order_behind(ballot_stack):
+    s = ballot_stack
+    voters = [Voter(f"p-{i}") for i in range(3)]
+    for v in voters:
+        s.arrive(v.pseudonym, 201)
+    ballot = s.ok(s.post(f"/{s.create({'kind': 'schulze'})['ballot_id']}/open"))
+    for v in voters:
+        v.obtain(s, ballot)
+    receipts = [s.ok(v.cast(s, ballot, {"ranking": ["parks"]}), 202) for v in voters[:2]]
+    assert s.events("ballot.vote.cast") == []
+    assert s.count("SELECT count(*) FROM ballot_pending_casts") == 2
+    pending = s.ok(s.get(f"/{ballot['ballot_id']}/votes/{receipts[0]['nullifier']}"))
+    assert pending["status"] == "pending" and pending["event"] is None
+    assert s.ok(s.get(f"/{ballot['ballot_id']}"))["cast"] is None     # no cast count while open
+    s.clock.advance(minutes=5)
+    assert jobs.run_once(s.rt) == {"appended": 2, "closed": 0}
+    assert s.count("SELECT count(*) FROM ballot_pending_casts") == 0
+    casts = s.events("ballot.vote.cast")
+    assert len(casts) == 2 and len({(e.occurred_at, e.payload["batch"]) for e in casts}) == 1
+    assert s.ok(s.get(f"/{ballot['ballot_id']}/votes/{receipts[1]['nullifier']}"))["status"] == "appended"
+    # the tables on the cast path: no time, no order, no link to an issuance
+    with s.rt.db.transaction() as conn:
+        columns = {t: {r[0] for r in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = %s", (t,))}
+            for t in ("ballot_pending_casts", "ballot_nullifiers")}
+        defaults = conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_name IN"
+                                " ('ballot_pending_casts', 'ballot_nullifiers') AND column_default IS NOT NULL"
+                                ).fetchone()[0]
+    assert columns == {"ballot_pending_casts": {"cast_id", "ballot_id", "nullifier", "credential", "sealed"},
+                       "ballot_nullifiers": {"ballot_id", "nullifier", "sealed_sha256", "seq", "event_id"}}
+    assert defaults == 0
+
+
+def test_the_service_documents_its_api(ballot_stack):
+    doc = ballot_stack.client.get("/openapi.json").get_json()
+    base = "/v1/summits/{summit_id}/ballots"
+    assert {base, base + "/{ballot_id}", base + "/{ballot_id}/open", base + "/{ballot_id}/close",
+            base + "/{ballot_id}/credentials", base + "/{ballot_id}/votes",
+            base + "/{ballot_id}/votes/{nullifier}", base + "/{ballot_id}/shares"} <= set(doc["paths"])
+    assert not any(p.startswith("/internal") for p in doc["paths"])

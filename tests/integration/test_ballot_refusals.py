@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 from g1000_proofs import ballot as rules
-from g1000_proofs import shamir
+from g1000_proofs import blind_rsa, shamir
 
 from services.ballot import jobs
 from tests.support.ballot_flow import START, Voter, ballot_stack  # noqa: F401  (ballot_stack is a fixture)
@@ -218,3 +218,41 @@ def test_arrivals_are_recorded_once_per_pseudonym(ballot_stack):
     refused(s, s.arrive("Jan Jansen"), 422)
     assert snapshot(s) == before
     assert [e.payload for e in s.events("ballot.participant.arrived")] == [{"v": 1, "pseudonym": "p-1"}]
+
+
+def test_racing_requests_with_one_credential_or_one_pseudonym_succeed_once(ballot_stack):
+    """Sixteen casts of one credential at once: one is accepted; eight credential requests of one
+    participant at once: one is signed (the summit lock and the unique keys decide, not timing)."""
+    import threading
+
+    s = ballot_stack
+    voters = [Voter("p-1"), Voter("p-2")]
+    ballot = open_ballot(s, voters)
+    assert voters[0].obtain(s, ballot).status_code == 201
+    body = voters[0].cast_body(s, ballot, {"approve": ["bikes"]})
+    statuses: list[int] = []
+    barrier = threading.Barrier(16)
+
+    def race(n: int, request) -> list[int]:
+        clients, out, barrier = [s.new_client() for _ in range(n)], [], threading.Barrier(n)
+
+        def run(client):
+            barrier.wait()
+            out.append(request(client).status_code)
+
+        threads = [threading.Thread(target=run, args=(c,)) for c in clients]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return sorted(out)
+
+    assert race(16, lambda c: c.post(s.url(f"/{ballot['ballot_id']}/votes"), json=body)) == [202] + [409] * 15
+    assert s.count("SELECT count(*) FROM ballot_nullifiers") == 1
+    blinded = {"blinded_msg": base64.b64encode(blind_rsa.blind(
+        rules.credential_key(ballot["credential_key"]), secrets.token_bytes(64), blind_rsa.PSS_RANDOMIZED
+    ).blinded_msg).decode()}
+    headers = s.auth("participant", "p-2")
+    assert race(8, lambda c: c.post(s.url(f"/{ballot['ballot_id']}/credentials"), json=blinded,
+                                    headers=headers)) == [201] + [409] * 7
+    assert s.count("SELECT count(*) FROM ballot_issuances WHERE pseudonym = 'p-2'") == 1

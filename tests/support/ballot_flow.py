@@ -67,6 +67,11 @@ class BallotStack:
     signer: Signer
     clock: Clock
     trustees: Trustees = field(default_factory=Trustees.make)
+    env: dict = field(default_factory=dict)
+
+    def new_client(self):
+        """Another vouching client of the same service (one per thread in a race)."""
+        return vouching_client(create_service_app(self.rt), self.env)
 
     def auth(self, role: str = "organiser", subject: str = "test-organiser") -> dict:
         claims = new_claims(role=role, tenant=TENANT, subject=subject, now=int(time.time()), ttl_seconds=3600,
@@ -153,6 +158,7 @@ def ballot_stack(service_env):
     ledger = runtime_for("ledger", service_env)
     summit = open_test_summit(ledger)
     learn_summits(rt, ledger, summit)
-    yield BallotStack(rt, ledger, vouching_client(create_service_app(rt), service_env), summit, signer, clock)
+    yield BallotStack(rt, ledger, vouching_client(create_service_app(rt), service_env), summit, signer, clock,
+                      env=service_env)
     rt.db.close()
     ledger.db.close()

@@ -38,7 +38,8 @@ KIND_PARAMETERS = {
 
 def spec_of(method: Mapping[str, Any], option_ids: Iterable[str]) -> tally.BallotSpec:
     """The counting spec of a ballot's `method` object and option ids; raises TallyError."""
-    if not isinstance(method, Mapping) or method.get("kind") not in KIND_PARAMETERS:
+    if not isinstance(method, Mapping) or not isinstance(method.get("kind"), str) \
+            or method["kind"] not in KIND_PARAMETERS:
         raise TallyError(f"the method's kind must be one of {', '.join(KIND_PARAMETERS)}")
     names = KIND_PARAMETERS[method["kind"]]
     extra = sorted(set(method) - {"kind"} - set(names))

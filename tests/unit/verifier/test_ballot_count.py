@@ -32,6 +32,7 @@ def test_spec_of_each_kind_is_parse_spec_of_its_parameters(method, expected):
 @pytest.mark.parametrize("method", [
     {"kind": "plurality"}, {"method": "approval", "min": 1, "max": 2}, {"kind": "score"},
     {"kind": "score", "max": 10, "max_score": 10}, {"kind": "approval", "min": 3, "max": 2}, "approval",
+    {"kind": ["approval"]}, {"kind": {"approval": 1}}, {"kind": "approval", "min": True, "max": 1},
 ])
 def test_spec_of_refuses_what_the_contract_does_not_define(method):
     with pytest.raises(TallyError):
