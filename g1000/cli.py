@@ -1,4 +1,4 @@
-"""Command line of the G1000 backend: `g1000 up | demo | admin | register | agenda | migrate | worker`.
+"""Command line of the G1000 backend: `g1000 up | demo | admin | register | agenda | trustee | ballot | migrate | worker`.
 
 Every failure that is the user's or the environment's (bad configuration, a database or broker
 that cannot be reached) ends in one line `g1000: error: …` and a non-zero exit code, never a
@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
     ground = agenda_sub.add_parser(
         "common-ground", help="opinion groups, representative statements and consensus of statement votes (JSON)")
     ground.add_argument("votes", type=Path, help="the votes (JSON, see docs/agenda.md, Common ground)")
+    _trustee_parser(sub)
+    _ballot_parser(sub)
 
     migrate = sub.add_parser("migrate", help="apply migrations and grants as the owner role (G1000_MIGRATION_DATABASE_URL)")
     migrate.add_argument("names", nargs="*", metavar="NAME",
@@ -98,6 +100,95 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("kind", choices=("relay", "consume"))
     worker.add_argument("service", choices=SERVICES)
     return parser
+
+
+def _trustee_parser(sub) -> None:
+    trustee = sub.add_parser("trustee", help="a ballot's sealing key: made and split locally, shares checked and submitted")
+    trustee_sub = trustee.add_subparsers(dest="trustee_command", required=True)
+    keygen = trustee_sub.add_parser(
+        "keygen", help="make the key pair here, split the private half k-of-n, write the shares and the public file")
+    keygen.add_argument("--k", type=int, default=2, help="shares needed to open the votes (default 2)")
+    keygen.add_argument("--n", type=int, default=3, help="trustees, one share each (default 3)")
+    keygen.add_argument("--label", action="append", help="a trustee's label, once per trustee (names the share file)")
+    keygen.add_argument("--out", type=Path, required=True, help="an empty directory for the files")
+    check = trustee_sub.add_parser("check-share", help="check that a share is one the ballot registered")
+    check.add_argument("share", type=Path, help="the trustee's share file")
+    check.add_argument("--public", type=Path, required=True,
+                       help="the public file, or the ballot as GET .../ballots/{id} answers it")
+    submit = trustee_sub.add_parser("submit", help="hand the share to the ballot after it closed")
+    submit.add_argument("--gateway", required=True, help="gateway URL, e.g. https://g1000.example.nl")
+    submit.add_argument("--summit", required=True)
+    submit.add_argument("--ballot", required=True)
+    submit.add_argument("share", type=Path, help="the trustee's share file")
+
+
+def _ballot_parser(sub) -> None:
+    ballot = sub.add_parser("ballot", help="a voter's reference client (g1000/ballot_client.py), for rehearsals")
+    ballot_sub = ballot.add_subparsers(dest="ballot_command", required=True)
+    vote = ballot_sub.add_parser("vote", help="obtain the credential with a participant token, then cast without it")
+    receipt = ballot_sub.add_parser("receipt", help="check a saved vote's receipt against the log's key")
+    for p in (vote, receipt):
+        p.add_argument("--gateway", required=True, help="gateway URL")
+    vote.add_argument("--summit", required=True)
+    vote.add_argument("--ballot", required=True)
+    vote.add_argument("--token", help="the participant's token (default: $G1000_PARTICIPANT_TOKEN)")
+    vote.add_argument("--choice", required=True, help='the choice as JSON, e.g. \'{"approve": ["groen"]}\'')
+    vote.add_argument("--save", type=Path, help="keep the credential and sealed vote here (0600) for `receipt`")
+    receipt.add_argument("saved", type=Path, help="the file `vote --save` wrote")
+    receipt.add_argument("--log-key", required=True, help="the log's verifier key, as the municipality published it")
+
+
+def _ballot(args) -> int:
+    from .ballot_client import BallotClient, load_vote, save_vote
+    from .ballot_http import anonymous_http
+
+    http = anonymous_http(args.gateway.rstrip("/"))
+    if args.ballot_command == "vote":
+        token = args.token or os.environ.get("G1000_PARTICIPANT_TOKEN")
+        if not token:
+            raise ConfigError("no participant token: pass --token or set G1000_PARTICIPANT_TOKEN")
+        try:
+            choice = json.loads(args.choice)
+        except ValueError:
+            raise ConfigError("--choice is not JSON") from None
+        client = BallotClient(http, args.summit, args.ballot)
+        credential = client.obtain_credential(token)
+        nullifier, sealed = client.cast(credential, choice)
+        if args.save:
+            save_vote(args.save, args.summit, args.ballot, credential, sealed)
+        print(json.dumps({"nullifier": nullifier, "status": "pending"}))
+        return 0
+    summit_id, ballot_id, credential, sealed = load_vote(args.saved)
+    checked = BallotClient(http, summit_id, ballot_id).receipt(credential, sealed, args.log_key)
+    if checked is None:
+        print(json.dumps({"nullifier": nullifier_of(credential), "status": "pending"}))
+        return EXIT_FAILED
+    print(json.dumps({"nullifier": checked.nullifier, "status": "in the log", "index": checked.index,
+                      "tree_size": checked.tree_size, "occurred_at": checked.occurred_at}))
+    return 0
+
+
+def nullifier_of(credential) -> str:
+    from g1000_proofs.ballot import nullifier
+
+    return nullifier(credential)
+
+
+def _trustee(args) -> int:
+    from . import trustee
+
+    if args.trustee_command == "keygen":
+        done = trustee.keygen(args.k, args.n, args.label, args.out)
+        for path in done.share_files:
+            print(f"share for one trustee: {path} (mode 0600; hand it over in person, keep no copy)")
+        print(f"public file for the organiser: {done.public_file} (send it as the ballot's `sealing`)")
+        print(f"the private key was never written; {args.k} of {args.n} shares rebuild it")
+        return 0
+    if args.trustee_command == "check-share":
+        print(trustee.check_share(args.share, args.public))
+        return 0
+    print(json.dumps(trustee.submit(args.gateway, args.summit, args.ballot, args.share, trustee.http_post)))
+    return 0
 
 
 def _up(args) -> int:
@@ -204,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
 
             print(common_ground_json(args.votes))
             return 0
+        if args.command == "trustee":
+            return _trustee(args)
+        if args.command == "ballot":
+            return _ballot(args)
         if args.command == "migrate":
             from .migrate import migrate
 

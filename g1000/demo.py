@@ -3,8 +3,10 @@
 With the organiser's token (from `g1000 admin organiser`) it charters a summit, issues a
 facilitator token, lets the facilitator print check-in codes, checks participants in with those
 codes (each gets a participant token), lets each participant nominate a topic for the own agenda
-under their own token, and waits until the ledger has received every event of every stream it
-produced; then it verifies the log as an outsider would. Each later stage of the day is added here as it is built. The last line
+under their own token, runs a secret ballot in which every checked-in participant votes
+(g1000/demo_ballot.py: trustees' key, blind credentials, sealed anonymous casts, early closing,
+two shares, the result), and waits until the ledger has received every event of every stream it
+produced; then it verifies the log as an outsider would, and each voter checks their receipt. Each later stage of the day is added here as it is built. The last line
 of output is one JSON object describing what was done (at least `summit_id`).
 """
 
@@ -18,6 +20,7 @@ from typing import Callable
 
 import requests
 
+from .demo_ballot import BallotDemo
 from .demo_lottery import VOCABULARY, LotteryDemo
 from .errors import DemoError
 
@@ -78,6 +81,9 @@ class Demo:
                                             timeout=5).status_code == 200)
         lottery = LotteryDemo(self._call, self._wait, self.say, summit_id, facilitator["token"]).run()
         seated = lottery["panel"][:len(TOPICS)]
+        self._wait("the ballot service to learn of the summit",  # check-in records arrivals there
+                   lambda: self.session.get(f"{self.gateway}/v1/summits/{summit_id}/ballots",
+                                            timeout=5).status_code == 200)
         codes = self._call("POST", f"/v1/summits/{summit_id}/check-in-codes", 201, token=facilitator["token"],
                            json={"participants": seated})["codes"]
         self.say(f"a facilitator printed check-in codes for {len(codes)} drawn panel members")
@@ -87,8 +93,11 @@ class Demo:
             self._call("POST", topics_path, 201, token=participant["token"],
                        json={"title": title, "description": description})
         self.say(f"participants nominated {len(TOPICS)} topics for the own agenda")
+        ballot_demo = BallotDemo(self.gateway, self._call, self.say, summit_id, participants)
+        ballot = ballot_demo.run()
 
-        expected = {"agenda": len(TOPICS), "lottery": lottery["last_seq"]}
+        expected = {"agenda": len(TOPICS), "lottery": lottery["last_seq"],
+                    "ballot": BallotDemo.events(len(participants))}
         progress: dict = {}
 
         def ledger_has_all() -> bool:
@@ -100,8 +109,10 @@ class Demo:
         self._wait("the ledger to receive every event", ledger_has_all)
         self.say(f"ledger received: {', '.join(f'{k} {v}' for k, v in sorted(progress.items()))}")
         verified = self.verify_log(summit_id, sum(progress.values()))
+        ballot["receipts_checked"] = ballot_demo.check_receipts(verified["log_key"])
         draw = self.verify_draw(summit_id)
         return {"summit_id": summit_id, "topics": len(TOPICS), "participants": len(participants),
+                "ballot": {k: v for k, v in ballot.items() if k != "result"} | {"ranking": ballot["result"]["ranking"]},
                 "lottery": {k: v for k, v in lottery.items() if k not in ("panel", "employers", "last_seq")}
                 | {"panel_seats": len(lottery["panel"]), "employer_seats": len(lottery["employers"])},
                 "ledger_received": dict(sorted(progress.items())), "log": verified, "draw": draw}

@@ -81,6 +81,16 @@ POLICY: dict[tuple[str, str], Rule] = {
     ("GET", "/v1/summits/{summit_id}/streams"): public(),
     ("GET", "/v1/summits/{summit_id}/tokens"): summit("organiser"),
     ("POST", "/v1/summits/{summit_id}/tokens"): summit("organiser"),
+    # ballot (services/ballot; docs/ballot.md): casts and receipts carry no token (gateway/unlinked.py)
+    ("GET", "/v1/summits/{summit_id}/ballots"): public(),
+    ("POST", "/v1/summits/{summit_id}/ballots"): summit("organiser"),
+    ("GET", "/v1/summits/{summit_id}/ballots/{ballot_id}"): public(),
+    ("POST", "/v1/summits/{summit_id}/ballots/{ballot_id}/close"): summit("organiser"),
+    ("POST", "/v1/summits/{summit_id}/ballots/{ballot_id}/credentials"): summit("participant"),
+    ("POST", "/v1/summits/{summit_id}/ballots/{ballot_id}/open"): summit("organiser"),
+    ("POST", "/v1/summits/{summit_id}/ballots/{ballot_id}/shares"): public(),
+    ("POST", "/v1/summits/{summit_id}/ballots/{ballot_id}/votes"): public(),
+    ("GET", "/v1/summits/{summit_id}/ballots/{ballot_id}/votes/{nullifier}"): public(),
     # lottery (services/lottery; docs/lottery.md)
     ("GET", "/v1/summits/{summit_id}/lottery/invitations"): public(),
     ("POST", "/v1/summits/{summit_id}/lottery/invitations"): summit("organiser"),

@@ -1,7 +1,8 @@
 """Request and response examples of the main flows, for the assembled OpenAPI document (issue 12,
 Build item 3): what an integrator copies first. The order of the flows is the organiser's day
 (docs/running-a-summit.md): create the summit, import the register, open the seed round, commit and
-reveal, draw the invitations, issue staff tokens, make check-in codes, check in.
+reveal, draw the invitations, issue staff tokens, make check-in codes, check in; then the ballot
+(docs/ballot.md): create it, ask for a credential, cast, hand in a trustee's share.
 
 Every value here is made up and pseudonymous (opaque 32-hex ids, no names); a test validates each
 example against the schema of the operation it is attached to (OpenAPI 3.1 is JSON Schema 2020-12),
@@ -9,6 +10,9 @@ so an example cannot drift from what the services accept and answer.
 """
 
 from __future__ import annotations
+
+import base64
+import hashlib
 
 SUMMIT_ID = "3f2b8c1e-5d4a-4e7b-9c10-2a6f8d9e0b47"
 ROUND_ID = "8a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -23,6 +27,20 @@ FEATURES = {"age_band": ["16-29", "30-59", "60+"], "neighbourhood": ["centrum", 
 VALUE = "c0ffee0ddba11d1ce5eed0fa11ca7e5c0ffee0ddba11d1ce5eed0fa11ca7e5ab"
 COMMITMENT = "a62e48e32dfe4c3f84cee2e7fb0feb6c751ae4a9dbbf268baa0fade93800505d"
 TOKEN = "g1000.eyJ2IjoxLCJqdGkiOiIuLi4ifQ.c2lnbmF0dXJl"
+
+BALLOT_ID = "6c5b4a39-2817-4f06-9e5d-4c3b2a190807"
+SEALING_KEY = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
+SHARE_HASHES = ["1f3870be274f6c49b3e31a0c6728957f7d6fa3e5c3b5f9a2e0d1c4b7a6958473",
+                "2c624232cdd221771294dfbb310aca000a0df6ac8b66b696d90ef06fdefb64a3",
+                "3e23e8160039594a33894f6564e1b1348bbd7a0088d42c4acb73eeaed59c009d"]
+# a 2048-bit blinded message, blind signature and signature, and a sealed choice: bytes made up here
+_SEALING = {"public_key": SEALING_KEY, "k": 2, "n": 3, "share_hashes": SHARE_HASHES}
+_TITLE = "Welke voorstellen neemt de gemeenteraad over?"
+_TITLE_SHA256 = hashlib.sha256(_TITLE.encode()).hexdigest()  # the texts are NFC already
+_OPTIONS = [(o, t, hashlib.sha256(t.encode()).hexdigest()) for o, t in (
+    ("fietspaden", "Vrije fietspaden"), ("groen", "Meer bomen in de wijk"), ("wonen", "Woningen voor starters"))]
+_RSA_BYTES = base64.b64encode(bytes(range(256))).decode()
+_SEALED = base64.b64encode(bytes(range(48)) + bytes(256)).decode()
 
 _ROUND = {
     "round_id": ROUND_ID, "purpose": "invitation", "parties": ["municipality", "notary"],
@@ -101,6 +119,44 @@ EXAMPLES: dict[tuple[str, str], dict] = {
         "responses": {"201": {"codes": ("One code per participant, shown once", {
             "summit_id": SUMMIT_ID, "expires_at": "2027-03-14T20:00:00Z",
             "codes": [{"participant": PSEUDONYM, "code": "7K2M-Q9XD-4HTV-C1RB"}]})}},
+    },
+    ("POST", "/v1/summits/{summit_id}/ballots"): {
+        "request": {"approval": ("Approve one to three proposals; `sealing` is `g1000 trustee keygen`'s public file", {
+            "title": [{"language": "nl", "text": _TITLE}],
+            "method": {"kind": "approval", "min": 1, "max": 3},
+            "options": [{"option_id": o, "texts": [{"language": "nl", "text": t}]} for o, t, _ in _OPTIONS],
+            "opens_at": "2027-03-14T15:00:00.000Z", "closes_at": "2027-03-14T16:00:00.000Z",
+            "sealing": _SEALING})},
+        "responses": {"201": {"created": ("The ballot; the log holds only its texts' SHA-256 and length", {
+            "ballot_id": BALLOT_ID, "summit_id": SUMMIT_ID, "state": "created",
+            "title": [{"language": "nl", "sha256": _TITLE_SHA256, "length": len(_TITLE.encode()), "text": _TITLE}],
+            "method": {"kind": "approval", "min": 1, "max": 3},
+            "options": [{"option_id": o, "texts": [{"language": "nl", "sha256": h, "length": len(t.encode()),
+                                                    "text": t}]} for o, t, h in _OPTIONS],
+            "opens_at": "2027-03-14T15:00:00.000Z", "closes_at": "2027-03-14T16:00:00.000Z",
+            "sealing": _SEALING, "roll": None, "credential_key": None, "issued": 0, "cast": None,
+            "closed_at": None, "early": None, "private_key": None, "counted": None, "result": None})}},
+    },
+    ("POST", "/v1/summits/{summit_id}/ballots/{ballot_id}/credentials"): {
+        "request": {"blinded": ("The blinded token (RFC 9474); the service never sees the token itself",
+                                {"blinded_msg": _RSA_BYTES})},
+        "responses": {"201": {"signed": ("The blind signature, to finalize on the participant's device",
+                                         {"blind_sig": _RSA_BYTES})}},
+    },
+    ("POST", "/v1/summits/{summit_id}/ballots/{ballot_id}/votes"): {
+        "request": {"cast": ("A sealed vote with its anonymous credential, sent without any token", {
+            "credential": {"token": "5a" * 32, "prefix": "c3" * 32, "signature": _RSA_BYTES},
+            "sealed": _SEALED})},
+        "responses": {"202": {"pending": ("Accepted; it waits for its shuffled batch", {
+            "nullifier": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            "sealed_sha256": "5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9",
+            "status": "pending"})}},
+    },
+    ("POST", "/v1/summits/{summit_id}/ballots/{ballot_id}/shares"): {
+        "request": {"share": ("A trustee's share, as `g1000 trustee submit` sends it after closing",
+                              {"share": "g1000-share-v1:2:1:" + "9f" * 32})},
+        "responses": {"202": {"first": ("The first of the two shares needed", {
+            "received": 1, "k": 2, "state": "closed"})}},
     },
     ("POST", "/v1/auth/check-in"): {
         "request": {"code": ("The code printed on the invitation", {"code": "7K2M-Q9XD-4HTV-C1RB"})},

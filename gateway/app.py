@@ -117,7 +117,8 @@ def _pipeline(db: Database, settings: GatewaySettings, upstreams: dict[str, str]
                               chain_seconds=settings.token_chain_seconds, clock=clock)
     limiter = RateLimiter(db, per_token=settings.rate_limit_per_token,
                           per_address=settings.rate_limit_per_address, window_seconds=settings.rate_window_seconds,
-                          per_check_in=settings.rate_limit_check_in, per_export=settings.rate_limit_export)
+                          per_check_in=settings.rate_limit_check_in, per_export=settings.rate_limit_export,
+                          per_cast=settings.rate_limit_ballot)
     return Pipeline(
         db=db, settings=settings, policy=Policy(), verifier=TokenVerifier(signer.public_key),
         credentials=credentials, limiter=limiter, keys=IdempotencyStore(db, settings.idempotency_ttl_seconds),

@@ -14,6 +14,7 @@ method, path, body and token: the services act on nothing else.
 from __future__ import annotations
 
 import time
+import uuid
 
 import urllib3
 from flask import Response, g, request
@@ -23,6 +24,7 @@ from services.core.vouch import HEADER as VOUCH_HEADER
 from services.core.vouch import sign_vouch, target_of
 
 from .observability import Metrics
+from .unlinked import bare_headers
 
 # hop-by-hop (RFC 9110 §7.6.1) or recomputed by whoever sends the message on
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -48,7 +50,12 @@ def forward(pool: urllib3.PoolManager, base: str, timeout: float, metrics: Metri
 
 
 def _outgoing_headers() -> dict[str, str]:
-    """The client's end-to-end headers, minus any vouch it sent, plus the request id and its address."""
+    """The client's end-to-end headers, minus any vouch it sent, plus the request id and its address;
+    for a ballot's cast or receipt fetch only the bare headers and a fresh id (gateway/unlinked.py)."""
+    if g.get("unlinked"):
+        headers = bare_headers(request.headers)
+        headers["X-Request-Id"] = str(uuid.uuid4())
+        return headers
     headers = {k: v for k, v in request.headers.items()
                if k.lower() not in HOP_BY_HOP and k.lower() != VOUCH_HEADER.lower()}
     headers["X-Request-Id"] = request.environ["g1000.request_id"]

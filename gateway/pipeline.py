@@ -7,14 +7,17 @@ Admission, in this order; the first step that answers ends the request:
 1. `start`: a request id (`X-Request-Id`, kept only when short and plain, else generated) and
    the route's body limit (413 before anything else is read);
 2. `identify`: the access matrix's match for the path (access.py; None for a path it does not
-   declare, or one that would route differently at the service: `SMUGGLING`);
+   declare, or one that would route differently at the service: `SMUGGLING`); a ballot's cast or
+   receipt fetch (unlinked.py) carrying a token is refused here (400), before the token is read;
 3. `authenticate_and_count`: the bearer token (signature and expiry, then the record of issued
    tokens for revocation) and one hit on its rate-limit budget (ratelimit.py), in one
-   transaction; `rate_limited` answers 429 when the budget is spent;
+   transaction (an unlinked request: no token, and its ballot's shared counter, unlinked.py);
+   `rate_limited` answers 429 when the budget is spent;
 4. `route_problem`: 404 for an undeclared path, 405 for an undeclared method;
 5. `refused_token`: a request with a bad token is 401 unless the route is public;
 6. `access_decision`: the matrix rule for the token's role and the path's summit (401/403/404);
-7. `claim_key`: a POST's Idempotency-Key is claimed, or its earlier answer replayed.
+7. `claim_key`: a POST's Idempotency-Key is claimed, or its earlier answer replayed (never for
+   an unlinked request: the header is ignored there).
 
 Then `answer` forwards to the owning service (forwarding.py) and, after a recorded drop-out,
 `unseat_dropped` revokes the dropped members' tokens. `finish` settles the idempotency key
@@ -48,8 +51,10 @@ from .forwarding import forward
 from .idempotency import HEADER as IDEMPOTENCY_HEADER
 from .idempotency import IdempotencyStore, InvalidKeyError, fingerprint, parse_key
 from .observability import Metrics, access_line, request_id
-from .ratelimit import CHECK_IN, EXPORT, RateLimiter, Verdict, budget_for
+from .ratelimit import CAST, CHECK_IN, EXPORT, RateLimiter, Verdict, budget_for
 from .routes import EXEMPT_PATHS, service_for
+from .unlinked import bucket as unlinked_bucket
+from .unlinked import is_unlinked
 from .settings import GatewaySettings
 from .summits import SummitDirectory
 
@@ -106,7 +111,11 @@ class Pipeline:
             return None
         if self.on_metrics_listener():
             return problem(404, "Not Found", "the metrics listener answers /metrics, /healthz and /readyz only")
-        state = self.authenticate_and_count(identify(self.policy))
+        match = identify(self.policy)
+        if g.unlinked and request.headers.get("Authorization") is not None:
+            return problem(400, "Bad Request", "a vote is cast, and its receipt fetched, without a token:"
+                                               " send no Authorization header")
+        state = self.authenticate_and_count(match)
         answer = rate_limited(state.verdict)
         if answer is not None or not request.path.startswith("/v1/"):
             return answer
@@ -134,7 +143,7 @@ class Pipeline:
         settle_idempotency(self.keys, response)
         response.headers["X-Request-Id"] = request.environ.get("g1000.request_id", "")
         verdict = g.get("verdict")
-        if verdict is not None:
+        if verdict is not None and not g.get("unlinked"):  # a shared counter would tell how many voted
             response.headers.update(verdict.headers())
         self.record(response)
         response.call_on_close(self.cleanup)
@@ -154,6 +163,11 @@ class Pipeline:
     def authenticate_and_count(self, match: Match | None) -> Admission:
         """The token and one hit on its budget, in one pooled connection and one commit."""
         with self.db.transaction() as conn:
+            if g.unlinked:  # no token and no address: the ballot's shared counter (unlinked.py)
+                claims, refusal = None, None
+                verdict = self.limiter.hit(unlinked_bucket(request.method, match), CAST, self.clock(), conn)
+                g.verdict = verdict
+                return Admission(match, claims, refusal, verdict)
             claims, chain, refusal = authenticate(self.verifier, self.credentials, self.clock, conn)
             budget = budget_for(request.method, match.template if match else None, claims is not None)
             verdict = self.limiter.hit(bucket_for(budget, claims, chain), budget, self.clock(), conn)
@@ -174,6 +188,8 @@ class Pipeline:
         return None
 
     def claim_key(self, state: Admission) -> Response | None:
+        if g.unlinked:
+            return None  # a stored record would keep the caller and the vote's hash (unlinked.py)
         if request.method == "POST" and request.headers.get(IDEMPOTENCY_HEADER) is not None:
             return claim_idempotency(self.keys, request.headers[IDEMPOTENCY_HEADER])
         return None
@@ -183,6 +199,8 @@ class Pipeline:
         route = route_label()
         seconds = time.perf_counter() - g.get("started", time.perf_counter())
         self.metrics.observe(route, request.method, response.status_code, seconds)
+        if g.get("unlinked"):
+            return  # no line joins a vote or its receipt to a moment (unlinked.py)
         self.access.info(access_line(request_id=request.environ.get("g1000.request_id", ""), method=request.method,
                                      route=route, status=response.status_code, duration_ms=seconds * 1000,
                                      upstream=g.get("upstream")))
@@ -207,6 +225,7 @@ def start() -> None:
     g.verdict = None
     g.claims = None
     g.match = None
+    g.unlinked = False
     g.idempotency = None
     request.environ["g1000.request_id"] = request_id(request.headers.get("X-Request-Id"))
     jsonbody.limit_body()  # the route's limit (services/core/bodylimits.py): 413 before anything else
@@ -217,6 +236,7 @@ def identify(policy: Policy) -> Match | None:
     match = policy.match(request.method, request.path) \
         if request.path.startswith("/v1/") and not SMUGGLING.search(request.path) else None
     g.match = match
+    g.unlinked = is_unlinked(request.method, match)
     return match
 
 

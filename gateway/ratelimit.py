@@ -7,7 +7,9 @@ client address) are the general ones. Check-in (`POST /v1/auth/check-in`) has it
 same address, and one person's burst of general requests must not block the others' check-in
 (a code has 80 random bits, so a large budget buys no useful guessing). Export bundles
 (`GET /v1/logs/{log_id}/export`) have their own, smaller `export` budget per caller: a bundle is
-the whole log, and eight concurrent ones slowed every other request.
+the whole log, and eight concurrent ones slowed every other request. A ballot's casts and
+receipt fetches (`cast`) count against one counter per ballot and operation that every voter
+shares, never by token or address (gateway/unlinked.py says why and what it costs).
 
 One statement per request (`INSERT … ON CONFLICT DO UPDATE … RETURNING`) counts the request in
 the gateway's database, so every gunicorn worker and every gateway replica shares the counters.
@@ -34,8 +36,8 @@ RETURNING hits, window_start
 """
 
 
-TOKEN, ADDRESS, CHECK_IN, EXPORT = "token", "address", "check-in", "export"
-POLICIES = (TOKEN, ADDRESS, CHECK_IN, EXPORT)
+TOKEN, ADDRESS, CHECK_IN, EXPORT, CAST = "token", "address", "check-in", "export", "cast"
+POLICIES = (TOKEN, ADDRESS, CHECK_IN, EXPORT, CAST)
 
 
 @dataclass(frozen=True)
@@ -69,10 +71,10 @@ def budget_for(method: str, template: str | None, authenticated: bool) -> str:
 
 class RateLimiter:
     def __init__(self, db: Database, *, per_token: int, per_address: int, window_seconds: int,
-                 per_check_in: int | None = None, per_export: int | None = None):
+                 per_check_in: int | None = None, per_export: int | None = None, per_cast: int | None = None):
         self.db = db
-        self.limits = {TOKEN: per_token, ADDRESS: per_address,
-                       CHECK_IN: per_check_in or per_address, EXPORT: per_export or per_address}
+        self.limits = {TOKEN: per_token, ADDRESS: per_address, CHECK_IN: per_check_in or per_address,
+                       EXPORT: per_export or per_address, CAST: per_cast or per_address}
         self.window = window_seconds
 
     def hit(self, bucket: str, policy: str | bool, now: float, conn=None) -> Verdict:

@@ -13,6 +13,7 @@ ROUTES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"^/v1/summits/[^/]+/(tokens|check-in-codes|heads)$"), "gateway"),
     (re.compile(r"^/v1/summits/[^/]+/topics(/.*)?$"), "agenda"),
     (re.compile(r"^/v1/summits/[^/]+/lottery(/.*)?$"), "lottery"),
+    (re.compile(r"^/v1/summits/[^/]+/ballots(/.*)?$"), "ballot"),
     (re.compile(r"^/v1/summits(/.*)?$"), "ledger"),
     (re.compile(r"^/v1/logs(/.*)?$"), "ledger"),
 ]

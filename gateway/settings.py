@@ -26,6 +26,7 @@ class GatewaySettings:
     rate_limit_per_address: int = 300
     rate_limit_check_in: int = 3000  # per address: a venue's participants share one NAT (issue 10 M6)
     rate_limit_export: int = 10  # per caller: a bundle is the whole log (issue 10 L3)
+    rate_limit_ballot: int = 6000  # per ballot, shared by every voter: casts, receipts (gateway/unlinked.py)
     rate_window_seconds: int = RATE_WINDOW_SECONDS
     idempotency_ttl_seconds: int = IDEMPOTENCY_TTL_SECONDS
     token_ttl_seconds: dict = field(default_factory=dict)  # role -> lifetime (credentials.py has defaults)
@@ -68,6 +69,7 @@ def load_gateway_settings(env: dict | None = None) -> GatewaySettings:
     per_address = _limit(env, "G1000_RATE_LIMIT_ANONYMOUS_PER_MINUTE", 300)
     check_in = _limit(env, "G1000_RATE_LIMIT_CHECK_IN_PER_MINUTE", 3000)
     export = _limit(env, "G1000_RATE_LIMIT_EXPORT_PER_MINUTE", 10)
+    ballot = _limit(env, "G1000_RATE_LIMIT_BALLOT_PER_MINUTE", 6000)
     return GatewaySettings(
         database_url=url,
         token_key_file=token_key_file(env),
@@ -77,6 +79,7 @@ def load_gateway_settings(env: dict | None = None) -> GatewaySettings:
         rate_limit_per_address=per_address,
         rate_limit_check_in=check_in,
         rate_limit_export=export,
+        rate_limit_ballot=ballot,
         proxy_hops=_proxy_hops(env),
         db_timeouts=database_timeouts(env),
         metrics_port=_metrics_port(env),

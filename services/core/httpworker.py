@@ -17,11 +17,16 @@ which may hold a query string or a token.
 Access log (issue 10 L8): gunicorn's default format logs the request line `%(r)s`, query string
 included, so a token someone put in a query string ended up in the log. ACCESS_LOG_FORMAT logs
 the method and the path (`%(U)s`, PATH_INFO) but not the query, nor referrer or user agent.
+Casting a vote and fetching its receipt (`/v1/summits/{s}/ballots/{b}/votes[/{nullifier}]`) are
+not logged at all: a line would join the client's address and the time to the vote's nullifier
+(docs/ballot.md, "Secrecy"; gateway/unlinked.py). The worker drops those lines itself, so the
+command line of `g1000 up` and the Kubernetes gunicorn.conf.py need no setting for it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from gunicorn import util
 from gunicorn.workers.gthread import ThreadWorker
@@ -30,6 +35,7 @@ from . import problem_types
 
 WORKER_CLASS = "services.core.httpworker.ProblemWorker"
 ACCESS_LOG_FORMAT = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms'
+UNLOGGED_PATH = re.compile(r"/v1/summits/[^/]+/ballots/[^/]+/votes(?:/[^/]*)?/?")
 
 DETAILS = {
     400: "the request line or a header field is not valid HTTP/1.1",
@@ -61,4 +67,16 @@ class ProblemWorker(ThreadWorker):
 
     def init_process(self) -> None:
         util.write_error = write_problem
+        self.log.access = quiet_access(self.log.access)
         super().init_process()
+
+
+def quiet_access(access):
+    """gunicorn's access logger, minus the lines of the ballot's unlinked paths."""
+
+    def log_access(resp, req, environ, request_time):
+        if UNLOGGED_PATH.fullmatch(environ.get("PATH_INFO") or ""):
+            return
+        access(resp, req, environ, request_time)
+
+    return log_access

@@ -181,6 +181,9 @@ _ROWS: tuple[tuple[str, ...], ...] = (
     ("this endpoint is for operators of the platform", "dit adres is voor beheerders van het platform"),
     ("a {role} token may not do this (needs {allowed})", "een {role}-token mag dit niet (nodig: {allowed})"),
     # --- the gateway (gateway/) ---
+    ("a vote is cast, and its receipt fetched, without a token: send no Authorization header",
+     "een stem wordt uitgebracht, en het ontvangstbewijs opgehaald, zonder token: stuur geen"
+     " Authorization-header mee"),
     ("more than {limit} requests per {window} s; retry in {reset} s",
      "meer dan {limit} verzoeken per {window} s; probeer het over {reset} s opnieuw"),
     ("the metrics listener answers /metrics, /healthz and /readyz only",

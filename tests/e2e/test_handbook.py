@@ -77,13 +77,18 @@ def test_handbook_runs_in_order_against_g1000_up(stack, tmp_path):
     assert re.search(r"^20 citizens seated$", out, re.M)
     assert re.search(r"^[0-9a-f]{32} is replaced by [0-9a-f]{32}$", out, re.M)
     assert re.search(r"^participant$", out, re.M)
+    # the ballot (§12): the share checks, one voter on the roll, the key opened with two shares
+    assert re.search(r"^share 1 of 3 is registered; 2 shares open the votes", out, re.M), out
+    assert re.search(r"^1\npending\nclosed\n1\ntallied\n", out, re.M), out
+    assert re.search(r'^\{"fietsen": 1, "groen": 1, "wonen": 0\}$', out, re.M), out
+    assert re.search(r"^my vote is in the log$", out, re.M)
     verdict = re.fullmatch(r"OK: every check holds for tree size (\d+); every draw recomputes",
                            out.strip().splitlines()[-1])
     assert verdict, out[-3000:]
     assert "  complete     the latest checkpoint holds every seq its producers' signed heads name" in out
 
     # the shell's files are where the handbook said, the private ones private
-    for private in ("letters.csv", "invitations.json", "codes.json"):
+    for private in ("letters.csv", "invitations.json", "codes.json", "vote.json", "trustees/share-1-notaris.txt"):
         assert (day / private).stat().st_mode & 0o077 == 0, private
     assert day.stat().st_mode & 0o077 == 0
 
@@ -98,7 +103,10 @@ def test_handbook_runs_in_order_against_g1000_up(stack, tmp_path):
     expected = {"lottery.seed.finalized": 3, "lottery.invitations.drawn": 1, "lottery.panel.drawn": 4,
                 "lottery.panel.replaced": 1,
                 "lottery.seed.contributed": 3 * 4,  # per round: the dice and three reveals
-                "agenda.topic.nominated": 1}
+                "agenda.topic.nominated": 1,
+                **{f"ballot.{k}": 1 for k in ("participant.arrived", "ballot.created", "ballot.opened",
+                                             "credential.issued", "vote.cast", "ballot.closed",
+                                             "key.revealed", "tally.published")}}
     assert {kind: counted[kind] for kind in expected} == expected, (size, counted)
     drawn = [e["event"]["payload"] for e in entries if e["event"]["type"] == "lottery.panel.drawn"]
     assert sorted(len(p["members"]) for p in drawn) == [2, 2, 3, 20]

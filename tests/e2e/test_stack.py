@@ -128,6 +128,12 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     assert result["draw"]["verified"] and result["draw"]["seeds"] == 3
 
     assert result["participants"] == 6
+    # every participant voted in secret, the trustees' shares opened the votes, every receipt checks
+    ballot = result["ballot"]
+    assert ballot["votes"] == ballot["receipts_checked"] == 6
+    assert result["ledger_received"]["ballot"] == 6 + 2 + 2 * 6 + 3
+    assert sorted(r["option"] for r in ballot["ranking"]) == sorted(
+        ["fietsen", "wonen", "ouderen", "groen", "werk", "jongeren"])
     assert_published_register_is_k_anonymous(manifest["gateway"], summit_id, result["log"]["tree_size"])
     assert_every_payload_is_allow_listed(manifest["gateway"], summit_id, result["log"]["tree_size"])
     organiser = admin(["organiser", "--tenant", "Demostad", "--json"], up.data_dir)

@@ -92,6 +92,24 @@ def test_the_logs_have_no_query_string(served):
     assert "s3cr3t" not in log_path.read_text(), log_path.read_text()
 
 
+def test_casts_and_receipts_leave_no_line_in_either_access_log(served):
+    """docs/ballot.md, "Secrecy": neither gunicorn's line (address, time, path) nor the gateway's."""
+    public, _, log_path = served
+    base = "/v1/summits/3f2b8c1e-5d4a-4e7b-9c10-2a6f8d9e0b47/ballots/8a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d/votes"
+    body = b'{"credential": {"token": "", "prefix": "", "signature": ""}, "sealed": ""}'
+    cast = (f"POST {base} HTTP/1.1\r\nHost: g\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+    assert exchange(public, cast)[0] not in (0, 500)
+    assert exchange(public, f"GET {base}/{'c0' * 32} HTTP/1.1\r\nHost: g\r\n\r\n".encode())[0] not in (0, 500)
+    assert exchange(public, b"GET /v1/summits?after-the-votes HTTP/1.1\r\nHost: g\r\n\r\n")[0] == 200
+    deadline = time.monotonic() + 30
+    while log_path.read_text().count('"GET /v1/summits HTTP/1.1" 200') < 1:
+        assert time.monotonic() < deadline, log_path.read_text()
+        time.sleep(0.1)
+    text = log_path.read_text()
+    assert "/votes" not in text and "c0c0c0" not in text, text
+
+
 def test_metrics_only_on_the_internal_listener(served):
     public, internal, _ = served
     status, headers, _ = exchange(public, b"GET /metrics HTTP/1.1\r\nHost: g\r\n\r\n")

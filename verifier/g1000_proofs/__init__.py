@@ -8,6 +8,7 @@ but the Python standard library and ``cryptography``.  It implements:
                     construction and proof verification;
 * ``note``       -- C2SP signed-note (https://c2sp.org/signed-note), Ed25519;
 * ``checkpoint`` -- C2SP tlog-checkpoint (https://c2sp.org/tlog-checkpoint);
+* ``tlog_proof`` -- receipts as C2SP tlog-proof text (https://c2sp.org/tlog-proof);
 * ``jcs``        -- RFC 8785 canonical JSON for the float-free events;
 * ``seed``       -- the lottery seed: commitments, reveals, the seed (docs/architecture.md §6);
 * ``draw``       -- the draws from the seed: invitations, panel, reserves, quotas (§6);

@@ -43,6 +43,7 @@ Hierarchy::
     +-- SealingError               a sealed vote or sealing key that does not open (RFC 9180)
     +-- ShareError                 trustees' key shares that do not rebuild a key (Shamir)
     +-- BallotRuleError            a roll, credential or vote time outside the ballot's rules
+    +-- TlogProofError             a receipt that is not C2SP tlog-proof text, or does not prove its entry
     +-- TextError                  a text or its description (NFC, SHA-256, UTF-8 length) that does not fit
     +-- BallotLogError             a ballot's events break one of docs/ballot.md's rules (ballot_log)
 
@@ -321,6 +322,11 @@ class ShareError(ProofError):
 
 class BallotRuleError(ProofError):
     """A roll, credential key, credential or time that the ballot's rules do not accept."""
+
+
+class TlogProofError(ProofError):
+    """A receipt that is not C2SP tlog-proof text, or whose entry, proof or checkpoint does not
+    show what it claims (https://c2sp.org/tlog-proof)."""
 
 
 class TextError(ProofError):
