@@ -52,7 +52,7 @@ import numpy as np
 
 from g1000_proofs.tables import GroupBound, bound_violations, check_assignment, group_counts, repeat_pairs, share_counts
 
-from .errors import AssignmentCheckError, AssignmentInputError, InfeasibleBoundsError
+from .errors import AgendaError, AssignmentCheckError, AssignmentInputError, InfeasibleBoundsError
 
 __all__ = ["Assignment", "GroupBound", "Participant", "Table", "TableProblem", "assign_tables"]
 
@@ -263,7 +263,7 @@ class _Model:
         return np.asarray(self.h.getSolution().col_value)
 
 
-def _diagnose(problem: TableProblem, people: list[Participant], tables: list[Table]) -> InfeasibleBoundsError:
+def _diagnose(problem: TableProblem, people: list[Participant], tables: list[Table]) -> AgendaError:
     """The bound with the largest breach (in seats, over all tables) when the slack is smallest."""
     model = _Model(problem, people, tables, elastic=True)
     status, x = model.solve()
@@ -273,9 +273,7 @@ def _diagnose(problem: TableProblem, people: list[Participant], tables: list[Tab
     for column, group, kind, per_unit in model.slacks:
         short[group, kind] = short.get((group, kind), 0.0) + values[column] * per_unit
     (group, kind), amount = max(sorted(short.items()), key=lambda item: item[1])
-    b = GroupBound(*problem.bounds[group])
-    limit = {"min": f"at least {b.min}", "max": f"at most {b.max}",
-             "min_percent": f"at least {b.min_percent} %", "max_percent": f"at most {b.max_percent} %"}[kind]
-    return InfeasibleBoundsError(f"no assignment seats {limit} {group} at every table "
-                                 f"(the closest misses by {math.ceil(amount - 1e-6)} seats in all)",
-                                 group, kind, math.ceil(amount - 1e-6))
+    short = math.ceil(amount - 1e-6)
+    value = getattr(GroupBound(*problem.bounds[group]), kind)
+    return InfeasibleBoundsError(f"no assignment keeps the bound {kind}={value} on {group} at every table "
+                                 f"(the closest misses by {short} seats in all)", group, kind, short)

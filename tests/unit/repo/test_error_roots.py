@@ -24,6 +24,7 @@ REPO = Path(__file__).resolve().parents[3]
 PACKAGES = {
     "services.core": ("CoreError", ()),
     "services.ledger": ("LedgerError", ()),
+    "services.agenda": ("AgendaError", ()),
     "services.lottery": ("LotteryError", ("services.lottery.selection",)),
     # a self-contained optimiser that imports nothing of the platform: its own root
     "services.lottery.selection": ("SelectionError", ()),
@@ -32,7 +33,7 @@ PACKAGES = {
     "g1000_verify": ("VerifierError", ()),
     "g1000_proofs": ("ProofError", ()),
 }
-UNDER_CORE = ("services.ledger", "services.lottery", "gateway", "g1000")
+UNDER_CORE = ("services.agenda", "services.ledger", "services.lottery", "gateway", "g1000")
 HTTP_MEMBERS = {"status", "status_code", "code", "http_status", "title"}
 
 
