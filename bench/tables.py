@@ -206,8 +206,8 @@ def tables_section(result: TablesResult, started: datetime, load_start: str, loa
              pct(r.shares[2]), pct(1 - sum(r.shares)), r.violations, r.repeats) for r in result.rounds]
     return "\n\n".join([
         "## Mixed tables: the table assignment against a greedy and a shuffle-and-swap baseline",
-        "Three methods on the same synthetic summit, in the same run (method: bench/tables.py). Nothing here is a"
-        " test threshold.",
+        "Ours at two repeat weights and the two baselines on the same synthetic summit, in the same run (method:"
+        " bench/tables.py). Nothing here is a test threshold.",
         table(("machine", ""), machine.items()),
         bullets("Parameters:", [
             f"{p.participants:,} participants, {p.tables} tables of {p.capacity}, {p.rounds} rounds, seed {p.seed};",
