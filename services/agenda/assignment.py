@@ -54,7 +54,8 @@ import numpy as np
 
 from g1000_proofs.tables import GroupBound, bound_violations, check_assignment, group_counts, repeat_pairs, share_counts
 
-from .errors import AgendaError, AssignmentCheckError, AssignmentInputError, InfeasibleBoundsError
+from .errors import (AgendaError, AssignmentCheckError, AssignmentInputError, AssignmentTimeoutError,
+                     InfeasibleBoundsError)
 
 __all__ = ["Assignment", "GroupBound", "Participant", "Table", "TableProblem", "assign_tables"]
 
@@ -79,7 +80,9 @@ class Table:
 class TableProblem:
     """One round: ``preferences`` maps a pseudonym to its ranked table ids (at most
     ``len(weights)``, possibly none); ``bounds`` a group to its :class:`GroupBound` at every
-    table; ``earlier`` holds the earlier rounds' seats (``{pseudonym: table_id}`` each)."""
+    table; ``earlier`` holds the earlier rounds' seats (``{pseudonym: table_id}`` each).
+    ``time_limit`` (seconds, all solves together): when it passes, the best assignment found is
+    returned (``stats["mip_gap"]`` says how far from optimal) -- deterministic only without it."""
 
     participants: Sequence[Participant]
     tables: Sequence[Table]
@@ -89,6 +92,7 @@ class TableProblem:
     seed: bytes = b""
     weights: tuple[int, ...] = (3, 2, 1)
     repeat_weight: int = 1
+    time_limit: float | None = None
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,8 @@ def assign_tables(problem: TableProblem) -> Assignment:
     status, x = model.solve(start=True)
     if status == highspy.HighsModelStatus.kInfeasible:
         raise _diagnose(problem, people, tables)
+    if x is None and status == highspy.HighsModelStatus.kTimeLimit:
+        raise AssignmentTimeoutError(f"the time limit of {problem.time_limit} s passed before an assignment was found")
     if x is None:
         raise AssignmentCheckError(f"HiGHS ended with {status} and no assignment")
     seats = {p.pseudonym: tables[int(t)].table_id for p, t in zip(people, x.argmax(axis=1))}
@@ -164,6 +170,8 @@ def _validated(problem: TableProblem) -> tuple[list[Participant], list[Table], d
                                        "0 <= min_percent <= max_percent <= 100")
     if not all(isinstance(w, int) and w >= 0 for w in (*problem.weights, problem.repeat_weight)):
         raise AssignmentInputError("the weights are whole numbers, 0 or more")
+    if problem.time_limit is not None and not problem.time_limit > 0:
+        raise AssignmentInputError("the time limit is a positive number of seconds")
     return people, tables, groups
 
 
@@ -184,6 +192,7 @@ class _Model:
     def __init__(self, problem: TableProblem, people: list[Participant], tables: list[Table],
                  elastic: bool) -> None:
         self.n, self.t = len(people), len(tables)
+        self.deadline = None if problem.time_limit is None else time.monotonic() + problem.time_limit
         self.h = h = highspy.Highs()
         for name, value in {"output_flag": False, "random_seed": 0, "threads": 1,
                             "mip_rel_gap": MIP_GAP, "presolve": "off"}.items():
@@ -257,12 +266,17 @@ class _Model:
         """Solve the MIP; with ``start``, first hand HiGHS a start solution from the LP (below)."""
         if start:
             self._start_from_lp()
-        self.h.run()
+        self._run()
         status = self.h.getModelStatus()
         if self.h.getInfo().primal_solution_status != 2:  # no feasible solution
             return status, None
         values = np.asarray(self.h.getSolution().col_value)
         return status, (values[: self.n * self.t] > 0.5).reshape(self.n, self.t)
+
+    def _run(self) -> None:
+        if self.deadline is not None:
+            self.h.setOptionValue("time_limit", max(self.deadline - time.monotonic(), 1e-3))
+        self.h.run()
 
     def _start_from_lp(self) -> None:
         """The LP relaxation is nearly integral here (80 of 40,000 cells fractional in the third
@@ -274,14 +288,14 @@ class _Model:
         h, nx = self.h, self.n * self.t
         cells = np.arange(nx, dtype=np.int32)
         h.changeColsIntegrality(nx, cells, np.zeros(nx, dtype=np.uint8))
-        h.run()
+        self._run()
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
             h.changeColsIntegrality(nx, cells, np.ones(nx, dtype=np.uint8))
             return
         whole = cells[np.asarray(h.getSolution().col_value)[:nx] > 1 - 1e-6]
         h.changeColsIntegrality(nx, cells, np.ones(nx, dtype=np.uint8))
         h.changeColsBounds(len(whole), whole, np.ones(len(whole)), np.ones(len(whole)))
-        h.run()
+        self._run()
         found = h.getInfo().primal_solution_status == 2
         solution = h.getSolution()
         h.changeColsBounds(len(whole), whole, np.zeros(len(whole)), np.ones(len(whole)))

@@ -6,6 +6,7 @@ Domain code raises these; they know nothing of HTTP (the agenda's API maps them 
     +-- AssignmentInputError (also ValueError)  a table assignment's input is malformed
     +-- InfeasibleBoundsError                   no assignment keeps capacity and the group bounds;
     |                                           names the bound that has to give
+    +-- AssignmentTimeoutError                  the time limit passed before any assignment was found
     +-- AssignmentCheckError                    the optimiser's result broke the rule it must keep
                                                 (a bug: never published)
 """
@@ -37,6 +38,10 @@ class InfeasibleBoundsError(AgendaError):
         self.group = group
         self.bound = bound
         self.shortfall = shortfall
+
+
+class AssignmentTimeoutError(AgendaError):
+    """The assignment's time limit passed before HiGHS had found any assignment."""
 
 
 class AssignmentCheckError(AgendaError):

@@ -252,6 +252,9 @@ _ROWS: tuple[tuple[str, ...], ...] = (
     ("the bounds of {group} are not 0 <= min <= max and 0 <= min_percent <= max_percent <= 100",
      "de grenzen van {group} zijn niet 0 <= min <= max en 0 <= min_percent <= max_percent <= 100"),
     ("the weights are whole numbers, 0 or more", "de gewichten zijn gehele getallen, 0 of meer"),
+    ("the time limit is a positive number of seconds", "de tijdslimiet is een positief aantal seconden"),
+    ("the time limit of {limit} s passed before an assignment was found",
+     "de tijdslimiet van {limit} s verstreek voordat er een tafelindeling was gevonden"),
     ("no assignment keeps the bound {bound}={value} on {group} at every table (the closest misses by {short} "
      "seats in all)",
      "geen tafelindeling houdt de grens {bound}={value} voor {group} aan elke tafel (de dichtstbijzijnde mist "

@@ -94,6 +94,7 @@ def test_a_share_bound_that_no_integer_count_meets_is_refused():
     TableProblem([Participant("a", "g")], [Table("t", -1)]),
     TableProblem([], [Table("t", 2)]),
     TableProblem([Participant("a", "g")], [Table("t", 2)], weights=(3, 2.5, 1)),
+    TableProblem([Participant("a", "g")], [Table("t", 2)], time_limit=0),
 ])
 def test_malformed_input_is_refused(problem):
     with pytest.raises(AssignmentInputError):
@@ -114,6 +115,13 @@ def test_a_hand_checked_optimum():
         assert result.seats["b1"] == "t1" and result.seats["b2"] == "t2"
         winners.add(next(a for a in ("a1", "a2") if result.seats[a] == "t1"))
     assert winners == {"a1", "a2"}
+
+
+@settings(max_examples=10, deadline=None, database=None)
+@given(planted())
+def test_a_time_limit_that_is_not_reached_changes_nothing(case):
+    problem, _ = case
+    assert assign_tables(dataclasses.replace(problem, time_limit=3600.0)) == assign_tables(problem)
 
 
 def _brute_force(problem: TableProblem) -> int:
