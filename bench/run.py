@@ -1,11 +1,12 @@
 """`python -m bench.run` (what `make bench` runs): measure, then write BENCHMARKS.md.
 
 The run executes a frozen copy of the code (bench/machine.py), so all repetitions time the same
-version even while the repository is being edited. Four benchmarks, all by default (`--only` runs
+version even while the repository is being edited. Five benchmarks, all by default (`--only` runs
 one): the pipeline with the Ed25519 ceiling (bench/pipeline.py, bench/ceiling.py; the ceiling
 first, pure CPU, before any server or thread exists), the transparency log (bench/ledger.py), the
-gateway's overhead against calling the services directly (bench/gateway.py), and the panel
-selection against `sortition-algorithms` (bench/panel.py, no servers). Each server benchmark runs on
+gateway's overhead against calling the services directly (bench/gateway.py), the panel
+selection against `sortition-algorithms` (bench/panel.py, no servers), and the mixed tables'
+assignment against a greedy and a shuffle-and-swap baseline (bench/tables.py, no servers). Each server benchmark runs on
 servers of its own (embedded unless G1000_DATABASE_URL / G1000_KAFKA_BOOTSTRAP are set), stopped by
 pid in `finally` (also on Ctrl-C or SIGTERM) with their data removed. Each benchmark writes its own
 sections as soon as it has finished (the panel benchmark after every pool), so one failing does not
@@ -40,6 +41,7 @@ from .profiling import profile_stages
 from .report import (ceiling_section, gateway_section, ledger_section, panel_section, pipeline_section, secs,
                      write_sections)
 from .stats import fmt
+from .tables import run_tables, tables_section
 
 
 def pools(text: str) -> tuple[tuple[int, int], ...]:
@@ -65,7 +67,7 @@ def positive(kind):
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     add = parser.add_argument
-    add("--only", choices=("pipeline", "ledger", "gateway", "panel"), help="run one benchmark (default: all)")
+    add("--only", choices=("pipeline", "ledger", "gateway", "panel", "tables"), help="run one benchmark (default: all)")
     add("--events", type=positive(int), default=20_000, help="events per pipeline run (N; N/10 for 1 per transaction)")
     add("--repeat", type=positive(int), default=3, help="pipeline and ceiling repetitions; the report shows medians")
     add("--verify-seconds", type=positive(float), default=2.0, help="duration of each Ed25519 measurement")
@@ -154,6 +156,16 @@ def panel_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) ->
                                  if not isinstance(r.ours, Exception))
 
 
+def tables_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) -> str:
+    """Ours, greedy and shuffle-and-swap over the same rounds, no servers."""
+    started, load_start = datetime.now(timezone.utc), load_average()
+    result = run_tables()
+    write_sections(args.out, {"tables": tables_section(result, started, load_start, load_average(),
+                                                       code_line(measured))})
+    worst = max(r.seconds for r in result.rounds if r.method.startswith("ours"))
+    return f"tables: ours at most {worst:.1f} s per round"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -166,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with workdir() as root:
             for name, run in (("pipeline", pipeline_run), ("ledger", ledger_run), ("gateway", gateway_run),
-                              ("panel", panel_run)):
+                              ("panel", panel_run), ("tables", tables_run)):
                 if args.only in (None, name):
                     began = time.monotonic()
                     print(f"{run(args, root, measured)}; written to {args.out}")

@@ -29,7 +29,7 @@ PURE = (
     "g1000_proofs", "g1000_proofs.*",
     "services.*.domain", "services.*.errors",
     "services.lottery.rounds", "services.lottery.privacy", "services.lottery.extract",
-    "services.lottery.selection", "services.lottery.selection.*",
+    "services.lottery.selection", "services.lottery.selection.*", "services.agenda.assignment",
     "services.core.canonical", "services.core.errors", "services.core.events",
     "services.core.envelope", "services.core.signing",  # keys: cryptography and a key file, no adapter
     "services.core.bodylimits", "services.core.registry",

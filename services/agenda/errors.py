@@ -1,9 +1,16 @@
 """The one error hierarchy of the agenda service, under the platform's CoreError.
 
-Domain code raises these; they know nothing of HTTP (the REST adapter maps them at the edge)::
+Domain code raises these; they know nothing of HTTP (the agenda's API maps them at its edge)::
 
     AgendaError
-    +-- VoteMatrixError       the statement votes cannot form a vote matrix (common_ground.py)
+    +-- VoteMatrixError                         the statement votes cannot form a vote matrix
+    |                                           (common_ground.py)
+    +-- AssignmentInputError (also ValueError)  a table assignment's input is malformed
+    +-- InfeasibleBoundsError                   no assignment keeps capacity and the group bounds;
+    |                                           names the bound that has to give
+    +-- AssignmentTimeoutError                  the time limit passed before any assignment was found
+    +-- AssignmentCheckError                    the optimiser's result broke the rule it must keep
+                                                (a bug: never published)
 """
 
 from __future__ import annotations
@@ -12,7 +19,35 @@ from services.core.errors import CoreError
 
 
 class AgendaError(CoreError):
-    """Root of every error raised by services.agenda."""
+    """Root of every failure raised by the agenda service."""
+
+
+class AssignmentInputError(AgendaError, ValueError):
+    """A table assignment's input is malformed: a duplicate participant or table, a preference
+    for an unknown table or ranked twice, too many preferences, a bound that is not a bound."""
+
+
+class InfeasibleBoundsError(AgendaError):
+    """No assignment seats every participant within capacity and the group bounds.
+
+    ``group`` and ``bound`` (``"min"``, ``"max"``, ``"min_percent"``, ``"max_percent"``, or
+    ``"capacity"`` with ``group`` None) name the bound that has to give; ``shortfall`` is by how
+    many seats (summed over the tables) it does not hold in the assignment closest to feasible.
+    """
+
+    def __init__(self, message: str, group: str | None, bound: str, shortfall: int) -> None:
+        super().__init__(message)
+        self.group = group
+        self.bound = bound
+        self.shortfall = shortfall
+
+
+class AssignmentTimeoutError(AgendaError):
+    """The assignment's time limit passed before HiGHS had found any assignment."""
+
+
+class AssignmentCheckError(AgendaError):
+    """The optimiser returned an assignment that g1000_proofs.tables rejects, or none at all."""
 
 
 class VoteMatrixError(AgendaError):

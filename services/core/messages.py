@@ -293,6 +293,27 @@ _ROWS: tuple[tuple[str, ...], ...] = (
     ("the method is an object with its kind", "de methode is een object met haar soort (kind)"),
     ("the result is the object g1000_proofs.tally.tally returns",
      "de uitslag is het object dat g1000_proofs.tally.tally teruggeeft"),
+    # --- the agenda's table assignment (services/agenda/assignment.py) ---
+    ("{count} participants but only {seats} seats at the tables",
+     "{count} deelnemers maar slechts {seats} plaatsen aan de tafels"),
+    ("an assignment needs at least one participant and one table",
+     "een tafelindeling vraagt ten minste één deelnemer en één tafel"),
+    ("a participant or a table occurs more than once", "een deelnemer of een tafel komt meer dan eens voor"),
+    ("every table's capacity is a whole number of seats, 0 or more",
+     "de capaciteit van elke tafel is een geheel aantal plaatsen, 0 of meer"),
+    ("preferences for {who}, who is not a participant", "voorkeuren voor {who}, die geen deelnemer is"),
+    ("the preferences of {who} are not up to {count} distinct tables of the round",
+     "de voorkeuren van {who} zijn niet ten hoogste {count} verschillende tafels van de ronde"),
+    ("the bounds of {group} are not 0 <= min <= max and 0 <= min_percent <= max_percent <= 100",
+     "de grenzen van {group} zijn niet 0 <= min <= max en 0 <= min_percent <= max_percent <= 100"),
+    ("the weights are whole numbers, 0 or more", "de gewichten zijn gehele getallen, 0 of meer"),
+    ("the time limit is a positive number of seconds", "de tijdslimiet is een positief aantal seconden"),
+    ("the time limit of {limit} s passed before an assignment was found",
+     "de tijdslimiet van {limit} s verstreek voordat er een tafelindeling was gevonden"),
+    ("no assignment keeps the bound {bound}={value} on {group} at every table (the closest misses by {short} "
+     "seats in all)",
+     "geen tafelindeling houdt de grens {bound}={value} voor {group} aan elke tafel (de dichtstbijzijnde mist "
+     "in totaal {short} plaatsen)"),
     # --- the lottery (services/lottery/) ---
     ("the register extract is empty", "het registeruittreksel is leeg"),
     ("the extract is too large", "het uittreksel is te groot"),

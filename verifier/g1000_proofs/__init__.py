@@ -25,6 +25,8 @@ but the Python standard library and ``cryptography``.  It implements:
 * ``ballot_count`` -- a ballot's method as a count spec, and the recount of its sealed votes;
 * ``ballot_log`` -- a summit's ballot events folded in log order, and the first rule they
                     break (docs/ballot.md);
+* ``tables``     -- the agenda's table assignment: capacity and group bounds per table, the
+                    counts, repeat encounters (issue 14, item 4);
 * ``errors``     -- the single exception hierarchy rooted at ``ProofError``.
 
 The package deliberately imports nothing here: import the submodule you need.
