@@ -293,6 +293,14 @@ _ROWS: tuple[tuple[str, ...], ...] = (
     ("the method is an object with its kind", "de methode is een object met haar soort (kind)"),
     ("the result is the object g1000_proofs.tally.tally returns",
      "de uitslag is het object dat g1000_proofs.tally.tally teruggeeft"),
+    # --- the agenda's common ground (services/agenda/common_ground.py) ---
+    ("parameters out of range: {params}", "parameters buiten het bereik: {params}"),
+    ("the matrix is {shape}, its labels say {labels}", "de matrix is {shape}, de labels zeggen {labels}"),
+    ("a participant or statement is named twice", "een deelnemer of stelling wordt twee keer genoemd"),
+    ("a vote is not +1 (agree), -1 (disagree) or 0 (pass)",
+     "een stem is niet +1 (eens), -1 (oneens) of 0 (overslaan)"),
+    ("vote {vote} is not +1 (agree), -1 (disagree) or 0 (pass)",
+     "stem {vote} is niet +1 (eens), -1 (oneens) of 0 (overslaan)"),
     # --- the agenda's table assignment (services/agenda/assignment.py) ---
     ("{count} participants but only {seats} seats at the tables",
      "{count} deelnemers maar slechts {seats} plaatsen aan de tafels"),
