@@ -22,8 +22,8 @@ import io
 import json
 import secrets
 import tempfile
-import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -89,6 +89,14 @@ def raw_rates(bits: int, seconds: float) -> tuple[float, float]:
             per_second(lambda: blind_rsa.verify(key.public_key(), prepared, sig, variant)))
 
 
+def wait(what: str, check, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.2)
+
+
 class Gateway:
     """Set-up calls through the gateway as the organiser (one careful client: Idempotency-Keys)."""
 
@@ -97,19 +105,16 @@ class Gateway:
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def call(self, method: str, path: str, expect: int, body: dict | None = None):
-        import uuid
         response = self.session.request(method, self.base + path, json=body, timeout=60,
                                         headers={"Idempotency-Key": str(uuid.uuid4())} if method == "POST" else {})
         if response.status_code != expect:
             raise BenchError(f"{method} {path} answered {response.status_code}: {response.text[:300]}")
         return response.json() if "json" in response.headers.get("Content-Type", "") else response.text
 
-    def wait(self, what: str, check, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while not check():
-            if time.monotonic() > deadline:
-                raise BenchError(f"timed out after {timeout:.0f} s waiting for {what}")
-            time.sleep(0.2)
+    def received(self, summit_id: str) -> dict[str, int]:
+        """The ledger's count of received events per stream."""
+        streams = self.call("GET", f"/v1/summits/{summit_id}/streams", 200)["streams"]
+        return {s["stream"]: s["received"] for s in streams}
 
 
 def burst(gateway: str, summit_id: str, ballot_id: str, tokens: list[str], result: BallotResult) -> None:
@@ -117,15 +122,14 @@ def burst(gateway: str, summit_id: str, ballot_id: str, tokens: list[str], resul
     from g1000.ballot_client import BallotClient
     from g1000.ballot_http import anonymous_http
 
-    plain, lock = anonymous_http(gateway), threading.Lock()
+    plain = anonymous_http(gateway)
     millis: dict[str, list[float]] = {kind: [] for kind in KINDS}
 
     def timed(method: str, path: str, body, token):
         kind = KINDS[0] if method == "GET" else KINDS[1] if path.endswith("/credentials") else KINDS[2]
         began = time.perf_counter()
         answer = plain(method, path, body, token)
-        with lock:
-            millis[kind].append(1000 * (time.perf_counter() - began))
+        millis[kind].append(1000 * (time.perf_counter() - began))  # list.append is atomic
         return answer
 
     def vote(i: int) -> None:
@@ -134,11 +138,9 @@ def burst(gateway: str, summit_id: str, ballot_id: str, tokens: list[str], resul
             voter = BallotClient(timed, summit_id, ballot_id)
             voter.cast(voter.obtain_credential(tokens[i]), {"approve": [("a", "b", "c")[i % 3]]})
         except Exception as e:  # noqa: BLE001 - every failure is counted and the first ones shown
-            with lock:
-                result.errors.append(f"{type(e).__name__}: {e}"[:200])
+            result.errors.append(f"{type(e).__name__}: {e}"[:200])
             return
-        with lock:
-            result.voter_millis.append(1000 * (time.perf_counter() - began))
+        result.voter_millis.append(1000 * (time.perf_counter() - began))
 
     began = time.perf_counter()
     with ThreadPoolExecutor(result.params.concurrency) as pool:
@@ -147,7 +149,9 @@ def burst(gateway: str, summit_id: str, ballot_id: str, tokens: list[str], resul
     result.requests = {kind: Latencies(kind, values) for kind, values in millis.items()}
 
 
-def verify_tally(gateway: str, summit_id: str, log_key: str) -> tuple[float, dict]:
+def verify_tally(gateway: str, summit_id: str, log_key: str, counted: int) -> float:
+    """Seconds of `g1000-verify tally` over the log through the gateway; it must pass and recount
+    the votes the service counted."""
     from g1000_verify.cli import main as verify
 
     out, began = io.StringIO(), time.perf_counter()
@@ -156,7 +160,21 @@ def verify_tally(gateway: str, summit_id: str, log_key: str) -> tuple[float, dic
     seconds = time.perf_counter() - began
     if code != 0:
         raise BenchError(f"g1000-verify tally exited with {code}: {out.getvalue()[-300:]}")
-    return seconds, json.loads(out.getvalue())
+    recounted = [b.get("counted") for b in json.loads(out.getvalue())["tally"]["ballots"]]
+    if recounted != [counted]:
+        raise BenchError(f"g1000-verify tally recounted {recounted}, the service counted {counted}")
+    return seconds
+
+
+def ballot_body(sealing: dict) -> dict:
+    """An approval ballot of three options, open now for an hour, sealed to the trustees' key."""
+    from services.core.envelope import format_time
+
+    now = datetime.now(timezone.utc)
+    return {"title": [{"language": "nl", "text": "Welk voorstel?"}], "method": {"kind": "approval", "min": 1, "max": 1},
+            "options": [{"option_id": o, "texts": [{"language": "nl", "text": o}]} for o in "abc"],
+            "opens_at": format_time(now - timedelta(seconds=1)), "closes_at": format_time(now + timedelta(hours=1)),
+            "sealing": sealing}
 
 
 def run_ballot(servers: Servers, root: Path, p: BallotParams) -> BallotResult:
@@ -167,7 +185,6 @@ def run_ballot(servers: Servers, root: Path, p: BallotParams) -> BallotResult:
     from gateway.database import open_gateway_database
     from gateway.settings import load_gateway_settings
     from services.core.config import load_config
-    from services.core.envelope import format_time
 
     result = BallotResult(p)
     part = part_timer(result.durations, result.loads)
@@ -195,7 +212,7 @@ def run_ballot(servers: Servers, root: Path, p: BallotParams) -> BallotResult:
                 "theme": CHARTER["theme"], "municipality": tenant, "date": "2027-03-14", "seats": CHARTER["seats"],
                 "register": {"features": CHARTER["features"]}})["summit_id"]
             base = f"/v1/summits/{summit_id}/ballots"
-            org.wait("the ballot to learn of the summit", lambda: org.session.get(gw + base).status_code == 200)
+            wait("the ballot to learn of the summit", lambda: org.session.get(gw + base).status_code == 200)
             arrivals = Arrivals(requests.Session(), stack.urls["ballot"], token_signer(settings), timeout=30)
             pseudonyms = [secrets.token_hex(16) for _ in range(p.voters)]
             with ThreadPoolExecutor(8) as pool:
@@ -203,12 +220,7 @@ def run_ballot(servers: Servers, root: Path, p: BallotParams) -> BallotResult:
             tokens = [credentials.issue(role="participant", tenant=tenant, subject=ps, issued_by="bench",
                                         summit_id=summit_id).token for ps in pseudonyms]
             made = trustee.keygen(2, 3, ["notaris", "burgerdelegatie", "griffie"], Path(keys) / "keys")
-            now = datetime.now(timezone.utc)
-            ballot_id = org.call("POST", base, 201, {
-                "title": [{"language": "nl", "text": "Welk voorstel?"}], "method": {"kind": "approval", "min": 1, "max": 1},
-                "options": [{"option_id": o, "texts": [{"language": "nl", "text": o}]} for o in "abc"],
-                "opens_at": format_time(now - timedelta(seconds=1)), "closes_at": format_time(now + timedelta(hours=1)),
-                "sealing": made.public})["ballot_id"]
+            ballot_id = org.call("POST", base, 201, ballot_body(made.public))["ballot_id"]
             roll = org.call("POST", f"{base}/{ballot_id}/open", 200)["roll"]["count"]
             if roll != p.voters:
                 raise BenchError(f"the roll holds {roll} participants, not {p.voters}")
@@ -222,65 +234,65 @@ def run_ballot(servers: Servers, root: Path, p: BallotParams) -> BallotResult:
             began = time.perf_counter()
             for share in made.share_files[:2]:
                 trustee.submit(gw, summit_id, ballot_id, share, trustee.http_post)
-            org.wait("the tally", lambda: org.call("GET", f"{base}/{ballot_id}", 200)["state"] == "tallied", 600)
+            wait("the tally", lambda: org.call("GET", f"{base}/{ballot_id}", 200)["state"] == "tallied", 600)
             result.tally_seconds = time.perf_counter() - began
             result.counted = org.call("GET", f"{base}/{ballot_id}", 200)["counted"]
         with part("wait for the log and a checkpoint over it"):
             expected = 3 * p.voters + 5  # arrivals, created, opened, credentials, casts, closed, key, tally
-
-            def logged() -> bool:
-                streams = org.call("GET", f"/v1/summits/{summit_id}/streams", 200)["streams"]
-                return {s["stream"]: s["received"] for s in streams}.get("ballot", 0) >= expected
-            org.wait("the ledger to receive every ballot event", logged, 600)
-            total = sum(s["received"] for s in org.call("GET", f"/v1/summits/{summit_id}/streams", 200)["streams"])
-            org.wait("a checkpoint over the log", lambda: (org.call("GET", f"/v1/logs/{summit_id}/checkpoints", 200)
-                                                           ["checkpoints"] or [{"tree_size": 0}])[-1]["tree_size"] >= total)
-            result.log_entries = total
+            wait("the ledger to receive every ballot event",
+                 lambda: org.received(summit_id).get("ballot", 0) >= expected, 600)
+            total = result.log_entries = sum(org.received(summit_id).values())
+            wait("a checkpoint over the log", lambda: (org.call("GET", f"/v1/logs/{summit_id}/checkpoints", 200)
+                                                       ["checkpoints"] or [{"tree_size": 0}])[-1]["tree_size"] >= total)
         with part("g1000-verify tally over the log"):
             say("ballot", f"g1000-verify tally over {total:,} log entries")
             key = org.call("GET", f"/v1/logs/{summit_id}/key", 200).strip()
-            result.verify_seconds, _ = verify_tally(gw, summit_id, key)
+            result.verify_seconds = verify_tally(gw, summit_id, key, result.counted)
     with part("baselines: RSA blind-sign and verify, one core"):
         result.sign_rate, result.verify_rate = raw_rates(result.key_bits, p.baseline_seconds)
     return result
 
 
+def latency_row(label: str, millis: list[float]) -> tuple:
+    lat = Latencies(label, millis)
+    return label, f"{len(millis):,}", ms(lat.p(50)), ms(lat.p(99)), ms(max(millis))
+
+
+def versus(label: str, seconds: float, votes: int, raw: str, raw_rate: float) -> tuple:
+    """A row of seconds and votes/s, against a raw RSA rate (the ratio is ours over it)."""
+    ours = votes / seconds
+    return label, f"{seconds:.2f}", fmt(ours), f"{raw} {fmt(raw_rate)}/s", f"{ours / raw_rate:.3f}"
+
+
 def ballot_section(res: BallotResult, machine: dict[str, str]) -> str:
-    p, n = res.params, res.params.voters
-    done = len(res.voter_millis)
+    p, n, done, bits = res.params, res.params.voters, len(res.voter_millis), res.key_bits
     every = [m for lat in res.requests.values() for m in lat.millis]
     p99 = Latencies("all", every).p(99) if every else float("inf")
-    ours = done / res.burst_seconds if res.burst_seconds else 0.0
-    ok = done == n and not res.errors
+    ours, ok = done / res.burst_seconds, done == n and not res.errors
     return "\n\n".join([
         f"## Ballot: {n:,} voters obtaining a credential and casting through the gateway",
         f"The whole stack as `g1000 up` runs it; {n:,} checked-in participants, each reading the ballot,"
         f" asking for a blind credential with their token and casting a sealed vote without one, through"
-        f" the gateway, {p.concurrency} voters at a time (method: bench/ballot.py). {res.key_bits}-bit"
+        f" the gateway, {p.concurrency} voters at a time (method: bench/ballot.py). {bits}-bit"
         f" credential key; {res.settings}. **One run**; baselines on one core of the same machine.",
         machine_table(machine),
         table(("the burst", "value", "goal"), [
             ("voters who cast (of all)", f"{done:,} of {n:,}", f"all {verdict(done == n)}"),
             ("errors", f"{len(res.errors):,}", f"0 {verdict(not res.errors)}"),
-            ("all casts done in", f"{res.burst_seconds:.2f} s", f"≤ {GOAL_SECONDS:g} s"
-             f" {verdict(ok and res.burst_seconds <= GOAL_SECONDS)}"),
+            ("all casts done in", f"{res.burst_seconds:.2f} s",
+             f"≤ {GOAL_SECONDS:g} s {verdict(ok and res.burst_seconds <= GOAL_SECONDS)}"),
             ("throughput", f"{fmt(ours)} voters/s ({fmt(3 * ours)} requests/s)", ""),
             ("p99 of every request", f"{ms(p99)} ms", f"< {GOAL_P99_MS:g} ms {verdict(p99 < GOAL_P99_MS)}"),
         ]),
         table(("latency (ms)", "requests", "p50", "p99", "max"),
-              [(lat.label, f"{len(lat.millis):,}", ms(lat.p(50)), ms(lat.p(99)), ms(max(lat.millis)))
-               for lat in res.requests.values() if lat.millis]
-              + ([("one voter: all three", f"{done:,}", *(ms(Latencies("", res.voter_millis).p(q)) for q in (50, 99)),
-                   ms(max(res.voter_millis)))] if res.voter_millis else [])),
-        table(("after the burst", "seconds", "votes/s", f"raw RSA at {res.key_bits} bits, one core", "ratio"), [
-            ("the burst (one blind signature per voter)", f"{res.burst_seconds:.2f}", fmt(ours),
-             f"blind-sign {fmt(res.sign_rate)}/s", f"{ours / res.sign_rate:.3f}"),
+              [latency_row(lat.label, lat.millis) for lat in res.requests.values() if lat.millis]
+              + ([latency_row("one voter: all three", res.voter_millis)] if res.voter_millis else [])),
+        table(("after the burst", "seconds", "votes/s", f"raw RSA at {bits} bits, one core", "ratio"), [
+            versus("the burst (one blind signature per voter)", res.burst_seconds, done, "blind-sign", res.sign_rate),
             ("close", f"{res.close_seconds:.2f}", "", "", ""),
-            ("two shares until tallied", f"{res.tally_seconds:.2f}", fmt(res.counted / res.tally_seconds),
-             f"verify {fmt(res.verify_rate)}/s", f"{res.counted / res.tally_seconds / res.verify_rate:.3f}"),
-            (f"`g1000-verify tally`, {res.log_entries:,} log entries via the gateway", f"{res.verify_seconds:.2f}",
-             fmt(res.counted / res.verify_seconds), f"verify {fmt(res.verify_rate)}/s",
-             f"{res.counted / res.verify_seconds / res.verify_rate:.3f}"),
+            versus("two shares until tallied", res.tally_seconds, res.counted, "verify", res.verify_rate),
+            versus(f"`g1000-verify tally`, {res.log_entries:,} log entries via the gateway", res.verify_seconds,
+                   res.counted, "verify", res.verify_rate),
         ]),
         *([table(("first errors",), [(e.replace("|", "/"),) for e in res.errors[:5]])] if res.errors else []),
         durations_table(res.durations, res.loads, "total"),
