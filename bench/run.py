@@ -4,7 +4,7 @@ The run executes a frozen copy of the code (bench/machine.py), so all repetition
 version even while the repository is being edited. Five benchmarks, all by default (`--only` runs
 one): the pipeline with the Ed25519 ceiling (bench/pipeline.py, bench/ceiling.py; the ceiling
 first, pure CPU, before any server or thread exists), the transparency log (bench/ledger.py), the
-gateway's overhead against calling the services directly (bench/gateway.py), and the panel
+gateway's overhead against calling the services directly (bench/gateway.py), the panel
 selection against `sortition-algorithms` (bench/panel.py, no servers), and the ballot's burst of
 voters through the gateway with its tally and `g1000-verify tally` (bench/ballot.py). Each server
 benchmark runs on servers of its own (embedded unless G1000_DATABASE_URL / G1000_KAFKA_BOOTSTRAP are set), stopped by

@@ -18,7 +18,7 @@ def result(**changes) -> BallotResult:
                                  "cast": Latencies("cast", [50.0, 60.0, 70.0, 80.0])},
                        voter_millis=[200.0, 210.0, 220.0, 520.0], burst_seconds=2.0, close_seconds=0.5,
                        tally_seconds=0.25, verify_seconds=1.0, counted=4, log_entries=17, sign_rate=40.0,
-                       verify_rate=8.0, durations={"burst": 2.0}, loads={"burst": (1.0, 1.5)})
+                       verify_rate=8.0, load_rate=4.0, durations={"burst": 2.0}, loads={"burst": (1.0, 1.5)})
     for name, value in changes.items():
         setattr(res, name, value)
     return res
@@ -51,6 +51,7 @@ def test_latencies_per_request_and_per_voter():
 def test_ratios_to_the_raw_rsa_rates():
     lines = rows(ballot_section(result(), MACHINE))
     assert "| the burst (one blind signature per voter) | 2.00 | 2.0 | blind-sign 40.0/s | 0.050 |" in lines
+    assert "| the burst (one key load per credential) | 2.00 | 2.0 | DER key load 4.0/s | 0.500 |" in lines
     assert "| two shares until tallied | 0.25 | 16.0 | verify 8.0/s | 2.000 |" in lines
     assert "| `g1000-verify tally`, 17 log entries via the gateway | 1.00 | 4.0 | verify 8.0/s | 0.500 |" in lines
 
