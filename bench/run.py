@@ -1,13 +1,15 @@
 """`python -m bench.run` (what `make bench` runs): measure, then write BENCHMARKS.md.
 
 The run executes a frozen copy of the code (bench/machine.py), so all repetitions time the same
-version even while the repository is being edited. Five benchmarks, all by default (`--only` runs
+version even while the repository is being edited. Six benchmarks, all by default (`--only` runs
 one): the pipeline with the Ed25519 ceiling (bench/pipeline.py, bench/ceiling.py; the ceiling
 first, pure CPU, before any server or thread exists), the transparency log (bench/ledger.py), the
 gateway's overhead against calling the services directly (bench/gateway.py), the panel
-selection against `sortition-algorithms` (bench/panel.py, no servers), and the mixed tables'
-assignment against a greedy and a shuffle-and-swap baseline (bench/tables.py, no servers). Each server benchmark runs on
-servers of its own (embedded unless G1000_DATABASE_URL / G1000_KAFKA_BOOTSTRAP are set), stopped by
+selection against `sortition-algorithms` (bench/panel.py, no servers), the mixed tables'
+assignment against a greedy and a shuffle-and-swap baseline (bench/tables.py, no servers), and the
+ballot's burst of voters through the gateway with its tally and `g1000-verify tally`
+(bench/ballot.py). Each server benchmark runs on servers of its own (embedded unless
+G1000_DATABASE_URL / G1000_KAFKA_BOOTSTRAP are set), stopped by
 pid in `finally` (also on Ctrl-C or SIGTERM) with their data removed. Each benchmark writes its own
 sections as soon as it has finished (the panel benchmark after every pool), so one failing does not
 lose the others'. Exit 0 with the report written; 1 with one line on stderr if it could not measure.
@@ -28,6 +30,7 @@ from typing import Iterator
 
 from services.core.errors import CoreError
 
+from .ballot import BallotParams, ballot_section, run_ballot
 from .ceiling import RAW_1, run_ceiling
 from .gateway import GatewayParams, run_gateway
 from .infra import BenchError, Servers, servers, workdir
@@ -67,7 +70,8 @@ def positive(kind):
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.splitlines()[0])
     add = parser.add_argument
-    add("--only", choices=("pipeline", "ledger", "gateway", "panel", "tables"), help="run one benchmark (default: all)")
+    add("--only", choices=("pipeline", "ledger", "gateway", "panel", "tables", "ballot"),
+        help="run one benchmark (default: all)")
     add("--events", type=positive(int), default=20_000, help="events per pipeline run (N; N/10 for 1 per transaction)")
     add("--repeat", type=positive(int), default=3, help="pipeline and ceiling repetitions; the report shows medians")
     add("--verify-seconds", type=positive(float), default=2.0, help="duration of each Ed25519 measurement")
@@ -83,6 +87,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="seconds after which the reference is killed, per pool")
     add("--panel-reference-backend", choices=sorted(BACKENDS), default="mip",
         help="the reference's solver backend (mip = CBC, its fastest for maximin here)")
+    add("--ballot-voters", type=positive(int), default=1_000, help="voters in the ballot's burst")
+    add("--ballot-concurrency", type=positive(int), default=32, help="voters at a time in the burst")
     add("--out", type=Path, default=Path("BENCHMARKS.md"), help="report to update")
     return parser.parse_args(argv)
 
@@ -166,6 +172,16 @@ def tables_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) -
     return f"tables: ours at most {worst:.1f} s per round"
 
 
+def ballot_run(args: argparse.Namespace, root: Path, measured: dict[str, str]) -> str:
+    params = BallotParams(voters=args.ballot_voters, concurrency=args.ballot_concurrency,
+                          baseline_seconds=args.verify_seconds)
+    with measured_servers(root, "ballot", measured) as (srv, machine):
+        result = run_ballot(srv, root, params)
+    write_sections(args.out, {"ballot": ballot_section(result, machine)})
+    return (f"ballot: {len(result.voter_millis)} of {params.voters} voters in {result.burst_seconds:.2f} s,"
+            f" {len(result.errors)} errors, tally {result.tally_seconds:.2f} s, verify {result.verify_seconds:.2f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_args(argv)
@@ -178,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with workdir() as root:
             for name, run in (("pipeline", pipeline_run), ("ledger", ledger_run), ("gateway", gateway_run),
-                              ("panel", panel_run), ("tables", tables_run)):
+                              ("panel", panel_run), ("tables", tables_run), ("ballot", ballot_run)):
                 if args.only in (None, name):
                     began = time.monotonic()
                     print(f"{run(args, root, measured)}; written to {args.out}")
