@@ -11,6 +11,7 @@ import base64
 import uuid
 
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from flask.views import MethodView
 from g1000_proofs import blind_rsa
 from g1000_proofs.errors import BlindSignatureError
@@ -25,6 +26,29 @@ from .domain import accept_cast, decode_base64, issued_event
 from .errors import AlreadyDoneError, BallotInvalidError, BallotNotFoundError
 from .schemas import BallotCredentialRequestSchema, BallotCredentialSchema, BallotReceiptSchema, BallotVoteAcceptedSchema, BallotVoteRequestSchema
 from .uow import PREFIX, ballot_of, flush, now, reading, writing
+
+_KEYS: dict[str, tuple[bytes, rsa.RSAPrivateKey]] = {}
+_KEEP = 8  # open ballots of a summit at once are few
+
+
+def signing_key(ballot_id: str, der: bytes | None) -> rsa.RSAPrivateKey:
+    """The ballot's credential key, loaded once per process while the ballot is open.
+
+    Loading checks the RSA key (about 150 ms at 3072 bits), which dominated every credential
+    request. The service made this key itself and `blind_sign` checks each signature it makes
+    against the public half (RFC 9474 §7), so the per-load check adds nothing and is skipped."""
+    if der is None:
+        _KEYS.pop(ballot_id, None)
+        raise BallotInvalidError("the ballot's credential key has been erased")
+    kept = _KEYS.get(ballot_id)
+    if kept is not None and kept[0] == der:
+        return kept[1]
+    key = serialization.load_der_private_key(der, password=None, unsafe_skip_rsa_key_validation=True)
+    if len(_KEYS) >= _KEEP:
+        _KEYS.pop(next(iter(_KEYS)))
+    _KEYS[ballot_id] = (der, key)
+    return key
+
 
 blp = Blueprint("ballot_casting", __name__, url_prefix=PREFIX,
                 description="Anonymous credentials (RFC 9474 blind signatures), sealed casts and receipts")
@@ -45,16 +69,24 @@ class Credentials(MethodView):
         The log records only that this pseudonym obtained a credential for this ballot."""
         pseudonym = current_claims().subject
         blinded = decode_base64(body["blinded_msg"], "blinded_msg")
+        # Check, sign, then record: the RSA work (tens of ms at 3072 bits) runs outside the
+        # transaction and the summit's lock, so credential requests are signed in parallel. The
+        # checks run again under the lock; a signature whose recording loses a race (a second
+        # request of the same participant, a closing in between) is dropped, never answered.
+        with reading(summit_id) as (conn, sid):
+            b = ballot_of(conn, sid, ballot_id)
+            issued_event(b, now(), pseudonym, repo.on_roll(conn, b.ballot_id, pseudonym),
+                         repo.issued_to(conn, b.ballot_id, pseudonym))
+            key = signing_key(b.ballot_id, b.credential_private)
+        try:
+            blind_sig = blind_rsa.blind_sign(key, blinded)   # checks its own output (RFC 9474 §7)
+        except BlindSignatureError as e:
+            raise BallotInvalidError(str(e), errors={"blinded_msg": ["not a blinded message for this key"]}) from None
         with writing(summit_id) as (tx, sid):
             b = ballot_of(tx.conn, sid, ballot_id, lock=True)
             at = now()
             event = issued_event(b, at, pseudonym, repo.on_roll(tx.conn, b.ballot_id, pseudonym),
                                  repo.issued_to(tx.conn, b.ballot_id, pseudonym))
-            key = serialization.load_der_private_key(b.credential_private, password=None)
-            try:
-                blind_sig = blind_rsa.blind_sign(key, blinded)   # checks its own output (RFC 9474 §7)
-            except BlindSignatureError as e:
-                raise BallotInvalidError(str(e), errors={"blinded_msg": ["not a blinded message for this key"]}) from None
             (recorded,) = tx.append(sid, [event], occurred_at=at)
             repo.save_issued(tx.conn, b, recorded)
         return {"blind_sig": base64.b64encode(blind_sig).decode()}

@@ -270,6 +270,7 @@ _ROWS: tuple[tuple[str, ...], ...] = (
     ("you are not on this ballot's roll (checked in before it opened)",
      "u staat niet op de kiezerslijst van deze stemming (aangemeld voordat ze openging)"),
     ("you have obtained your credential for this ballot already", "u hebt uw stembewijs voor deze stemming al ontvangen"),
+    ("the ballot's credential key has been erased", "de sleutel voor stembewijzen van deze stemming is gewist"),
     ("{what} is not standard base64", "{what} is geen standaard-base64"),
     ("the credential's signature does not verify under the ballot's key",
      "de handtekening van het stembewijs klopt niet met de sleutel van de stemming"),
