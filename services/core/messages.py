@@ -237,6 +237,8 @@ _ROWS: tuple[tuple[str, ...], ...] = (
     ("topic {topic} has no {field}", "onderwerp {topic} heeft geen {field}"),
     ("the {field} of topic {topic} is already withheld", "de {field} van onderwerp {topic} is al achtergehouden"),
     ("the title must not be blank", "de titel mag niet leeg zijn"),
+    ("a topic's texts include its title", "de teksten van een onderwerp bevatten de titel"),
+    ("a topic's texts share one language", "de teksten van een onderwerp hebben één taal"),
     ("genesis event {type} refused: {reason}", "oprichtingsgebeurtenis {type} geweigerd: {reason}"),
     ("invalid republish request", "ongeldig verzoek om opnieuw te publiceren"),
     ("the log store is damaged: {what} of log {summit} is missing",
