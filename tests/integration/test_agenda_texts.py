@@ -144,3 +144,53 @@ def test_withholding_deletes_the_words_and_keeps_the_hash(stack):
     assert [(t["field"], t["text"], t["withheld"]) for t in exported] == \
         [("description", None, "personal-data"), ("title", None, "erasure-request")]
     assert check_served(_events(stack, summit), exported) is None
+
+
+def _to_ledger(stack, summit: str) -> None:
+    """Carry the agenda's events into the ledger's log (as its consumer would) and cut a checkpoint."""
+    from services.ledger.checkpoints import LogKey, cut_checkpoint
+    from services.ledger.settings import load_ledger_settings
+
+    bodies = [e.body for e in stack.agenda.store.read_stream(summit, limit=1000)]
+    assert stack.ledger.consumer().process([(f"test:{i}", b) for i, b in enumerate(bodies)]).applied == len(bodies)
+    settings = load_ledger_settings(stack.ledger.config)
+    with stack.ledger.db.transaction() as conn:
+        cut_checkpoint(conn, LogKey.load(settings.log_key_file, settings.log_host), summit)
+
+
+def _verify_agenda(tmp_path, client, summit: str, texts: dict) -> tuple[int, dict]:
+    import contextlib
+    import io
+
+    from g1000_verify.cli import main
+
+    bundle, served = tmp_path / "bundle.jsonl", tmp_path / "texts.json"
+    bundle.write_bytes(client.get(f"/v1/logs/{summit}/export").get_data())
+    served.write_text(json.dumps(texts), encoding="utf-8")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["agenda", str(bundle), "--texts", str(served), "--json"])
+    return code, json.loads(out.getvalue())
+
+
+def test_g1000_verify_agenda_checks_the_served_texts_against_the_log(stack, tmp_path):
+    client = stack.gateway().test_client()
+    summit = _summit(stack, client)
+    participant = bearer(stack.issue("participant", summit_id=summit, subject="p-1"))
+    topic = client.post(f"/v1/summits/{summit}/topics", json=TOPIC, headers=participant).get_json()
+    client.post(f"/v1/summits/{summit}/topics", json={"title": "Sport voor iedereen"}, headers=participant)
+    client.post(f"/v1/summits/{summit}/topics/{topic['topic_id']}/withholdings", headers=stack.auth(),
+                json={"field": "description", "reason": "personal-data"})
+    _to_ledger(stack, summit)
+    texts = client.get(f"/v1/summits/{summit}/topics/texts").get_json()
+    code, report = _verify_agenda(tmp_path, client, summit, texts)
+    assert (code, report["ok"], report["agenda"]) == (0, True, {"texts": 3}), report
+    changed = json.loads(json.dumps(texts))
+    changed["texts"][-1]["text"] = "Sport voor sommigen"
+    code, report = _verify_agenda(tmp_path, client, summit, changed)
+    assert code == 1 and report["failure"]["check"] == "agenda"
+    assert "does not match its sha256" in report["failure"]["reason"]
+    changed = json.loads(json.dumps(texts))
+    changed["texts"][0].update(text="Mijn buurman Jan de Vries rijdt te hard.", withheld=None)
+    code, report = _verify_agenda(tmp_path, client, summit, changed)
+    assert code == 1 and "withheld in the log (personal-data) but its text is still served" in report["failure"]["reason"]

@@ -11,6 +11,7 @@ prints the report.  Usage::
     g1000-verify bundle FILE [--json] [--log-key VKEY | --log-key-file PATH]
                      [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N] [--heads FILE] [--complete]
     g1000-verify draw (--gateway URL --summit ID | FILE [--heads FILE]) [same options]
+    g1000-verify agenda (--gateway URL --summit ID | FILE --texts FILE [--heads FILE]) [same options]
 
 Completeness (issue 10, Build 7): from a gateway the producers' signed stream heads are read
 first (``GET /v1/summits/{id}/heads``); with a bundle, ``--heads FILE`` gives a saved copy.  The
@@ -23,6 +24,11 @@ a signed head stays valid forever, and an old one replayed would hide a lag.
 ``draw`` runs the log checks, then recomputes every lottery draw from the ``lottery.*`` events
 (docs/lottery.md; :mod:`g1000_verify.draw_checks`).  A party that committed and did not reveal
 is a warning, not a failure.
+
+``agenda`` runs the log checks, then holds every text the agenda serves (``GET
+/v1/summits/{id}/topics/texts``, or its saved copy ``--texts FILE``) against the language,
+sha256 and length its log describes, and every withheld one against its recorded reason
+(docs/agenda.md; :mod:`g1000_verify.agenda_checks`).
 
 Exit status: 0 every check holds; 1 a verification failure (the first failing entry index and a
 plain reason are printed; with ``--complete`` also a log behind its producers' heads, or a
@@ -40,11 +46,19 @@ from g1000_proofs.errors import ProofError
 from g1000_proofs.note import Verifier, parse_verifier_key
 from g1000_proofs.note_keys import strict_b64decode
 
+from .agenda_checks import fetch_texts, read_texts_file, run_agenda
 from .checks import Options, run_checks
 from .draw_checks import run_draw
 from .heads_source import fetch_heads, read_heads_file
 from .model import RateLimitedError, SourceError
-from .report import format_draw_json, format_draw_text, format_json, format_text
+from .report import (
+    format_agenda_json,
+    format_agenda_text,
+    format_draw_json,
+    format_draw_text,
+    format_json,
+    format_text,
+)
 from .sources import open_bundle, open_gateway
 from .errors import UsageError
 
@@ -139,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="exit status: 0 every check holds; 1 verification failure (first failing entry "
                "index and reason; with --complete also a log behind its producers' heads); "
                "2 usage error, unreadable file or unreachable gateway")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="{log,bundle,draw}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{log,bundle,draw,agenda}")
     log = commands.add_parser("log", parents=[common, transport], help="verify a log through the gateway")
     log.add_argument("--gateway", required=True, metavar="URL", help="gateway base URL")
     log.add_argument("--summit", required=True, type=_summit, metavar="ID", help="summit (log) id")
@@ -159,12 +173,36 @@ def _parser() -> argparse.ArgumentParser:
                       "heads, as saved from the gateway's GET /v1/summits/{id}/heads")
     draw.add_argument("--summit", type=_summit, metavar="ID",
                       help="summit (log) id, with --gateway")
+    agenda = commands.add_parser("agenda", parents=[common, transport],
+                                 help="verify the log, then every served agenda text against its hash",
+                                 description="Verify the log (as 'log' / 'bundle'), then check every "
+                                             "text the agenda serves against the sha256 and length "
+                                             "its log describes, and every withheld one against its "
+                                             "recorded reason (docs/agenda.md).")
+    agenda.add_argument("file", nargs="?", metavar="FILE", help="export bundle (JSON lines)")
+    agenda.add_argument("--gateway", metavar="URL", help="gateway base URL (instead of FILE)")
+    agenda.add_argument("--texts", metavar="FILE", help="with a bundle FILE: the agenda's texts, as "
+                        "saved from the gateway's GET /v1/summits/{id}/topics/texts")
+    agenda.add_argument("--heads", metavar="FILE", help="with a bundle FILE: the producers' stream "
+                        "heads, as saved from the gateway's GET /v1/summits/{id}/heads")
+    agenda.add_argument("--summit", type=_summit, metavar="ID", help="summit (log) id, with --gateway")
     return parser
+
+
+def _agenda_texts(args: argparse.Namespace):
+    if args.file is not None:
+        if args.texts is None:
+            raise UsageError("agenda with a bundle FILE needs --texts FILE (the saved answer of the "
+                             "gateway's GET /v1/summits/{id}/topics/texts)")
+        return read_texts_file(args.texts)
+    if args.texts is not None:
+        raise UsageError("--texts FILE goes with a bundle FILE; from a gateway the texts are fetched")
+    return fetch_texts(args.gateway, args.summit, timeout=args.timeout, max_wait=args.max_wait)
 
 
 def _draw_source(args: argparse.Namespace) -> None:
     if (args.file is None) == (args.gateway is None):
-        raise UsageError("draw needs either a bundle FILE or --gateway URL --summit ID")
+        raise UsageError(f"{args.command} needs either a bundle FILE or --gateway URL --summit ID")
     if args.gateway is not None and args.summit is None:
         raise UsageError("--gateway needs --summit ID")
     if args.file is not None and args.summit is not None:
@@ -233,8 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:   # argparse has printed usage and the error (or --help)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        if args.command == "draw":
+        if args.command in ("draw", "agenda"):
             _draw_source(args)
+        texts = _agenda_texts(args) if args.command == "agenda" else None
         options = Options(log_key=_log_key(args), receipts=list(args.receipt), workers=args.workers,
                           complete=args.complete)
         waited = _heads(args, options)  # before the log is read: see heads_source
@@ -244,9 +283,11 @@ def main(argv: list[str] | None = None) -> int:
             model = open_gateway(args.gateway, args.summit, timeout=args.timeout,
                                  fetch_key=options.log_key is None, max_wait=args.max_wait,
                                  waited=waited)
-        draw = None
+        draw = checked = None
         if args.command == "draw":
             result, draw = run_draw(model, options)
+        elif args.command == "agenda":
+            result, checked = run_agenda(model, options, texts)
         else:
             result = run_checks(model, options)
     except (SourceError, UsageError) as exc:
@@ -255,7 +296,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("g1000-verify: interrupted", sys.stderr)
         return 130
-    if args.json:
+    if args.command == "agenda":
+        _say(format_agenda_json(result, checked) if args.json else format_agenda_text(result, checked))
+        if args.json:
+            for warning in result.warnings:
+                _say(warning, sys.stderr)
+    elif args.json:
         for warning in result.warnings:
             _say(warning, sys.stderr)
         _say(format_draw_json(result, draw) if args.command == "draw" else format_json(result))
