@@ -3,8 +3,9 @@
 With the organiser's token (from `g1000 admin organiser`) it charters a summit, issues a
 facilitator token, lets the facilitator print check-in codes, checks participants in with those
 codes (each gets a participant token), lets each participant nominate a topic for the own agenda
-under their own token, and waits until the ledger has received every event of every stream it
-produced; then it verifies the log as an outsider would. Each later stage of the day is added here as it is built. The last line
+under their own token (the log holds only the texts' hashes; the organiser then closes
+nominations), and waits until the ledger has received every event of every stream it
+produced; then it verifies the log, the draws and the agenda's served texts as an outsider would. Each later stage of the day is added here as it is built. The last line
 of output is one JSON object describing what was done (at least `summit_id`).
 """
 
@@ -85,10 +86,13 @@ class Demo:
         self.say(f"{len(participants)} participants checked in, each with a participant token")
         for (title, description), participant in zip(TOPICS, participants):
             self._call("POST", topics_path, 201, token=participant["token"],
-                       json={"title": title, "description": description})
-        self.say(f"participants nominated {len(TOPICS)} topics for the own agenda")
+                       json={"title": title, "description": description, "language": "nl"})
+        self.say(f"participants nominated {len(TOPICS)} topics for the own agenda (in the log: only their"
+                 " hashes, docs/agenda.md)")
+        self._call("POST", f"{topics_path}/nominations", 200, json={"open": False})
+        self.say("the organiser closed nominations")
 
-        expected = {"agenda": len(TOPICS), "lottery": lottery["last_seq"]}
+        expected = {"agenda": len(TOPICS) + 1, "lottery": lottery["last_seq"]}
         progress: dict = {}
 
         def ledger_has_all() -> bool:
@@ -101,7 +105,8 @@ class Demo:
         self.say(f"ledger received: {', '.join(f'{k} {v}' for k, v in sorted(progress.items()))}")
         verified = self.verify_log(summit_id, sum(progress.values()))
         draw = self.verify_draw(summit_id)
-        return {"summit_id": summit_id, "topics": len(TOPICS), "participants": len(participants),
+        agenda = self.verify_agenda(summit_id)
+        return {"summit_id": summit_id, "topics": len(TOPICS), "participants": len(participants), "agenda": agenda,
                 "lottery": {k: v for k, v in lottery.items() if k not in ("panel", "employers", "last_seq")}
                 | {"panel_seats": len(lottery["panel"]), "employer_seats": len(lottery["employers"])},
                 "ledger_received": dict(sorted(progress.items())), "log": verified, "draw": draw}
@@ -152,6 +157,23 @@ class Demo:
         self.say(f"g1000-verify draw: every draw recomputes from the log ({len(draw['seeds'])} seeds,"
                  f" {len(draw['draws'])} draws; warnings: {len(draw['warnings'])})")
         return {"verified": True, "seeds": len(draw["seeds"]), "warnings": draw["warnings"]}
+
+
+    def verify_agenda(self, summit_id: str) -> dict:
+        """`g1000-verify agenda` through the gateway: every served topic text matches its hash in the log."""
+        import contextlib
+        import io
+
+        from g1000_verify.cli import main as verify
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = verify(["agenda", "--gateway", self.gateway, "--summit", summit_id, "--json"])
+        report = json.loads(out.getvalue())
+        if code != 0:
+            raise DemoError(f"the agenda's texts did not verify: {report.get('failure')}")
+        self.say(f"g1000-verify agenda: {report['agenda']['texts']} served texts match their hashes in the log")
+        return {"verified": True, "texts": report["agenda"]["texts"]}
 
 
 def run_demo(gateway: str, token: str, timeout: float = 60.0) -> dict:
