@@ -117,9 +117,10 @@ class _Scan:
                     self.features({feature: opening.get("value")}, f"openings[{i}].value")
 
     def members(self, schema: Schema, payload: Mapping, prefix: str) -> None:
+        declared = {f.data_key or name: f for name, f in schema.fields.items()}   # as on the wire
         for key, value in payload.items():
             path = f"{prefix}{key}"
-            field = schema.fields.get(key)
+            field = declared.get(key)
             if field is None:
                 self.problem(path, "a member the catalogue's schema does not declare")
                 continue

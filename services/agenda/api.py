@@ -18,11 +18,14 @@ from services.core.problem import ProblemSchema, problem
 from services.core.runtime import runtime
 from services.core.summits import summit_exists
 
-from .domain import nominate_topic, nominations_must_be_open, set_nominations, withhold_text
+from .domain import merge_topics, nominate_topic, nominations_must_be_open, set_nominations, split_topic, withhold_text
 from .errors import AgendaConflictError, AgendaError, AgendaNotFoundError  # noqa: F401 (the map)
 from .schemas import (
+    MergeCreateSchema,
     NominationsSchema,
     NominationsStateSchema,
+    SplitCreateSchema,
+    SplitResultSchema,
     TextsExportSchema,
     TopicCreateSchema,
     TopicListSchema,
@@ -49,7 +52,8 @@ def install(app: Flask) -> None:
         return problem(kind.status, kind.title, e.message, kind=kind.slug)
 
 
-_COLUMNS = "topic_id, summit_id, title, description, seq, nominated_at, payload_v, language, version"
+_COLUMNS = ("topic_id, summit_id, title, description, seq, nominated_at, payload_v, language, version,"
+            " merged_into, split, split_from")
 _TEXT_COLUMNS = "topic_id, field, language, sha256, length, text, withheld, withheld_seq"
 
 
@@ -63,10 +67,24 @@ def _text(r) -> dict:
             "withheld": None if r[6] is None else {"reason": r[6], "seq": r[7]}}
 
 
-def _topics(conn, summit_id: str, topic_id: str | None = None) -> list[dict]:
-    where, args = ("summit_id = %s", (summit_id,)) if topic_id is None else \
-        ("summit_id = %s AND topic_id = %s", (summit_id, topic_id))
-    rows = conn.execute(f"SELECT {_COLUMNS} FROM topics WHERE {where} ORDER BY seq", args).fetchall()
+def _state(merged_into, split) -> str:
+    return "merged" if merged_into is not None else "split" if split else "open"
+
+
+def _topics(conn, summit_id: str, topic_ids: list[str] | None = None) -> list[dict]:
+    """The summit's topics in log order (or those of `topic_ids`), with texts and provenance."""
+    rows = conn.execute(f"SELECT {_COLUMNS} FROM topics WHERE summit_id = %s ORDER BY seq, topic_id",
+                        (summit_id,)).fetchall()
+    merged_from: dict = {}
+    split_into: dict = {}
+    for r in rows:
+        if r[9] is not None:
+            merged_from.setdefault(r[9], []).append(str(r[0]))
+        if r[11] is not None:
+            split_into.setdefault(r[11], []).append(str(r[0]))
+    if topic_ids is not None:
+        wanted = {str(t) for t in topic_ids}
+        rows = [r for r in rows if str(r[0]) in wanted]
     texts: dict = {}
     if rows:
         for r in conn.execute(f"SELECT {_TEXT_COLUMNS} FROM topic_texts WHERE topic_id = ANY(%s) ORDER BY field",
@@ -75,14 +93,32 @@ def _topics(conn, summit_id: str, topic_id: str | None = None) -> list[dict]:
     out = []
     for r in rows:
         mine = texts.get(r[0], [])
-        by_field = {t["field"]: t["text"] for t in mine}
+        by_field = {t["field"]: t["text"] for t in mine}   # the words, None once withheld
         v2 = r[6] >= 2
-        # by_field: the words, None once withheld; a v2 topic without a description has no row
         out.append({"topic_id": r[0], "summit_id": r[1], "payload_v": r[6], "language": r[7], "seq": r[4],
                     "nominated_at": r[5].isoformat(), "texts": mine,
                     "title": by_field.get("title") if v2 else r[2],
-                    "description": by_field.get("description", "") if v2 else r[3]})
+                    # a v2 topic without a description has no row for it
+                    "description": by_field.get("description", "") if v2 else r[3],
+                    "state": _state(r[9], r[10]), "merged_into": r[9], "merged_from": merged_from.get(r[0], []),
+                    "split_from": r[11], "split_into": split_into.get(r[0], [])})
     return out
+
+
+def _states(conn, summit_id: str) -> tuple[dict[str, str], dict[str, int]]:
+    """Each topic's state and aggregate version, the summit's topics locked (merges and splits
+    of one summit are serialised)."""
+    rows = conn.execute("SELECT topic_id, merged_into, split, version FROM topics WHERE summit_id = %s"
+                        " ORDER BY topic_id FOR UPDATE", (summit_id,)).fetchall()
+    return {str(r[0]): _state(r[1], r[2]) for r in rows}, {str(r[0]): r[3] for r in rows}
+
+
+def _store_texts(conn, topic_id: str, texts: list[dict], words: dict[str, str]) -> None:
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO topic_texts (topic_id, field, language, sha256, length, text)"
+                        " VALUES (%s, %s, %s, %s, %s, %s)",
+                        [(topic_id, t["field"], t["language"], t["sha256"], t["length"], words[t["field"]])
+                         for t in texts])
 
 
 def _window(conn, summit_id: str, lock: bool = False) -> tuple[bool, int, int | None]:
@@ -131,12 +167,8 @@ class Topics(MethodView):
             nominations_must_be_open(sid, _window(tx.conn, sid)[0])
             tx.conn.execute("INSERT INTO topics (topic_id, summit_id, seq, payload_v, language)"
                             " VALUES (%s, %s, %s, 2, %s)", (topic_id, sid, recorded.seq, body["language"]))
-            with tx.conn.cursor() as cur:
-                cur.executemany("INSERT INTO topic_texts (topic_id, field, language, sha256, length, text)"
-                                " VALUES (%s, %s, %s, %s, %s, %s)",
-                                [(topic_id, t["field"], t["language"], t["sha256"], t["length"], words[t["field"]])
-                                 for t in recorded.payload["texts"]])
-            (topic,) = _topics(tx.conn, sid, topic_id)
+            _store_texts(tx.conn, topic_id, recorded.payload["texts"], words)
+            (topic,) = _topics(tx.conn, sid, [topic_id])
         return topic
 
 
@@ -149,7 +181,7 @@ class Topic(MethodView):
         sid = str(summit_id)
         with runtime().db.transaction() as conn:
             _known(conn, sid)
-            found = _topics(conn, sid, str(topic_id))
+            found = _topics(conn, sid, [str(topic_id)])
         if not found:
             raise AgendaNotFoundError(f"no topic {topic_id} in summit {sid}")
         return found[0]
@@ -182,8 +214,65 @@ class Withholdings(MethodView):
             tx.conn.execute("UPDATE topics SET version = %s WHERE topic_id = %s", (event.version, tid))
             tx.conn.execute("UPDATE topic_texts SET text = NULL, withheld = %s, withheld_seq = %s"
                             " WHERE topic_id = %s AND field = %s", (body["reason"], recorded.seq, tid, body["field"]))
-            (topic,) = _topics(tx.conn, sid, tid)
+            (topic,) = _topics(tx.conn, sid, [tid])
         return topic
+
+
+@blp.route("/merges")
+class Merges(MethodView):
+    @requires("facilitator", "organiser")
+    @blp.arguments(MergeCreateSchema)
+    @blp.response(201, TopicSchema)
+    @blp.alt_response(401, schema=ProblemSchema)
+    @blp.alt_response(403, schema=ProblemSchema)
+    @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(409, schema=ProblemSchema)
+    def post(self, body, summit_id):
+        """Merge duplicate topics `from` into `into` (agenda.topics.merged): the merged ones stay
+        readable with `merged_into`, the kept one lists them in `merged_from`. 409 when one of
+        them was merged or split already."""
+        rt, sid = runtime(), str(summit_id)
+        into, sources = str(body["into"]), [str(t) for t in body["from_"]]
+        with rt.store.transaction() as tx:
+            _known(tx.conn, sid)
+            states, versions = _states(tx.conn, sid)
+            event = merge_topics(sid, states, into, sources, versions.get(into, 0))
+            tx.append(sid, [event])
+            tx.conn.execute("UPDATE topics SET version = %s WHERE topic_id = %s", (event.version, into))
+            tx.conn.execute("UPDATE topics SET merged_into = %s WHERE topic_id = ANY(%s)",
+                            (into, event.payload["from"]))
+            (topic,) = _topics(tx.conn, sid, [into])
+        return topic
+
+
+@blp.route("/<uuid:topic_id>/splits")
+class Splits(MethodView):
+    @requires("facilitator", "organiser")
+    @blp.arguments(SplitCreateSchema)
+    @blp.response(201, SplitResultSchema)
+    @blp.alt_response(401, schema=ProblemSchema)
+    @blp.alt_response(403, schema=ProblemSchema)
+    @blp.alt_response(404, schema=ProblemSchema)
+    @blp.alt_response(409, schema=ProblemSchema)
+    def post(self, body, summit_id, topic_id):
+        """Split a topic into 2-10 new ones, each with its own words (agenda.topic.split: their
+        texts' hashes, no words). The split one stays readable with `split_into`."""
+        rt, sid, tid = runtime(), str(summit_id), str(topic_id)
+        with rt.store.transaction() as tx:
+            _known(tx.conn, sid)
+            states, versions = _states(tx.conn, sid)
+            event, made = split_topic(sid, states, tid, versions.get(tid, 0), body["into"])
+            (recorded,) = tx.append(sid, [event])
+            tx.conn.execute("UPDATE topics SET version = %s, split = true WHERE topic_id = %s", (event.version, tid))
+            for (new_id, language, words), part in zip(made, recorded.payload["into"]):
+                tx.conn.execute("INSERT INTO topics (topic_id, summit_id, seq, payload_v, language, version,"
+                                " split_from) VALUES (%s, %s, %s, 2, %s, 0, %s)",
+                                (new_id, sid, recorded.seq, language, tid))
+                _store_texts(tx.conn, new_id, part["texts"], words)
+            (source,) = _topics(tx.conn, sid, [tid])
+            parts = _topics(tx.conn, sid, [m[0] for m in made])
+        order = {m[0]: i for i, m in enumerate(made)}
+        return {"from_": source, "into": sorted(parts, key=lambda t: order[str(t["topic_id"])])}
 
 
 @blp.route("/nominations")

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import uuid
 
-from g1000_proofs.agenda import WITHHOLDING_REASONS, describe_topic
+from g1000_proofs.agenda import WITHHOLDING_REASONS, describe_topic, merge_problem, split_problem
 from g1000_proofs.texts import normalise
 
 from services.core.events import NewEvent
 
-from .errors import AgendaConflictError
+from .errors import AgendaConflictError, AgendaNotFoundError
 
 DEFAULT_LANGUAGE = "nl"
 
@@ -64,3 +64,34 @@ def withhold_text(summit_id: str, topic: dict, field: str, reason: str) -> NewEv
     return NewEvent(type="agenda.text.withheld",
                     payload={"v": 1, "topic_id": topic_id, "field": field, "reason": reason},
                     aggregate_id=topic_aggregate(summit_id, topic_id), version=topic["version"] + 1)
+
+
+def merge_topics(summit_id: str, states: dict[str, str], into: str, sources: list[str], version: int) -> NewEvent:
+    """The event that merges duplicate topics `sources` into `into` (`states`: each known topic's
+    state; `version`: the `into` topic aggregate's version). The provenance rule is
+    g1000_proofs.agenda.merge_problem, which g1000-verify applies to the log too."""
+    sources = sorted(set(sources))
+    problem = merge_problem(states, into, sources)
+    if problem is not None:
+        raise (AgendaNotFoundError if problem.startswith("no topic") else AgendaConflictError)(problem)
+    return NewEvent(type="agenda.topics.merged", payload={"v": 1, "into": into, "from": sources},
+                    aggregate_id=topic_aggregate(summit_id, into), version=version + 1)
+
+
+def split_topic(summit_id: str, states: dict[str, str], source: str, version: int,
+                parts: list[dict]) -> tuple[NewEvent, list[tuple[str, str, dict[str, str]]]]:
+    """The event that splits `source` into new topics, one per part `{title, description,
+    language}`, and per new topic (id, language, words by field) to store."""
+    problem = split_problem(states, source)
+    if problem is not None:
+        raise (AgendaNotFoundError if problem.startswith("no topic") else AgendaConflictError)(problem)
+    made, into = [], []
+    for part in parts:
+        words = {"title": normalise(part["title"].strip()), "description": normalise(part["description"].strip())}
+        topic_id = str(uuid.uuid4())
+        texts = describe_topic(part["language"], words["title"], words["description"])
+        into.append({"topic_id": topic_id, "texts": texts})
+        made.append((topic_id, part["language"], {t["field"]: words[t["field"]] for t in texts}))
+    event = NewEvent(type="agenda.topic.split", payload={"v": 1, "from": source, "into": into},
+                     aggregate_id=topic_aggregate(summit_id, source), version=version + 1)
+    return event, made

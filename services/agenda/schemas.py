@@ -53,8 +53,13 @@ class TopicSchema(Schema):
     description = fields.String(allow_none=True, metadata={"description": "null once withheld"})
     texts = fields.List(fields.Nested(TopicTextSchema),
                         metadata={"description": "v2: each text with its description in the log"})
-    seq = fields.Integer(metadata={"description": "position of the nomination event in the agenda stream"})
+    seq = fields.Integer(metadata={"description": "position of the nomination (or split) event in the agenda stream"})
     nominated_at = fields.String()
+    state = fields.String(metadata={"description": "open, merged (into merged_into) or split (into split_into)"})
+    merged_into = fields.UUID(allow_none=True)
+    merged_from = fields.List(fields.UUID(), metadata={"description": "the duplicates merged into this topic"})
+    split_from = fields.UUID(allow_none=True, metadata={"description": "the topic a split made this one of"})
+    split_into = fields.List(fields.UUID())
 
 
 class TopicListSchema(Schema):
@@ -98,3 +103,25 @@ class TextsExportSchema(Schema):
     version = fields.Integer(metadata={"example": 1})
     summit_id = fields.UUID()
     texts = fields.List(fields.Nested(ServedTextSchema))
+
+
+class MergeCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    into = fields.UUID(required=True, metadata={"example": "6c5b4a3f-2e1d-4c0b-9a8f-7e6d5c4b3a2f"})
+    from_ = fields.List(fields.UUID(), required=True, data_key="from", validate=validate.Length(1, 50),
+                        metadata={"description": "the duplicates, merged into `into`"})
+
+
+class SplitCreateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    into = fields.List(fields.Nested(TopicCreateSchema), required=True, validate=validate.Length(2, 10),
+                       metadata={"description": "the new topics, each with its own words and language"})
+
+
+class SplitResultSchema(Schema):
+    from_ = fields.Nested(TopicSchema, data_key="from")
+    into = fields.List(fields.Nested(TopicSchema))

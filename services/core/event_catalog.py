@@ -656,6 +656,42 @@ class TextWithheldV1(Payload):
     reason = fields.String(required=True, validate=validate.OneOf(WITHHOLDING_REASONS))
 
 
+class SplitPart(Schema):
+    """One topic a split makes: its new id and its texts' descriptions (as a v2 nomination's)."""
+
+    class Meta:
+        unknown = RAISE
+
+    topic_id = CanonicalUUID(required=True)
+    texts = fields.List(fields.Nested(TopicTextDescription), required=True,
+                        validate=validate.Length(1, len(TEXT_FIELDS)))
+
+    @validates_schema
+    def _one_language_title_first(self, data, **kwargs):
+        TopicNominatedV2._one_language_title_first(self, data)
+
+
+class TopicsMergedV1(Payload):
+    """Facilitators merged duplicate topics `from` into the topic `into` (provenance: which
+    nominations became which topic; g1000_proofs.agenda.merge_problem)."""
+
+    into = CanonicalUUID(required=True)
+    from_ = fields.List(CanonicalUUID(), required=True, data_key="from", attribute="from",
+                        validate=validate.Length(1, 50))
+
+    @validates_schema
+    def _sorted(self, data, **kwargs):
+        _sorted_unique([str(t) for t in data.get("from", [])], "from")
+
+
+class TopicSplitV1(Payload):
+    """Facilitators split the topic `from` into new topics, each with its texts described (no
+    words; g1000_proofs.agenda.split_problem)."""
+
+    from_ = CanonicalUUID(required=True, data_key="from", attribute="from")
+    into = fields.List(fields.Nested(SplitPart), required=True, validate=validate.Length(2, 10))
+
+
 class PayloadCatalog:
     """Maps (event type, payload version) to the schema that validates it."""
 
@@ -696,6 +732,8 @@ CATALOG.register("agenda.topic.nominated", 2, TopicNominatedV2)
 CATALOG.register("agenda.nominations.opened", 1, NominationsOpenedV1)
 CATALOG.register("agenda.nominations.closed", 1, NominationsClosedV1)
 CATALOG.register("agenda.text.withheld", 1, TextWithheldV1)
+CATALOG.register("agenda.topics.merged", 1, TopicsMergedV1)
+CATALOG.register("agenda.topic.split", 1, TopicSplitV1)
 for _type, _schema in (
     ("lottery.register.chunk", RegisterChunkV1),
     ("lottery.register.committed", RegisterCommittedV1),

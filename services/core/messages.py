@@ -237,6 +237,10 @@ _ROWS: tuple[tuple[str, ...], ...] = (
     ("topic {topic} has no {field}", "onderwerp {topic} heeft geen {field}"),
     ("the {field} of topic {topic} is already withheld", "de {field} van onderwerp {topic} is al achtergehouden"),
     ("the title must not be blank", "de titel mag niet leeg zijn"),
+    # g1000_proofs.agenda's provenance rules, raised as they are by services/agenda/domain.py
+    ("no topic {topic}", "geen onderwerp {topic}"),
+    ("topic {topic} is already {state}", "onderwerp {topic} is al {state}"),
+    ("topic {topic} cannot be merged into itself", "onderwerp {topic} kan niet met zichzelf worden samengevoegd"),
     ("a topic's texts include its title", "de teksten van een onderwerp bevatten de titel"),
     ("a topic's texts share one language", "de teksten van een onderwerp hebben één taal"),
     ("genesis event {type} refused: {reason}", "oprichtingsgebeurtenis {type} geweigerd: {reason}"),

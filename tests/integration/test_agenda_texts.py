@@ -194,3 +194,58 @@ def test_g1000_verify_agenda_checks_the_served_texts_against_the_log(stack, tmp_
     changed["texts"][0].update(text="Mijn buurman Jan de Vries rijdt te hard.", withheld=None)
     code, report = _verify_agenda(tmp_path, client, summit, changed)
     assert code == 1 and "withheld in the log (personal-data) but its text is still served" in report["failure"]["reason"]
+
+
+def test_facilitators_merge_and_split_keeping_provenance(stack, tmp_path):
+    client = stack.gateway().test_client()
+    summit, other = _summit(stack, client), _summit(stack, client)
+    participant = bearer(stack.issue("participant", summit_id=summit, subject="p-1"))
+    facilitator = bearer(stack.issue("facilitator", summit_id=summit, subject="f-1"))
+    foreign = bearer(stack.issue("facilitator", summit_id=other, subject="f-2"))
+    base = f"/v1/summits/{summit}/topics"
+    a, b, c = (client.post(base, json={"title": t}, headers=participant).get_json()["topic_id"]
+               for t in ("Fietspaden", "Fietsen naar school", "Groen en sport"))
+    merge = {"into": a, "from": [b]}
+    before = _state(stack, summit)
+    assert client.post(f"{base}/merges", json=merge, headers=participant).status_code == 403
+    assert client.post(f"{base}/merges", json=merge, headers=foreign).status_code == 403
+    assert client.post(f"{base}/merges", json={"into": a, "from": [a]}, headers=facilitator).status_code == 409
+    assert client.post(f"{base}/merges", json={"into": a, "from": []}, headers=facilitator).status_code == 422
+    unknown = {"into": a, "from": ["00000000-0000-4000-8000-000000000000"]}
+    assert client.post(f"{base}/merges", json=unknown, headers=facilitator).status_code == 404
+    assert _state(stack, summit) == before
+    merged = client.post(f"{base}/merges", json=merge, headers=facilitator)
+    assert merged.status_code == 201, merged.get_data(as_text=True)
+    assert merged.get_json()["merged_from"] == [b] and merged.get_json()["state"] == "open"
+    gone = client.get(f"{base}/{b}").get_json()
+    assert (gone["state"], gone["merged_into"], gone["title"]) == ("merged", a, "Fietsen naar school")
+    again = client.post(f"{base}/merges", json={"into": c, "from": [b]}, headers=facilitator)
+    assert again.status_code == 409 and "already merged" in again.get_json()["detail"]
+
+    parts = {"into": [{"title": "Groen in de wijk"}, {"title": "Sport for all", "language": "en"}]}
+    before = _state(stack, summit)
+    assert client.post(f"{base}/{c}/splits", json=parts, headers=participant).status_code == 403
+    assert client.post(f"{base}/{c}/splits", json={"into": parts["into"][:1]}, headers=facilitator).status_code == 422
+    assert client.post(f"{base}/{b}/splits", json=parts, headers=facilitator).status_code == 409
+    assert _state(stack, summit) == before
+    split = client.post(f"{base}/{c}/splits", json=parts, headers=stack.auth())
+    assert split.status_code == 201, split.get_data(as_text=True)
+    made = split.get_json()
+    assert made["from"]["state"] == "split" and len(made["into"]) == 2
+    assert [(t["title"], t["language"], t["split_from"]) for t in made["into"]] == \
+        [("Groen in de wijk", "nl", c), ("Sport for all", "en", c)]
+    assert sorted(made["from"]["split_into"]) == sorted(t["topic_id"] for t in made["into"])
+    *_, (_, merged_event), (_, split_event) = _events(stack, summit)
+    assert merged_event["payload"] == {"v": 1, "into": a, "from": [b]}
+    assert split_event["type"] == "agenda.topic.split" and "Groen" not in json.dumps(split_event)
+    assert [p["texts"][0]["sha256"] for p in split_event["payload"]["into"]] == \
+        [sha256_hex("Groen in de wijk"), sha256_hex("Sport for all")]
+    # a part's text is withheld like any other; the export and the verifier cover the parts
+    part = made["into"][1]["topic_id"]
+    assert client.post(f"{base}/{part}/withholdings", json={"field": "title", "reason": "off-topic"},
+                       headers=facilitator).status_code == 201
+    _to_ledger(stack, summit)
+    texts = client.get(f"{base}/texts").get_json()
+    assert len(texts["texts"]) == 5
+    code, report = _verify_agenda(tmp_path, client, summit, texts)
+    assert (code, report["agenda"]) == (0, {"texts": 5}), report

@@ -4,10 +4,13 @@ Why this module exists: participants write the agenda's topics, and what they wr
 personal data or abuse, while the log can never forget (issue 14; docs/agenda.md). So
 ``agenda.topic.nominated`` v2 carries, per field (``title``, ``description``), only the language
 the participant declared and the SHA-256 and UTF-8 length of the text in NFC (:mod:`.texts`:
-UAX #15, FIPS 180-4, RFC 3629). The text itself lives in the agenda's store and is served by its
-API; ``agenda.text.withheld`` records that a facilitator or organiser took one text out of
-service, with a reason from a fixed list, and the store then deletes it while the log keeps its
-hash. The agenda service builds its payloads with :func:`describe_topic`, and both it and
+UAX #15, FIPS 180-4, RFC 3629); so do the parts an ``agenda.topic.split`` makes. The text itself
+lives in the agenda's store and is served by its API; ``agenda.text.withheld`` records that a
+facilitator or organiser took one text out of service, with a reason from a fixed list, and the
+store then deletes it while the log keeps its hash. Facilitators merge duplicates
+(``agenda.topics.merged``) and split topics, and the provenance rules (:func:`merge_problem`,
+:func:`split_problem`) are applied by the service before it appends and by the verifier after.
+The agenda service builds its payloads with :func:`describe_topic`, and both it and
 ``g1000-verify agenda`` hold a served export against the log with :func:`check_served`.
 
 Pure: no I/O, no clock.
@@ -21,13 +24,15 @@ from typing import Any
 from .errors import TextError
 from .texts import LANGUAGES, check_text, describe
 
-__all__ = ["FIELDS", "NOMINATED", "WITHHELD", "WITHHOLDING_REASONS", "check_served", "describe_topic",
-           "logged_texts"]
+__all__ = ["FIELDS", "MERGED", "NOMINATED", "SPLIT", "WITHHELD", "WITHHOLDING_REASONS", "check_served",
+           "describe_topic", "logged_texts", "merge_problem", "split_problem"]
 
 FIELDS = ("description", "title")   # code-point order: the order of `texts` in a payload
 WITHHOLDING_REASONS = ("abuse", "erasure-request", "off-topic", "personal-data")
 NOMINATED = "agenda.topic.nominated"
 WITHHELD = "agenda.text.withheld"
+MERGED = "agenda.topics.merged"
+SPLIT = "agenda.topic.split"
 
 
 def describe_topic(language: str, title: str, description: str = "") -> list[dict]:
@@ -41,20 +46,67 @@ def describe_topic(language: str, title: str, description: str = "") -> list[dic
     return [{"field": field, **describe(language, texts[field])} for field in FIELDS if texts[field]]
 
 
+def merge_problem(topics: Mapping[str, str], into: str, sources: list[str]) -> str | None:
+    """Why facilitators may not merge `sources` into `into`, given each known topic's state
+    (`open`, `merged`, `split`), or None: every topic known and still open, `into` not a source."""
+    if into in sources:
+        return f"topic {into} cannot be merged into itself"
+    for topic_id in [into, *sources]:
+        if topic_id not in topics:
+            return f"no topic {topic_id}"
+        if topics[topic_id] != "open":
+            return f"topic {topic_id} is already {topics[topic_id]}"
+    return None
+
+
+def split_problem(topics: Mapping[str, str], source: str) -> str | None:
+    """Why a topic may not be split, or None: it must be known and still open."""
+    if source not in topics:
+        return f"no topic {source}"
+    if topics[source] != "open":
+        return f"topic {source} is already {topics[source]}"
+    return None
+
+
+def _describe(described: dict, topic_id: str, texts: Iterable[Mapping]) -> None:
+    for text in texts:
+        described[(topic_id, text["field"])] = {"language": text["language"], "sha256": text["sha256"],
+                                                "length": text["length"], "withheld": None}
+
+
 def logged_texts(events: Iterable[tuple[int, Mapping]]) -> tuple[dict[tuple[str, str], dict], str | None]:
     """What the log says of every agenda text: `{(topic_id, field): {language, sha256, length,
     withheld}}` in log order (`withheld`: the recorded reason or None), and the first problem of
-    the events themselves (a withholding of a text the log never described, or twice), if any.
-    v1 nominations hold their text in the log itself and are not described here."""
+    the events themselves, if any: a withholding of a text the log never described, or twice; a
+    merge or split of a topic the log does not hold or that was already merged or split (the
+    provenance rules of :func:`merge_problem` and :func:`split_problem`, which the service applies
+    too). v1 nominations hold their text in the log itself and are not described here."""
     described: dict[tuple[str, str], dict] = {}
+    topics: dict[str, str] = {}
     for index, event in events:
         payload = event.get("payload") or {}
-        if event.get("type") == NOMINATED and payload.get("v") == 2:
-            for text in payload.get("texts", []):
-                described[(payload["topic_id"], text["field"])] = {
-                    "language": text["language"], "sha256": text["sha256"], "length": text["length"],
-                    "withheld": None}
-        elif event.get("type") == WITHHELD:
+        kind = event.get("type")
+        if kind == NOMINATED:
+            topics[payload.get("topic_id")] = "open"
+            if payload.get("v") == 2:
+                _describe(described, payload["topic_id"], payload.get("texts", []))
+        elif kind == MERGED:
+            problem = merge_problem(topics, payload.get("into"), list(payload.get("from", [])))
+            if problem is not None:
+                return described, f"entry {index}: a merge of which {problem}"
+            for topic_id in payload["from"]:
+                topics[topic_id] = "merged"
+        elif kind == SPLIT:
+            problem = split_problem(topics, payload.get("from"))
+            if problem is not None:
+                return described, f"entry {index}: a split of which {problem}"
+            topics[payload["from"]] = "split"
+            for part in payload.get("into", []):
+                if part.get("topic_id") in topics:
+                    return described, f"entry {index}: a split makes topic {part.get('topic_id')}, which exists"
+                topics[part["topic_id"]] = "open"
+                _describe(described, part["topic_id"], part.get("texts", []))
+        elif kind == WITHHELD:
             key = (payload.get("topic_id"), payload.get("field"))
             if key not in described:
                 return described, f"entry {index}: withholds the {key[1]} of topic {key[0]}, which the log does not describe"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from g1000_proofs.agenda import check_served, describe_topic, logged_texts
+from g1000_proofs.agenda import check_served, describe_topic, logged_texts, merge_problem, split_problem
 from g1000_proofs.errors import TextError
 from g1000_proofs.texts import sha256_hex
 
@@ -117,3 +117,58 @@ def test_the_domain_refuses_what_the_state_does_not_allow():
                          ("description", {**topic, "texts": {"title": None}})):
         with pytest.raises(AgendaConflictError):
             withhold_text("s", state, field, "abuse")
+
+
+OTHER = "22222222-2222-4222-8222-222222222222"
+THIRD = "33333333-3333-4333-8333-333333333333"
+
+
+def _merged(index, into, sources):
+    return (index, {"type": "agenda.topics.merged", "payload": {"v": 1, "into": into, "from": sources}})
+
+
+def _split(index, source, parts):
+    return (index, {"type": "agenda.topic.split", "payload": {"v": 1, "from": source, "into": [
+        {"topic_id": t, "texts": describe_topic("en", title)} for t, title in parts]}})
+
+
+def test_provenance_rules():
+    states = {TOPIC: "open", OTHER: "open", THIRD: "merged"}
+    assert merge_problem(states, TOPIC, [OTHER]) is None
+    assert "itself" in merge_problem(states, TOPIC, [TOPIC])
+    assert merge_problem(states, TOPIC, [THIRD]) == f"topic {THIRD} is already merged"
+    assert merge_problem(states, "44444444-4444-4444-8444-444444444444", [OTHER]).startswith("no topic")
+    assert split_problem(states, TOPIC) is None and "already merged" in split_problem(states, THIRD)
+    assert split_problem({}, TOPIC) == f"no topic {TOPIC}"
+
+
+def test_the_log_keeps_provenance_and_describes_the_parts_of_a_split():
+    nominated = [_nominated(1), _nominated(2, topic=OTHER)]
+    fourth = "44444444-4444-4444-8444-444444444444"
+    good = [*nominated, _merged(3, TOPIC, [OTHER]), _split(4, TOPIC, [(THIRD, "Bomen"), (fourth, "Bankjes")])]
+    described, problem = logged_texts(good)
+    assert problem is None and (THIRD, "title") in described
+    served = [_served("description", DESCRIPTION), _served("title", TITLE),
+              _served("description", DESCRIPTION, topic=OTHER), _served("title", TITLE, topic=OTHER)]
+    missing = check_served(good, served)
+    assert missing == f"the title of topic {THIRD} is described in the log but not served"
+    assert logged_texts([*nominated, _merged(3, TOPIC, [OTHER]), _merged(4, THIRD, [OTHER])])[1] == \
+        f"entry 4: a merge of which no topic {THIRD}"
+    assert "is already merged" in logged_texts([*nominated, _merged(3, TOPIC, [OTHER]), _split(4, OTHER, [])])[1]
+    assert "is already split" in logged_texts([*nominated, _split(3, OTHER, [(THIRD, "x")]),
+                                              _merged(4, TOPIC, [OTHER])])[1]
+    assert "which exists" in logged_texts([*nominated, _split(3, OTHER, [(TOPIC, "x")])])[1]
+
+
+def test_merge_and_split_payloads_in_the_catalogue():
+    CATALOG.validate("agenda.topics.merged", _merged(1, TOPIC, [OTHER, THIRD])[1]["payload"])
+    for sources in ([], [THIRD, OTHER], [OTHER, OTHER]):
+        with pytest.raises(SchemaError):
+            CATALOG.validate("agenda.topics.merged", _merged(1, TOPIC, sources)[1]["payload"])
+    CATALOG.validate("agenda.topic.split", _split(1, TOPIC, [(OTHER, "a"), (THIRD, "b")])[1]["payload"])
+    with pytest.raises(SchemaError):   # one part is no split
+        CATALOG.validate("agenda.topic.split", _split(1, TOPIC, [(OTHER, "a")])[1]["payload"])
+    words = _split(1, TOPIC, [(OTHER, "a"), (THIRD, "b")])[1]["payload"]
+    words["into"][0]["title"] = "Bomen"
+    with pytest.raises(SchemaError):
+        CATALOG.validate("agenda.topic.split", words)
