@@ -88,9 +88,11 @@ def test_handbook_runs_in_order_against_g1000_up(stack, tmp_path):
 
     # what the day wrote is in the log, and nothing personal or secret is
     size = int(verdict.group(1))
+    # the verdict names the latest checkpoint's tree size; the day's last writes (the check-in's
+    # arrival, the nomination) may follow it, verified but not yet signed: read the whole log
     entries = requests.get(f"{gateway}/v1/logs/{summit_id}/entries", timeout=10,
-                           params={"start": 0, "end": size}).json()["entries"]
-    assert len(entries) == size
+                           params={"start": 0, "end": size + 100}).json()["entries"]
+    assert len(entries) >= size and [e["index"] for e in entries] == list(range(len(entries)))
     kinds = [e["event"]["type"] for e in entries]
     assert kinds[0] == "ledger.summit.created"
     assert kinds.count("lottery.seed.finalized") == 3 and kinds.count("lottery.invitations.drawn") == 1
