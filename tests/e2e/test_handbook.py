@@ -80,6 +80,8 @@ def test_handbook_runs_in_order_against_g1000_up(stack, tmp_path):
                            out.strip().splitlines()[-1])
     assert verdict, out[-3000:]
     assert "  complete     the log holds every seq its producers' signed heads name" in out
+    assert re.search(r"^  agenda       2 served texts checked against the log's sha256, length and withholdings$\n"
+                     r"^OK: every check holds for tree size \d+; every served agenda text matches the log$", out, re.M), out
 
     # the shell's files are where the handbook said, the private ones private
     for private in ("letters.csv", "invitations.json", "codes.json"):
