@@ -41,6 +41,7 @@ _ROUND = {
 _TOPIC = {
     "topic_id": TOPIC_ID, "summit_id": SUMMIT_ID, "payload_v": 2, "language": "nl", "title": TITLE,
     "description": DESCRIPTION, "seq": 3, "nominated_at": "2027-03-14T10:15:00+00:00",
+    "state": "open", "merged_into": None, "merged_from": [], "split_from": None, "split_into": [],
     "texts": [{"field": "description", "language": "nl", "sha256": DESCRIPTION_SHA, "length": 45,
                "text": DESCRIPTION, "withheld": None},
               {"field": "title", "language": "nl", "sha256": TITLE_SHA, "length": 26, "text": TITLE,
