@@ -3,10 +3,12 @@
 With the organiser's token (from `g1000 admin organiser`) it charters a summit, issues a
 facilitator token, lets the facilitator print check-in codes, checks participants in with those
 codes (each gets a participant token), lets each participant nominate a topic for the own agenda
-under their own token, runs a secret ballot in which every checked-in participant votes
+under their own token (the log holds only the texts' hashes; the organiser then closes
+nominations), runs a secret ballot in which every checked-in participant votes
 (g1000/demo_ballot.py: trustees' key, blind credentials, sealed anonymous casts, early closing,
 two shares, the result), and waits until the ledger has received every event of every stream it
-produced; then it verifies the log as an outsider would, and each voter checks their receipt. Each later stage of the day is added here as it is built. The last line
+produced; then it verifies the log, the draws and the agenda's served texts as an outsider would,
+and each voter checks their receipt. Each later stage of the day is added here as it is built. The last line
 of output is one JSON object describing what was done (at least `summit_id`).
 """
 
@@ -91,12 +93,15 @@ class Demo:
         self.say(f"{len(participants)} participants checked in, each with a participant token")
         for (title, description), participant in zip(TOPICS, participants):
             self._call("POST", topics_path, 201, token=participant["token"],
-                       json={"title": title, "description": description})
-        self.say(f"participants nominated {len(TOPICS)} topics for the own agenda")
+                       json={"title": title, "description": description, "language": "nl"})
+        self.say(f"participants nominated {len(TOPICS)} topics for the own agenda (in the log: only their"
+                 " hashes, docs/agenda.md)")
+        self._call("POST", f"{topics_path}/nominations", 200, json={"open": False})
+        self.say("the organiser closed nominations")
         ballot_demo = BallotDemo(self.gateway, self._call, self.say, summit_id, participants)
         ballot = ballot_demo.run()
 
-        expected = {"agenda": len(TOPICS), "lottery": lottery["last_seq"],
+        expected = {"agenda": len(TOPICS) + 1, "lottery": lottery["last_seq"],
                     "ballot": BallotDemo.events(len(participants))}
         progress: dict = {}
 
@@ -111,7 +116,8 @@ class Demo:
         verified = self.verify_log(summit_id, sum(progress.values()))
         ballot["receipts_checked"] = ballot_demo.check_receipts(verified["log_key"])
         draw = self.verify_draw(summit_id)
-        return {"summit_id": summit_id, "topics": len(TOPICS), "participants": len(participants),
+        agenda = self.verify_agenda(summit_id)
+        return {"summit_id": summit_id, "topics": len(TOPICS), "participants": len(participants), "agenda": agenda,
                 "ballot": {k: v for k, v in ballot.items() if k != "result"} | {"ranking": ballot["result"]["ranking"]},
                 "lottery": {k: v for k, v in lottery.items() if k not in ("panel", "employers", "last_seq")}
                 | {"panel_seats": len(lottery["panel"]), "employer_seats": len(lottery["employers"])},
@@ -163,6 +169,23 @@ class Demo:
         self.say(f"g1000-verify draw: every draw recomputes from the log ({len(draw['seeds'])} seeds,"
                  f" {len(draw['draws'])} draws; warnings: {len(draw['warnings'])})")
         return {"verified": True, "seeds": len(draw["seeds"]), "warnings": draw["warnings"]}
+
+
+    def verify_agenda(self, summit_id: str) -> dict:
+        """`g1000-verify agenda` through the gateway: every served topic text matches its hash in the log."""
+        import contextlib
+        import io
+
+        from g1000_verify.cli import main as verify
+
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            code = verify(["agenda", "--gateway", self.gateway, "--summit", summit_id, "--json"])
+        report = json.loads(out.getvalue())
+        if code != 0:
+            raise DemoError(f"the agenda's texts did not verify: {report.get('failure')}")
+        self.say(f"g1000-verify agenda: {report['agenda']['texts']} served texts match their hashes in the log")
+        return {"verified": True, "texts": report["agenda"]["texts"]}
 
 
 def run_demo(gateway: str, token: str, timeout: float = 60.0) -> dict:

@@ -118,6 +118,13 @@ POLICY: dict[tuple[str, str], Rule] = {
     # agenda
     ("GET", "/v1/summits/{summit_id}/topics"): public(),
     ("POST", "/v1/summits/{summit_id}/topics"): summit("organiser", "facilitator", "participant"),
+    ("GET", "/v1/summits/{summit_id}/topics/nominations"): public(),
+    ("POST", "/v1/summits/{summit_id}/topics/nominations"): summit("organiser"),
+    ("GET", "/v1/summits/{summit_id}/topics/texts"): public(),   # the texts beside the log (docs/agenda.md)
+    ("GET", "/v1/summits/{summit_id}/topics/{topic_id}"): public(),
+    ("POST", "/v1/summits/{summit_id}/topics/{topic_id}/withholdings"): summit("organiser", "facilitator"),
+    ("POST", "/v1/summits/{summit_id}/topics/merges"): summit("organiser", "facilitator"),
+    ("POST", "/v1/summits/{summit_id}/topics/{topic_id}/splits"): summit("organiser", "facilitator"),
 }
 
 

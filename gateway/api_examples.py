@@ -1,8 +1,9 @@
 """Request and response examples of the main flows, for the assembled OpenAPI document (issue 12,
 Build item 3): what an integrator copies first. The order of the flows is the organiser's day
 (docs/running-a-summit.md): create the summit, import the register, open the seed round, commit and
-reveal, draw the invitations, issue staff tokens, make check-in codes, check in; then the ballot
-(docs/ballot.md): create it, ask for a credential, cast, hand in a trustee's share.
+reveal, draw the invitations, issue staff tokens, make check-in codes, check in, nominate topics
+(docs/agenda.md: the log holds only each text's sha256 and length), close nominations, withhold a text;
+then the ballot (docs/ballot.md): create it, ask for a credential, cast, hand in a trustee's share.
 
 Every value here is made up and pseudonymous (opaque 32-hex ids, no names); a test validates each
 example against the schema of the operation it is attached to (OpenAPI 3.1 is JSON Schema 2020-12),
@@ -27,6 +28,11 @@ FEATURES = {"age_band": ["16-29", "30-59", "60+"], "neighbourhood": ["centrum", 
 VALUE = "c0ffee0ddba11d1ce5eed0fa11ca7e5c0ffee0ddba11d1ce5eed0fa11ca7e5ab"
 COMMITMENT = "a62e48e32dfe4c3f84cee2e7fb0feb6c751ae4a9dbbf268baa0fade93800505d"
 TOKEN = "g1000.eyJ2IjoxLCJqdGkiOiIuLi4ifQ.c2lnbmF0dXJl"
+TOPIC_ID = "6c5b4a3f-2e1d-4c0b-9a8f-7e6d5c4b3a2f"
+# g1000_proofs.texts: SHA-256 and UTF-8 length of the NFC text
+TITLE, TITLE_SHA = "Veilig fietsen naar school", "257488354efd51d1aed8ea25fb94b6280a7e21ed0174e31db4e4510b0c69324d"
+DESCRIPTION = "Meer vrijliggende fietspaden rond de scholen."
+DESCRIPTION_SHA = "38f73fb41189ed5e42829b6282adc4a6fbf4a74880fce14e0fd9d9e0d9814e53"
 
 BALLOT_ID = "6c5b4a39-2817-4f06-9e5d-4c3b2a190807"
 SEALING_KEY = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a"
@@ -48,6 +54,16 @@ _ROUND = {
     "draw": {"n": 10000, "stratify_by": "neighbourhood"}, "opened_seq": 4, "state": "committing",
     "commitments": [], "contributions": [], "not_revealed": ["municipality", "notary"],
     "first_contribution_seq": None, "finalized_seq": None, "seed": None, "seed_contributions": None,
+}
+
+_TOPIC = {
+    "topic_id": TOPIC_ID, "summit_id": SUMMIT_ID, "payload_v": 2, "language": "nl", "title": TITLE,
+    "description": DESCRIPTION, "seq": 3, "nominated_at": "2027-03-14T10:15:00+00:00",
+    "state": "open", "merged_into": None, "merged_from": [], "split_from": None, "split_into": [],
+    "texts": [{"field": "description", "language": "nl", "sha256": DESCRIPTION_SHA, "length": 45,
+               "text": DESCRIPTION, "withheld": None},
+              {"field": "title", "language": "nl", "sha256": TITLE_SHA, "length": 26, "text": TITLE,
+               "withheld": None}],
 }
 
 _TOKEN = {"token": TOKEN, "token_id": TOKEN_ID, "role": "facilitator", "tenant": "Teststad",
@@ -157,6 +173,23 @@ EXAMPLES: dict[tuple[str, str], dict] = {
                               {"share": "g1000-share-v1:2:1:" + "9f" * 32})},
         "responses": {"202": {"first": ("The first of the two shares needed", {
             "received": 1, "k": 2, "state": "closed"})}},
+    },
+    ("POST", "/v1/summits/{summit_id}/topics"): {
+        "request": {"topic": ("A participant nominates a topic, in Dutch (the default)",
+                              {"title": TITLE, "description": DESCRIPTION, "language": "nl"})},
+        "responses": {"201": {"nominated": ("The topic; the log holds only its texts' sha256 and length", _TOPIC)}},
+    },
+    ("POST", "/v1/summits/{summit_id}/topics/nominations"): {
+        "request": {"close": ("The organiser closes nominations", {"open": False})},
+        "responses": {"200": {"closed": ("Nominations closed by the event at seq 9", {"open": False, "seq": 9})}},
+    },
+    ("POST", "/v1/summits/{summit_id}/topics/{topic_id}/withholdings"): {
+        "request": {"personal-data": ("A facilitator withholds a description that names someone",
+                                      {"field": "description", "reason": "personal-data"})},
+        "responses": {"201": {"withheld": ("The words are gone; the hash stays, with the reason", _TOPIC | {
+            "description": None,
+            "texts": [_TOPIC["texts"][0] | {"text": None, "withheld": {"reason": "personal-data", "seq": 10}},
+                      _TOPIC["texts"][1]]})}},
     },
     ("POST", "/v1/auth/check-in"): {
         "request": {"code": ("The code printed on the invitation", {"code": "7K2M-Q9XD-4HTV-C1RB"})},

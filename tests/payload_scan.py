@@ -11,9 +11,11 @@ checks, independently of the code that wrote it:
 * every pseudonym and household id (in rows, members, invitees, panels, replacements) is opaque;
 * every other string is structured (a UUID, a hex digest, a timestamp, a date, a name of a-z 0-9
   _ -) unless it is one of the few members the catalogue declares as text: the charter's theme and
-  municipality, a topic's title and description (the participants' own contribution to the day),
-  and a seed contribution's value (random hex, dice rolls or a beacon value). Free text anywhere
-  else (a name in a seat group, an address in a party name) is reported.
+  municipality, and a seed contribution's value (random hex, dice rolls or a beacon value). Free
+  text anywhere else (a name in a seat group, an address in a party name) is reported, and so are
+  the agenda's words: since `agenda.topic.nominated` v2 a topic is only the language, sha256 and
+  length of its texts (docs/agenda.md), and a v1 nomination's title and description, still valid
+  in the catalogue, are reported as free text (issue 14).
 
 Pure: `scan(events, vocabulary)` returns the problems found (empty: clean), each naming the
 entry index, the event type and the path of the member.
@@ -32,7 +34,6 @@ from services.core.event_catalog import CATALOG, LotteryRow, RegisterVocabulary
 # Members whose strings are the text the catalogue declares (not personal data by contract).
 TEXT_MEMBERS = {
     ("ledger.summit.created", "theme"), ("ledger.summit.created", "municipality"),
-    ("agenda.topic.nominated", "title"), ("agenda.topic.nominated", "description"),
     ("lottery.seed.contributed", "contribution.value"), ("lottery.seed.finalized", "contributions[].value"),
     # the ballot's result: option ids and the fixed spoil reasons of g1000_proofs.tally as keys
     ("ballot.tally.published", "result.*<key>"),
@@ -116,9 +117,10 @@ class _Scan:
                     self.features({feature: opening.get("value")}, f"openings[{i}].value")
 
     def members(self, schema: Schema, payload: Mapping, prefix: str) -> None:
+        declared = {f.data_key or name: f for name, f in schema.fields.items()}   # as on the wire
         for key, value in payload.items():
             path = f"{prefix}{key}"
-            field = schema.fields.get(key)
+            field = declared.get(key)
             if field is None:
                 self.problem(path, "a member the catalogue's schema does not declare")
                 continue

@@ -13,9 +13,16 @@ def _blueprints():
     return [blp]
 
 
+def _configure(rt, app) -> None:
+    from .api import install
+
+    install(app)
+
+
 SPEC = ServiceSpec(
     name="agenda", title="Agenda", migrations=("services.core", "services.agenda"),
     blueprints=_blueprints, consumes=("ledger",), handler=lambda rt: apply_summit_created,
+    configure_app=_configure,
 )
 
 

@@ -1,16 +1,20 @@
 """The one error hierarchy of the agenda service, under the platform's CoreError.
 
-Domain code raises these; they know nothing of HTTP (the agenda's API maps them at its edge)::
+Domain code raises these; they know nothing of HTTP. The REST adapter maps each kind to an
+RFC 9457 problem type and status once, at the edge (`PROBLEM_TYPES` in services/agenda/api.py;
+the statuses are shown below). Raising inside a request's transaction rolls it back, so a refused
+request never changes state; the pure computations' errors (common ground, table assignment)
+are not answered by an endpoint yet::
 
-    AgendaError
-    +-- VoteMatrixError                         the statement votes cannot form a vote matrix
-    |                                           (common_ground.py)
+    AgendaError (400)
+    +-- AgendaNotFoundError (404)       no such summit or topic
+    +-- AgendaConflictError (409)       the agenda's state does not allow it: nominations closed,
+                                        already open or closed, a text already withheld, a v1 topic
+    +-- VoteMatrixError                 the statement votes cannot form a vote matrix (common_ground.py)
     +-- AssignmentInputError (also ValueError)  a table assignment's input is malformed
-    +-- InfeasibleBoundsError                   no assignment keeps capacity and the group bounds;
-    |                                           names the bound that has to give
-    +-- AssignmentTimeoutError                  the time limit passed before any assignment was found
-    +-- AssignmentCheckError                    the optimiser's result broke the rule it must keep
-                                                (a bug: never published)
+    +-- InfeasibleBoundsError           no assignment keeps capacity and the group bounds
+    +-- AssignmentTimeoutError          the time limit passed before any assignment was found
+    +-- AssignmentCheckError            the optimiser's result broke the rule it must keep (a bug)
 """
 
 from __future__ import annotations
@@ -19,7 +23,19 @@ from services.core.errors import CoreError
 
 
 class AgendaError(CoreError):
-    """Root of every failure raised by the agenda service."""
+    """Root of every refusal of the agenda service."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class AgendaNotFoundError(AgendaError):
+    """The summit or topic does not exist."""
+
+
+class AgendaConflictError(AgendaError):
+    """The state of the agenda does not allow this now."""
 
 
 class AssignmentInputError(AgendaError, ValueError):

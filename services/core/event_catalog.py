@@ -15,6 +15,8 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from g1000_proofs.agenda import FIELDS as TEXT_FIELDS
+from g1000_proofs.agenda import WITHHOLDING_REASONS
 from g1000_proofs.ballot import credential_key
 from g1000_proofs.ballot_count import spec_of
 from g1000_proofs.draw_parameters import declaration_problem
@@ -607,6 +609,89 @@ class ParticipantArrivedV1(Payload):
     pseudonym = _pseudonym(required=True)
 
 
+# --- agenda, v2 (docs/agenda.md; g1000_proofs.agenda) ----------------------------------------------
+
+
+class TopicTextDescription(TextDescription):
+    """One text of a topic as the log holds it: which field, its language, sha256 and length."""
+
+    field = fields.String(required=True, validate=validate.OneOf(TEXT_FIELDS))
+
+
+class TopicNominatedV2(Payload):
+    """A topic on the day's own agenda, without its words: per field (the title always, the
+    description when there is one) the language declared and the text's sha256 and length
+    (g1000_proofs.agenda.describe_topic). The words live in the agenda's store."""
+
+    topic_id = CanonicalUUID(required=True)
+    texts = fields.List(fields.Nested(TopicTextDescription), required=True,
+                        validate=validate.Length(1, len(TEXT_FIELDS)))
+
+    @validates_schema
+    def _one_language_title_first(self, data, **kwargs):
+        texts = data.get("texts", [])
+        names = [t["field"] for t in texts]
+        if "title" not in names:
+            raise ValidationError("a topic's texts include its title", "texts")
+        _sorted_unique(names, "the texts' fields")
+        if len({t["language"] for t in texts}) != 1:
+            raise ValidationError("a topic's texts share one language", "texts")
+
+
+class NominationsOpenedV1(Payload):
+    """The organiser (re)opened nominations for the own agenda. Nominations are open from the
+    charter on until closed (docs/agenda.md), so this follows an `agenda.nominations.closed`."""
+
+
+class NominationsClosedV1(Payload):
+    """The organiser closed nominations: the agenda refuses new topics until they are reopened."""
+
+
+class TextWithheldV1(Payload):
+    """A facilitator or organiser withheld one text of a topic for a reason of a fixed list; the
+    store deletes its words, the log keeps the nomination's sha256 (docs/agenda.md)."""
+
+    topic_id = CanonicalUUID(required=True)
+    field = fields.String(required=True, validate=validate.OneOf(TEXT_FIELDS))
+    reason = fields.String(required=True, validate=validate.OneOf(WITHHOLDING_REASONS))
+
+
+class SplitPart(Schema):
+    """One topic a split makes: its new id and its texts' descriptions (as a v2 nomination's)."""
+
+    class Meta:
+        unknown = RAISE
+
+    topic_id = CanonicalUUID(required=True)
+    texts = fields.List(fields.Nested(TopicTextDescription), required=True,
+                        validate=validate.Length(1, len(TEXT_FIELDS)))
+
+    @validates_schema
+    def _one_language_title_first(self, data, **kwargs):
+        TopicNominatedV2._one_language_title_first(self, data)
+
+
+class TopicsMergedV1(Payload):
+    """Facilitators merged duplicate topics `from` into the topic `into` (provenance: which
+    nominations became which topic; g1000_proofs.agenda.merge_problem)."""
+
+    into = CanonicalUUID(required=True)
+    from_ = fields.List(CanonicalUUID(), required=True, data_key="from", attribute="from",
+                        validate=validate.Length(1, 50))
+
+    @validates_schema
+    def _sorted(self, data, **kwargs):
+        _sorted_unique([str(t) for t in data.get("from", [])], "from")
+
+
+class TopicSplitV1(Payload):
+    """Facilitators split the topic `from` into new topics, each with its texts described (no
+    words; g1000_proofs.agenda.split_problem)."""
+
+    from_ = CanonicalUUID(required=True, data_key="from", attribute="from")
+    into = fields.List(fields.Nested(SplitPart), required=True, validate=validate.Length(2, 10))
+
+
 class PayloadCatalog:
     """Maps (event type, payload version) to the schema that validates it."""
 
@@ -643,6 +728,12 @@ CATALOG.register("ledger.summit.created", 1, SummitCreatedV1)
 CATALOG.register("ledger.summit.created", 2, SummitCreatedV2)
 CATALOG.register("ledger.key.registered", 1, KeyRegisteredV1)
 CATALOG.register("agenda.topic.nominated", 1, TopicNominatedV1)
+CATALOG.register("agenda.topic.nominated", 2, TopicNominatedV2)
+CATALOG.register("agenda.nominations.opened", 1, NominationsOpenedV1)
+CATALOG.register("agenda.nominations.closed", 1, NominationsClosedV1)
+CATALOG.register("agenda.text.withheld", 1, TextWithheldV1)
+CATALOG.register("agenda.topics.merged", 1, TopicsMergedV1)
+CATALOG.register("agenda.topic.split", 1, TopicSplitV1)
 for _type, _schema in (
     ("lottery.register.chunk", RegisterChunkV1),
     ("lottery.register.committed", RegisterCommittedV1),

@@ -69,7 +69,10 @@ PRIVILEGES: dict[str, dict[str, str]] = {
         "lottery_distributions": "SELECT INSERT",
     },
     "agenda": EVENT_STORE | {
-        "topics": "SELECT INSERT",
+        "topics": "SELECT INSERT UPDATE(version, merged_into, split)",
+        # a withholding deletes the words (text) and records its reason (docs/agenda.md)
+        "topic_texts": "SELECT INSERT UPDATE(text, withheld, withheld_seq)",
+        "agenda_nominations": "SELECT INSERT UPDATE(open, version, seq)",
     },
     "ballot": EVENT_STORE | {
         "ballot_arrivals": "SELECT INSERT",

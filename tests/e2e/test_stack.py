@@ -119,7 +119,9 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     assert demo.returncode == 0, demo.stderr
     result = json.loads(demo.stdout.strip().splitlines()[-1])
     summit_id = result["summit_id"]
-    assert result["ledger_received"]["agenda"] == result["topics"] == 6
+    # six nominations and the organiser's closing of nominations; their texts match the log
+    assert result["ledger_received"]["agenda"] == result["topics"] + 1 == 7
+    assert result["agenda"] == {"verified": True, "texts": 12}
     assert result["log"]["verified"] and result["log"]["tree_size"] == sum(result["ledger_received"].values())
     # both stages of the lottery ran, and every draw recomputes from the log alone
     lottery = result["lottery"]
@@ -160,12 +162,18 @@ def test_up_demo_stop_restart_keeps_events(stack, tmp_path):
     # tokens survive a restart (the key and the record of issued tokens are state) until revoked
     headers = {"Authorization": f"Bearer {organiser['token']}"}
     assert requests.get(f"{gateway2}/v1/auth/whoami", headers=headers, timeout=5).json()["tenant"] == "Demostad"
+    closed = requests.post(f"{gateway2}/v1/summits/{summit_id}/topics", headers=headers, timeout=10,
+                           json={"title": "Na de herstart"})
+    assert closed.status_code == 409, closed.text   # the demo closed nominations, and that is state
+    reopened = requests.post(f"{gateway2}/v1/summits/{summit_id}/topics/nominations", headers=headers, timeout=10,
+                             json={"open": True})
+    assert reopened.status_code == 200 and reopened.json()["seq"] == 8, reopened.text
     created = requests.post(f"{gateway2}/v1/summits/{summit_id}/topics", headers=headers, timeout=10,
                             json={"title": "Na de herstart"})
     assert created.status_code == 201, created.text
-    assert created.json()["seq"] == 7  # the agenda stream continues without a gap
+    assert created.json()["seq"] == 9  # the agenda stream continues without a gap
     streams = requests.get(f"{gateway2}/v1/summits/{summit_id}/streams", timeout=5).json()["streams"]
-    assert {s["stream"]: s["received"] for s in streams}["agenda"] >= 6  # kept across the restart
+    assert {s["stream"]: s["received"] for s in streams}["agenda"] >= 7  # kept across the restart
     revoked = admin(["revoke", organiser["token_id"]], again.data_dir)
     assert revoked["revoked_at"]
     refused = requests.get(f"{gateway2}/v1/auth/whoami", headers=headers, timeout=5)

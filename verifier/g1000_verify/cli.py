@@ -12,6 +12,7 @@ prints the report.  Usage::
                      [--receipt INDEX:LEAF_HASH_B64 ...] [--workers N] [--heads FILE] [--complete]
     g1000-verify draw (--gateway URL --summit ID | FILE [--heads FILE]) [same options]
     g1000-verify tally (--gateway URL --summit ID | FILE [--heads FILE]) [--ballot ID] [same options]
+    g1000-verify agenda (--gateway URL --summit ID | FILE --texts FILE [--heads FILE]) [same options]
 
 Completeness (issue 10, Build 7): from a gateway the producers' signed stream heads are read
 first (``GET /v1/summits/{id}/heads``); with a bundle, ``--heads FILE`` gives a saved copy.  The
@@ -29,6 +30,11 @@ is a warning, not a failure.
 events and recounts its published result (docs/ballot.md; :mod:`g1000_verify.tally_checks`).  A
 ballot not tallied yet is a note, not a failure.
 
+``agenda`` runs the log checks, then holds every text the agenda serves (``GET
+/v1/summits/{id}/topics/texts``, or its saved copy ``--texts FILE``) against the language,
+sha256 and length its log describes, and every withheld one against its recorded reason
+(docs/agenda.md; :mod:`g1000_verify.agenda_checks`).
+
 Exit status: 0 every check holds; 1 a verification failure (the first failing entry index and a
 plain reason are printed; with ``--complete`` also a log behind its producers' heads, or a
 missing or invalid head); 2 a usage error, an unreadable file, or an unreachable gateway or one
@@ -45,11 +51,14 @@ from g1000_proofs.errors import ProofError
 from g1000_proofs.note import Verifier, parse_verifier_key
 from g1000_proofs.note_keys import strict_b64decode
 
+from .agenda_checks import fetch_texts, read_texts_file, run_agenda
 from .checks import Options, run_checks
 from .draw_checks import run_draw
 from .heads_source import fetch_heads, read_heads_file
 from .model import RateLimitedError, SourceError
 from .report import (
+    format_agenda_json,
+    format_agenda_text,
     format_draw_json,
     format_draw_text,
     format_json,
@@ -158,7 +167,7 @@ def _parser() -> argparse.ArgumentParser:
                "index and reason; with --complete also a log behind its producers' heads); "
                "2 usage error, unreadable file or unreachable gateway")
     commands = parser.add_subparsers(dest="command", required=True,
-                                     metavar="{log,bundle,draw,tally}")
+                                     metavar="{log,bundle,draw,tally,agenda}")
     log = commands.add_parser("log", parents=[common, transport], help="verify a log through the gateway")
     log.add_argument("--gateway", required=True, metavar="URL", help="gateway base URL")
     log.add_argument("--summit", required=True, type=_summit, metavar="ID", help="summit (log) id")
@@ -178,7 +187,15 @@ def _parser() -> argparse.ArgumentParser:
                                             "every ballot's roll, credentials, nullifiers, "
                                             "window and revealed key, and recount its published "
                                             "result from its ballot events (docs/ballot.md).")
-    for sub in (draw, tally):
+    agenda = commands.add_parser("agenda", parents=[common, transport],
+                                 help="verify the log, then every served agenda text against its hash",
+                                 description="Verify the log (as 'log' / 'bundle'), then check every "
+                                             "text the agenda serves against the sha256 and length "
+                                             "its log describes, and every withheld one against its "
+                                             "recorded reason (docs/agenda.md).")
+    agenda.add_argument("--texts", metavar="FILE", help="with a bundle FILE: the agenda's texts, as "
+                        "saved from the gateway's GET /v1/summits/{id}/topics/texts")
+    for sub in (draw, tally, agenda):
         sub.add_argument("file", nargs="?", metavar="FILE", help="export bundle (JSON lines)")
         sub.add_argument("--gateway", metavar="URL", help="gateway base URL (instead of FILE)")
         sub.add_argument("--heads", metavar="FILE", help="with a bundle FILE: the producers' "
@@ -190,8 +207,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _agenda_texts(args: argparse.Namespace):
+    if args.file is not None:
+        if args.texts is None:
+            raise UsageError("agenda with a bundle FILE needs --texts FILE (the saved answer of the "
+                             "gateway's GET /v1/summits/{id}/topics/texts)")
+        return read_texts_file(args.texts)
+    if args.texts is not None:
+        raise UsageError("--texts FILE goes with a bundle FILE; from a gateway the texts are fetched")
+    return fetch_texts(args.gateway, args.summit, timeout=args.timeout, max_wait=args.max_wait)
+
+
 def _recount_source(args: argparse.Namespace) -> None:
-    """``draw`` and ``tally`` read a bundle FILE or a gateway, exactly one."""
+    """``draw``, ``tally`` and ``agenda`` read a bundle FILE or a gateway, exactly one."""
     if (args.file is None) == (args.gateway is None):
         raise UsageError(f"{args.command} needs either a bundle FILE or --gateway URL --summit ID")
     if args.gateway is not None and args.summit is None:
@@ -262,8 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:   # argparse has printed usage and the error (or --help)
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     try:
-        if args.command in ("draw", "tally"):
+        if args.command in ("draw", "tally", "agenda"):
             _recount_source(args)
+        texts = _agenda_texts(args) if args.command == "agenda" else None
         options = Options(log_key=_log_key(args), receipts=list(args.receipt), workers=args.workers,
                           complete=args.complete)
         waited = _heads(args, options)  # before the log is read: see heads_source
@@ -278,6 +307,8 @@ def main(argv: list[str] | None = None) -> int:
             result, recounted = run_draw(model, options)
         elif args.command == "tally":
             result, recounted = run_tally(model, options, args.ballot)
+        elif args.command == "agenda":
+            result, recounted = run_agenda(model, options, texts)
         else:
             result = run_checks(model, options)
     except (SourceError, UsageError) as exc:
@@ -299,11 +330,15 @@ def _report(args: argparse.Namespace, result, recounted) -> str:
             return format_draw_json(result, recounted)
         if args.command == "tally":
             return format_tally_json(result, recounted)
+        if args.command == "agenda":
+            return format_agenda_json(result, recounted)
         return format_json(result)
     if args.command == "draw":
         return format_draw_text(result, recounted)
     if args.command == "tally":
         return format_tally_text(result, recounted)
+    if args.command == "agenda":
+        return format_agenda_text(result, recounted)
     return format_text(result)
 
 

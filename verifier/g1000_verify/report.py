@@ -190,3 +190,28 @@ def format_tally_text(v: Verification, tally: Any) -> str:
         verdict += "; every ballot's rules hold and every published result recounts"
     lines.append(verdict)
     return "\n".join(lines)
+
+
+# --- g1000-verify agenda ----------------------------------------------------------------------
+#
+# JSON: the object above plus ``"agenda": null | {"texts": N}`` (null when a log check failed
+# first); see agenda_checks.
+
+
+def format_agenda_json(v: Verification, checked: int | None) -> str:
+    return json.dumps({**as_dict(v), "agenda": None if checked is None else {"texts": checked}}, ensure_ascii=True)
+
+
+def format_agenda_text(v: Verification, checked: int | None) -> str:
+    lines = format_text(v).split("\n")
+    verdict = lines.pop()
+    if checked is None:
+        lines.append("  agenda       not checked" + ("" if v.failure is not None and v.failure.check == "agenda"
+                                                     else ": the log checks failed first"))
+    else:
+        lines.append(f"  agenda       {checked} served texts checked against the log's sha256, length "
+                     "and withholdings")
+    if v.failure is None:
+        verdict += "; every served agenda text matches the log"
+    lines.append(verdict)
+    return "\n".join(lines)

@@ -27,13 +27,15 @@ SCANNED = ("services", "gateway")
 def _client_errors() -> set[str]:
     """Names of the error classes whose message becomes a problem's detail."""
     from gateway import errors as gateway_errors
+    from services.agenda import errors as agenda_errors
     from services.ballot import errors as ballot_errors
     from services.agenda import errors as agenda_errors
     from services.core import errors as core_errors
     from services.ledger import errors as ledger_errors
     from services.lottery import errors as lottery_errors
 
-    roots = (agenda_errors.AgendaError, lottery_errors.LotteryError, ballot_errors.BallotError, ledger_errors.LedgerError, gateway_errors.GatewayError,
+    roots = (agenda_errors.AgendaError, lottery_errors.LotteryError, ballot_errors.BallotError,
+             ledger_errors.LedgerError, gateway_errors.GatewayError,
              core_errors.TokenError, core_errors.VouchError, core_errors.BodyJSONError)
     # their messages are logged, never answered: a bug of the selection fails its job (jobs.py), and
     # the gateway answers an unreachable lottery with its fixed 503 text (the TransientError handler)
@@ -41,7 +43,7 @@ def _client_errors() -> set[str]:
                 gateway_errors.ArrivalUnavailableError,
                 agenda_errors.AssignmentCheckError)  # the table optimiser broke its own rule: a bug
     names = set()
-    for module in (agenda_errors, gateway_errors, core_errors, ledger_errors, lottery_errors, ballot_errors):
+    for module in (gateway_errors, core_errors, ledger_errors, lottery_errors, ballot_errors, agenda_errors):
         for value in vars(module).values():
             if inspect.isclass(value) and issubclass(value, roots) and not issubclass(value, internal):
                 names.add(value.__name__)

@@ -38,8 +38,9 @@ CLEAN = [
         "panel_count": 1, "total_weight": 1, "weights": [1], "panels_root": HEX, "chunks": 1}},
     {"type": "lottery.panel.replaced", "payload": {"v": 1, "distribution_id": UUID, "round_id": UUID,
                                                    "dropped": P1, "replacement": None}},
-    {"type": "agenda.topic.nominated", "payload": {"v": 1, "topic_id": UUID, "title": "Groen in de wijk",
-                                                   "description": "Meer bomen, zegt Jan de Vries"}},
+    {"type": "agenda.topic.nominated", "payload": {"v": 2, "topic_id": UUID, "texts": [
+        {"field": "description", "language": "nl", "sha256": HEX, "length": 29},
+        {"field": "title", "language": "nl", "sha256": HEX, "length": 16}]}},
     {"type": "lottery.seed.round_opened", "payload": {
         "v": 2, "round_id": UUID, "purpose": "invitation", "parties": ["gemeente"],
         "commit_deadline": "2027-03-14T08:00:00.000Z", "reveal_deadline": "2027-03-14T09:00:00.000Z",
@@ -78,11 +79,28 @@ def planted(position: int, change) -> list[dict]:
     (1, lambda p: p.update(stream="Jan de Vries"), "stream: free text"),
     (10, lambda p: p["draw"].update(stratify_by="naam"), "draw.stratify_by: feature 'naam' is not declared"),
     (10, lambda p: p["draw"].update(stratify_by="Jan de Vries"), "free text where the catalogue declares none"),
+    (9, lambda p: p["texts"][1].update(sha256="Groen in de wijk"), "texts[1].sha256: free text"),
+    (9, lambda p: p["texts"][0].update(text="Meer bomen"), "texts[0].text: a member the catalogue"),
 ], ids=lambda x: x if isinstance(x, str) else None)
 def test_a_planted_name_is_found(position, change, fragment):
     problems = scan(events(planted(position, change)), VOCABULARY)
     assert problems and any(fragment in p for p in problems), problems
     assert all(p.startswith(f"entry {position} ") for p in problems)
+
+
+def test_the_agenda_holds_no_words():
+    """Issue 14: a topic's words stay out of the log; v1 nominations (words in the payload) are
+    still valid in the catalogue but a scan reports their words, and so it does words planted in v2."""
+    v1 = {"type": "agenda.topic.nominated", "payload": {"v": 1, "topic_id": UUID, "title": "Groen in de wijk",
+                                                        "description": "Meer bomen, zegt Jan de Vries"}}
+    problems = scan([(0, v1)], VOCABULARY)
+    assert len(problems) == 2 and all("free text where the catalogue declares none" in p for p in problems)
+    withheld = {"type": "agenda.text.withheld", "payload": {"v": 1, "topic_id": UUID, "field": "title",
+                                                            "reason": "personal-data"}}
+    assert scan([(0, withheld)], VOCABULARY) == []
+    planted_reason = copy.deepcopy(withheld)
+    planted_reason["payload"]["reason"] = "Jan de Vries"
+    assert scan([(0, planted_reason)], VOCABULARY)
 
 
 def test_an_unknown_payload_version_is_reported():
