@@ -187,3 +187,41 @@ def test_cast_answers_carry_nothing_that_orders_them(stack, ballot):
     # the public ballot shows no count of casts while it is open
     assert b.client.get(b.base).get_json().get("cast") is None
     assert uuid.UUID(b.ballot_id)
+
+
+def adversary_pairs(stack, ballot_id: str) -> dict[str, list[tuple[str, str]]]:
+    """What the operator's dump of the ballot database, before the batch is appended, pairs up: the
+    issuances in their (public) log order beside the pending casts in the order the dump shows them
+    (as stored, and by the rows' transaction ids)."""
+    with stack.ballot.db.transaction() as conn:
+        issued = [r[0] for r in conn.execute("SELECT pseudonym FROM ballot_issuances WHERE ballot_id = %s"
+                                             " ORDER BY seq", (ballot_id,)).fetchall()]
+        orders = {
+            "pending as stored": "SELECT nullifier FROM ballot_pending_casts WHERE ballot_id = %s",
+            "pending by ctid": "SELECT nullifier FROM ballot_pending_casts WHERE ballot_id = %s ORDER BY ctid",
+            "pending by xmin": "SELECT nullifier FROM ballot_pending_casts WHERE ballot_id = %s"
+                               " ORDER BY xmin::text::bigint, ctid",
+            "nullifiers as stored": "SELECT nullifier FROM ballot_nullifiers WHERE ballot_id = %s",
+            "nullifiers by xmin": "SELECT nullifier FROM ballot_nullifiers WHERE ballot_id = %s"
+                                  " ORDER BY xmin::text::bigint, ctid",
+        }
+        return {name: list(zip(issued, [r[0] for r in conn.execute(q, (ballot_id,)).fetchall()]))
+                for name, q in orders.items()}
+
+
+def test_the_stored_order_of_pending_casts_does_not_pair_them_with_issuances(stack, tmp_path):
+    """The worst case: each voter casts right after obtaining their credential, so the order of
+    casts is the order of issuances (public in the log). A dump taken while the batch waits must
+    not give that order back: the pairing it suggests is right for at most a few voters (a random
+    order gets all eight right with probability 1/8!). Before the fix, the pending casts and the
+    nullifiers, written one row per cast, came out in exactly the order of issuance."""
+    from tests.support.ballot_secrecy import cast_all
+
+    b = open_ballot(stack, tmp_path, 8)
+    cast_all(b)
+    truth = {(v.pseudonym, v.nullifier) for v in b.voters}
+    with stack.ballot.db.transaction() as conn:
+        assert conn.execute("SELECT count(*) FROM ballot_pending_casts").fetchone()[0] == 8
+    for name, pairs in adversary_pairs(stack, b.ballot_id).items():
+        assert len(pairs) == (8 if name.startswith("pending") else 0), name  # nullifiers enter with their batch
+        assert len(truth & set(pairs)) < 8, f"the dump's {name} order pairs every cast with its issuance"

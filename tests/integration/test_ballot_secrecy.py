@@ -116,19 +116,22 @@ def test_the_scan_catches_a_service_that_logs_a_pseudonym_beside_a_nullifier(sta
 
 def test_the_scan_catches_a_service_that_stores_a_pseudonym_beside_a_nullifier(stack, tmp_path, capfd, caplog,
                                                                             monkeypatch):
-    """The leaking variant for the database: the cast's nullifier row also names the last issuance."""
-    last = {}
-    issued, taken = repo.save_issued, repo.take_nullifier
+    """The leaking variant for the database: the service remembers the last issuance with each
+    pending cast and writes it beside the nullifier when the batch is appended."""
+    last, by_sealed = {}, {}
+    issued, pending, digest = repo.save_issued, repo.add_pending, repo._sha256_of
 
     def remember(conn, b, recorded):
         last["pseudonym"] = recorded.payload["pseudonym"]
         return issued(conn, b, recorded)
 
-    def store(conn, ballot_id, cast):
-        return taken(conn, ballot_id, dataclasses.replace(cast, sealed_sha256=f"{cast.sealed_sha256}:{last['pseudonym']}"))
+    def keep(conn, ballot_id, cast_id, cast):
+        by_sealed[cast.sealed] = last["pseudonym"]
+        return pending(conn, ballot_id, cast_id, cast)
 
     monkeypatch.setattr(repo, "save_issued", remember)
-    monkeypatch.setattr(repo, "take_nullifier", store)
+    monkeypatch.setattr(repo, "add_pending", keep)
+    monkeypatch.setattr(repo, "_sha256_of", lambda sealed: f"{digest(sealed)}:{by_sealed.get(sealed, '')}")
     b, lines = run(stack, tmp_path, capfd, caplog)
     assert links(lines, b.voters) == []
     found = links([r.text for r in every_row(stack.env)], b.voters)
