@@ -225,3 +225,23 @@ def test_the_stored_order_of_pending_casts_does_not_pair_them_with_issuances(sta
     for name, pairs in adversary_pairs(stack, b.ballot_id).items():
         assert len(pairs) == (8 if name.startswith("pending") else 0), name  # nullifiers enter with their batch
         assert len(truth & set(pairs)) < 8, f"the dump's {name} order pairs every cast with its issuance"
+
+
+def test_second_credential_and_someone_not_on_the_roll_are_refused(stack, ballot):
+    b = ballot
+    blinded = {"blinded_msg": base64.b64encode(b"\x01" * 384).decode()}
+    before = state(stack)
+    again = {"Authorization": f"Bearer {b.voters[0].token}"}
+    refused(b.client.post(f"{b.base}/credentials", json=blinded, headers=again), 409)
+    # a valid participant token of this summit whose pseudonym never checked in (not on the roll)
+    late = {"Authorization": f"Bearer {stack.issue('participant', summit_id=b.summit_id, subject='p-late')}"}
+    refused(b.client.post(f"{b.base}/credentials", json=blinded, headers=late), 403)
+    assert state(stack) == before
+
+
+def test_a_receipt_for_an_unknown_nullifier_is_404_and_tells_nothing(stack, ballot):
+    b = ballot
+    before = state(stack)
+    answer = refused(b.client.get(f"{b.base}/votes/{'ab' * 32}"), 404)
+    assert "ab" * 32 not in answer.get("detail", "")
+    assert state(stack) == before
