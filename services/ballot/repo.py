@@ -8,7 +8,10 @@ between a roll being read and committed, two casts cannot both take a nullifier)
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import secrets
 
 import psycopg
 
@@ -122,17 +125,39 @@ def save_issued(conn, b: Ballot, event: Event) -> None:
 
 
 def take_nullifier(conn, ballot_id: str, cast: Cast) -> bool:
-    """False when the nullifier was taken before (nothing is written then)."""
-    return conn.execute("INSERT INTO ballot_nullifiers (ballot_id, nullifier, sealed_sha256) VALUES (%s, %s, %s)"
-                        " ON CONFLICT DO NOTHING", (ballot_id, cast.nullifier, cast.sealed_sha256)).rowcount == 1
+    """False when the nullifier was used before, appended or pending (nothing is written here).
+
+    The caller holds the ballot's row lock, so casts of one ballot take turns and the check
+    stands until the cast is stored (:func:`add_pending`). A nullifier enters `ballot_nullifiers`
+    only with its batch (:func:`save_batch`): a row written per cast would keep, in its place in
+    the table and its transaction id, the order of arrival (docs/ballot.md, "Secrecy")."""
+    return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM ballot_nullifiers WHERE ballot_id = %s AND nullifier = %s)"
+                        " AND NOT EXISTS (SELECT 1 FROM ballot_pending_casts WHERE ballot_id = %s AND nullifier = %s)",
+                        (ballot_id, cast.nullifier, ballot_id, cast.nullifier)).fetchone()[0]
 
 
 def add_pending(conn, ballot_id: str, cast_id: str, cast: Cast) -> int:
-    """Store a pending cast; the number now pending."""
-    conn.execute("INSERT INTO ballot_pending_casts (cast_id, ballot_id, nullifier, credential, sealed)"
-                 " VALUES (%s, %s, %s, %s, %s)", (cast_id, ballot_id, cast.nullifier, json.dumps(cast.credential),
-                                                  cast.sealed))
-    return conn.execute("SELECT count(*) FROM ballot_pending_casts WHERE ballot_id = %s", (ballot_id,)).fetchone()[0]
+    """Store a pending cast; the number now pending.
+
+    Rows keep the order they were written in (their place in the table, and the id of the
+    transaction that wrote them: `ctid`, `xmin`), and a dump shows it; casts made right after
+    their credentials would come out in the (public) order of the issuances. So every cast
+    rewrites all of its ballot's pending casts in a fresh random order, in its own transaction: a
+    dump shows them in no order that arrival explains, all with one transaction id. At most a
+    batch of rows each time (docs/ballot.md, "Secrecy")."""
+    pending = conn.execute("DELETE FROM ballot_pending_casts WHERE ballot_id = %s"
+                           " RETURNING cast_id, nullifier, credential, sealed", (ballot_id,)).fetchall()
+    pending = [(str(r[0]), r[1], json.dumps(r[2]), r[3]) for r in pending]
+    pending.append((cast_id, cast.nullifier, json.dumps(cast.credential), cast.sealed))
+    _shuffle(pending)
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO ballot_pending_casts (cast_id, ballot_id, nullifier, credential, sealed)"
+                        " VALUES (%s, %s, %s, %s, %s)", [(c, ballot_id, n, cr, s) for c, n, cr, s in pending])
+    return len(pending)
+
+
+def _shuffle(items: list) -> None:
+    secrets.SystemRandom().shuffle(items)
 
 
 def take_pending(conn, ballot_id: str) -> list[Cast]:
@@ -143,20 +168,33 @@ def take_pending(conn, ballot_id: str) -> list[Cast]:
 
 
 def save_batch(conn, b: Ballot, events: list[Event]) -> None:
+    """The batch's nullifiers, written now in the batch's shuffled order (see take_nullifier)."""
     with conn.cursor() as cur:
-        cur.executemany("UPDATE ballot_nullifiers SET seq = %s, event_id = %s WHERE ballot_id = %s AND nullifier = %s",
-                        [(e.seq, e.event_id, b.ballot_id, e.payload["nullifier"]) for e in events])
+        cur.executemany("INSERT INTO ballot_nullifiers (ballot_id, nullifier, sealed_sha256, seq, event_id)"
+                        " VALUES (%s, %s, %s, %s, %s)",
+                        [(b.ballot_id, e.payload["nullifier"], _sha256_of(e.payload["sealed"]), e.seq, e.event_id)
+                         for e in events])
     conn.execute("UPDATE ballots SET version = version + %s WHERE ballot_id = %s", (len(events), b.ballot_id))
+
+
+def _sha256_of(sealed_base64: str) -> str:
+    return hashlib.sha256(base64.b64decode(sealed_base64)).hexdigest()
 
 
 def receipt(conn, ballot_id: str, nullifier: str) -> tuple[str, int | None, str | None] | None:
     r = conn.execute("SELECT sealed_sha256, seq, event_id FROM ballot_nullifiers WHERE ballot_id = %s"
                      " AND nullifier = %s", (ballot_id, nullifier)).fetchone()
-    return (r[0], r[1], str(r[2]) if r[2] else None) if r else None
+    if r:
+        return r[0], r[1], str(r[2]) if r[2] else None
+    pending = conn.execute("SELECT sealed FROM ballot_pending_casts WHERE ballot_id = %s AND nullifier = %s",
+                           (ballot_id, nullifier)).fetchone()
+    return (_sha256_of(pending[0]), None, None) if pending else None
 
 
 def cast_count(conn, ballot_id: str) -> int:
-    return conn.execute("SELECT count(*) FROM ballot_nullifiers WHERE ballot_id = %s", (ballot_id,)).fetchone()[0]
+    return conn.execute("SELECT (SELECT count(*) FROM ballot_nullifiers WHERE ballot_id = %s)"
+                        " + (SELECT count(*) FROM ballot_pending_casts WHERE ballot_id = %s)",
+                        (ballot_id, ballot_id)).fetchone()[0]
 
 
 def event_by_id(conn, event_id: str) -> Event:
