@@ -22,6 +22,7 @@ from services.core.problem import ProblemSchema
 from services.core.runtime import runtime
 
 from . import repo
+from .modexp import powmod_sec
 from .domain import accept_cast, decode_base64, issued_event
 from .errors import AlreadyDoneError, BallotInvalidError, BallotNotFoundError
 from .schemas import BallotCredentialRequestSchema, BallotCredentialSchema, BallotReceiptSchema, BallotVoteAcceptedSchema, BallotVoteRequestSchema
@@ -79,7 +80,7 @@ class Credentials(MethodView):
                          repo.issued_to(conn, b.ballot_id, pseudonym))
             key = signing_key(b.ballot_id, b.credential_private)
         try:
-            blind_sig = blind_rsa.blind_sign(key, blinded)   # checks its own output (RFC 9474 §7)
+            blind_sig = blind_rsa.blind_sign(key, blinded, powmod=powmod_sec)  # checks its output (RFC 9474 §7)
         except BlindSignatureError as e:
             raise BallotInvalidError(str(e), errors={"blinded_msg": ["not a blinded message for this key"]}) from None
         with writing(summit_id) as (tx, sid):
