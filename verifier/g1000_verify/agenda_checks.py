@@ -15,42 +15,27 @@ that endpoint). Its own shape is checked here; a mismatch is a verification fail
 
 from __future__ import annotations
 
-import json
-import urllib.parse
 from typing import Any
 
 from g1000_proofs.agenda import check_served
 
-from .model import SourceError, VerificationFailure
-from .sources import MAX_WAIT, Gateway
+from .model import VerificationFailure
+from .sources import MAX_WAIT, read_json_file, summit_gateway
 
 __all__ = ["AGENDA_STREAM", "fetch_texts", "read_texts_file", "run_agenda", "verify_texts"]
 
 AGENDA_STREAM = "agenda"
 FORMAT = "g1000-agenda-texts"
-_MAX_FILE_BYTES = 64 << 20
 
 
 def fetch_texts(base_url: str, summit_id: str, timeout: float = 30.0, max_wait: float = MAX_WAIT) -> Any:
     """The decoded answer of ``GET /v1/summits/{summit_id}/topics/texts``."""
-    gateway = Gateway(base_url, summit_id, timeout, max_wait=max_wait)
-    gateway.log_url = f"{base_url.rstrip('/')}/v1/summits/{urllib.parse.quote(summit_id, safe='')}"
-    return gateway.get_json("/topics/texts")
+    return summit_gateway(base_url, summit_id, timeout, max_wait).get_json("/topics/texts")
 
 
 def read_texts_file(path: str) -> Any:
     """A texts export saved from the gateway (JSON, UTF-8, at most 64 MiB)."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(_MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise SourceError(f"cannot read --texts file {path}: {exc.strerror or exc}") from None
-    if len(raw) > _MAX_FILE_BYTES:
-        raise SourceError(f"--texts file {path} is larger than 64 MiB")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise SourceError(f"--texts file {path} is not JSON") from None
+    return read_json_file(path, "--texts", 64 << 20, "64 MiB")
 
 
 def verify_texts(summit_id: str, events: list[tuple[int, dict]], export: Any) -> int:

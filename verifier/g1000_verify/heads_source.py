@@ -15,25 +15,19 @@ checked later, against the keys the log registers (``checks.check_completeness``
 
 from __future__ import annotations
 
-import json
-import urllib.parse
 from typing import Any
 
 from .model import SourceError
-from .sources import MAX_WAIT, Gateway
+from .sources import MAX_WAIT, read_json_file, summit_gateway
 
 __all__ = ["fetch_heads", "read_heads_file"]
-
-_MAX_FILE_BYTES = 1 << 20
 
 
 def fetch_heads(base_url: str, summit_id: str, timeout: float = 30.0,
                 max_wait: float = MAX_WAIT) -> tuple[Any, float]:
     """The decoded answer of ``GET /v1/summits/{summit_id}/heads``, and the Retry-After seconds
     waited for it (the run's ``--max-wait`` covers this request and the log's together)."""
-    gateway = Gateway(base_url, summit_id, timeout, max_wait=max_wait)
-    # the same transport, rooted at the summit instead of its log
-    gateway.log_url = f"{base_url.rstrip('/')}/v1/summits/{urllib.parse.quote(summit_id, safe='')}"
+    gateway = summit_gateway(base_url, summit_id, timeout, max_wait)
     try:
         return gateway.get_json("/heads"), gateway.waited
     except SourceError as exc:
@@ -43,14 +37,4 @@ def fetch_heads(base_url: str, summit_id: str, timeout: float = 30.0,
 
 def read_heads_file(path: str) -> Any:
     """A heads document saved from the gateway (JSON, UTF-8, at most 1 MiB)."""
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(_MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise SourceError(f"cannot read --heads file {path}: {exc.strerror or exc}") from None
-    if len(raw) > _MAX_FILE_BYTES:
-        raise SourceError(f"--heads file {path} is larger than 1 MiB")
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise SourceError(f"--heads file {path} is not JSON") from None
+    return read_json_file(path, "--heads", 1 << 20, "1 MiB")

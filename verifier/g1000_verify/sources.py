@@ -333,6 +333,31 @@ class Gateway(ProofService):
         return self.get_json(f"/proofs/inclusion?index={index}&tree_size={tree_size}")
 
 
+def summit_gateway(base_url: str, summit_id: str, timeout: float = 30.0,
+                   max_wait: float = MAX_WAIT) -> Gateway:
+    """The log's transport rooted at ``/v1/summits/{summit_id}`` instead of its log: for the
+    documents a summit serves beside its log (the producers' heads, the agenda's texts)."""
+    gateway = Gateway(base_url, summit_id, timeout, max_wait=max_wait)
+    gateway.log_url = f"{base_url.rstrip('/')}/v1/summits/{urllib.parse.quote(summit_id, safe='')}"
+    return gateway
+
+
+def read_json_file(path: str, flag: str, max_bytes: int, limit: str) -> Any:
+    """A JSON document an auditor saved from the gateway (UTF-8, at most ``max_bytes``, said as
+    ``limit`` in the error); ``flag`` names the option that gave the path."""
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise SourceError(f"cannot read {flag} file {path}: {exc.strerror or exc}") from None
+    if len(raw) > max_bytes:
+        raise SourceError(f"{flag} file {path} is larger than {limit}")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise SourceError(f"{flag} file {path} is not JSON") from None
+
+
 def open_gateway(base_url: str, log_id: str, timeout: float = 30.0,
                  fetch_key: bool = True, max_wait: float = MAX_WAIT, waited: float = 0.0) -> LogModel:
     """Read the log's checkpoints (and, unless told not to, its key); entries are paged later.
