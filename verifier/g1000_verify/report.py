@@ -124,17 +124,22 @@ def _draw_lines(draw: Any) -> list[str]:
     return lines
 
 
-def format_draw_text(v: Verification, draw: Any) -> str:
+def _with_section(v: Verification, section: list[str], holds: str) -> str:
+    """The log's report with a command's own lines before its verdict, which gains ``holds``
+    when every check passed."""
     lines = format_text(v).split("\n")
     verdict = lines.pop()
-    if draw is None:
-        lines.append("  draw         not checked: the log checks failed first")
-    else:
-        lines.extend(_draw_lines(draw))
+    lines.extend(section)
     if v.failure is None:
-        verdict += "; every draw recomputes"
+        verdict += holds
     lines.append(verdict)
     return "\n".join(lines)
+
+
+def format_draw_text(v: Verification, draw: Any) -> str:
+    section = (["  draw         not checked: the log checks failed first"] if draw is None
+               else _draw_lines(draw))
+    return _with_section(v, section, "; every draw recomputes")
 
 
 # --- g1000-verify tally -----------------------------------------------------------------------
@@ -180,16 +185,9 @@ def _tally_lines(tally: Any) -> list[str]:
 
 
 def format_tally_text(v: Verification, tally: Any) -> str:
-    lines = format_text(v).split("\n")
-    verdict = lines.pop()
-    if tally is None:
-        lines.append("  tally        not checked: the log checks failed first")
-    else:
-        lines.extend(_tally_lines(tally))
-    if v.failure is None:
-        verdict += "; every ballot's rules hold and every published result recounts"
-    lines.append(verdict)
-    return "\n".join(lines)
+    section = (["  tally        not checked: the log checks failed first"] if tally is None
+               else _tally_lines(tally))
+    return _with_section(v, section, "; every ballot's rules hold and every published result recounts")
 
 
 # --- g1000-verify agenda ----------------------------------------------------------------------
@@ -203,15 +201,10 @@ def format_agenda_json(v: Verification, checked: int | None) -> str:
 
 
 def format_agenda_text(v: Verification, checked: int | None) -> str:
-    lines = format_text(v).split("\n")
-    verdict = lines.pop()
     if checked is None:
-        lines.append("  agenda       not checked" + ("" if v.failure is not None and v.failure.check == "agenda"
-                                                     else ": the log checks failed first"))
+        line = "  agenda       not checked" + ("" if v.failure is not None and v.failure.check == "agenda"
+                                               else ": the log checks failed first")
     else:
-        lines.append(f"  agenda       {checked} served texts checked against the log's sha256, length "
-                     "and withholdings")
-    if v.failure is None:
-        verdict += "; every served agenda text matches the log"
-    lines.append(verdict)
-    return "\n".join(lines)
+        line = (f"  agenda       {checked} served texts checked against the log's sha256, length "
+                "and withholdings")
+    return _with_section(v, [line], "; every served agenda text matches the log")
