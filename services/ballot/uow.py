@@ -76,6 +76,7 @@ def close(tx: Transaction, b: Ballot, at: str, early: bool) -> None:
     event = closed_event(b, at, early, last)
     closed_at = event.payload["closed_at"]
     flush(tx, b, at, end=closed_at)
+    # built again: the flush moved the ballot's aggregate version, which the event carries
     (recorded,) = tx.append(b.summit_id, [closed_event(b, at, early, last)], occurred_at=max(at, closed_at))
     repo.save_closed(tx.conn, b, recorded)
     b.version += 1
