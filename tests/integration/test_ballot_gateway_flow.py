@@ -14,21 +14,12 @@ from g1000 import trustee
 from g1000.ballot_client import BallotClient
 from services.core.envelope import format_time
 from tests.integration.gateway_support import SUMMIT
+from tests.support.ballot_secrecy import http_for
 
 pytestmark = pytest.mark.integration
 
 ADDRESSES = ["198.51.100.11", "198.51.100.12", "198.51.100.13"]
 CHOICES = [{"approve": ["groen"]}, {"approve": ["groen", "wonen"]}, {"approve": ["fietspaden"]}]
-
-
-def http_for(client, address):
-    """The client module's HTTP call over the gateway's test client, from one client address."""
-    def http(method, path, body, token):
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        response = client.open(path, method=method, json=body, headers=headers,
-                               environ_base={"REMOTE_ADDR": address})
-        return response.status_code, response.get_json() if response.is_json else response.get_data(as_text=True)
-    return http
 
 
 def address_counters(stack) -> dict:
